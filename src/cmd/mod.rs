@@ -1,0 +1,5 @@
+//! One module per subcommand. Each exposes `Args` (clap derive) and
+//! `run(Args) -> anyhow::Result<ExitCode>`.
+
+pub mod compare;
+pub mod hash;

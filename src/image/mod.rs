@@ -1,0 +1,2 @@
+//! Image fingerprints: decoding (with a pixel budget and reduced-scale JPEG
+//! decoding), PDQ, pHash and dHash.

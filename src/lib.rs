@@ -1,0 +1,11 @@
+//! neardup: find near-duplicate images and texts at scale.
+//!
+//! The library turns pixels into perceptual hashes ([`image`]: PDQ, pHash,
+//! dHash) and words into MinHash and SimHash fingerprints ([`text`]); the
+//! `neardup-index` crate stores them. The `neardup` binary is a thin CLI over
+//! this library.
+
+pub mod image;
+pub mod text;
+
+pub use neardup_index as index;

@@ -1,0 +1,50 @@
+//! The `neardup` command line: a thin layer over the library.
+//!
+//! Exit codes: 0 success (everything hashed, something found), 1 partial or
+//! empty result (some files failed, nothing matched), 2 usage or fatal error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Find near-duplicate images and texts.
+#[derive(Parser)]
+#[command(name = "neardup", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Perceptual hashes (PDQ, pHash, dHash) of images.
+    Hash(cmd::hash::Args),
+    /// Compare two images (or, with --text, two texts).
+    Compare(cmd::compare::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with exit 0; real usage
+            // errors go to stderr with our documented exit code 2.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Hash(args) => cmd::hash::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("neardup: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Text fingerprints: normalisation, shingles, MinHash, LSH parameters and
+//! SimHash.
