@@ -1,0 +1,1 @@
+//! Search structure (see the crate docs). Owned by the index-search work.

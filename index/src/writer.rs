@@ -1,0 +1,1 @@
+//! Storage (see the crate docs). Owned by the index-store work.
