@@ -3,11 +3,23 @@
 
 use std::process::ExitCode;
 
+use super::{compare_image, compare_text};
+
+/// Output format of `neardup compare`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable lines.
+    #[default]
+    Table,
+    /// One JSON object.
+    Json,
+}
+
 /// Arguments of `neardup compare`.
 #[derive(clap::Args)]
 pub struct Args {
     /// The two images (or texts with --text, text files with --text-file).
-    #[arg(num_args = 2, required = true)]
+    #[arg(num_args = 2, required = true, value_names = ["A", "B"])]
     pub items: Vec<String>,
     /// Treat A and B as texts.
     #[arg(long, conflicts_with = "text_file")]
@@ -15,11 +27,16 @@ pub struct Args {
     /// Treat A and B as paths of text files.
     #[arg(long)]
     pub text_file: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
+/// Runs `neardup compare`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.text || args.text_file {
-        anyhow::bail!("compare --text: not implemented yet")
+        compare_text::run(&args)
+    } else {
+        compare_image::run(&args)
     }
-    anyhow::bail!("compare: not implemented yet")
 }
