@@ -5,7 +5,9 @@
 //! `neardup-index` crate stores them. The `neardup` binary is a thin CLI over
 //! this library.
 
+pub mod cluster;
 pub mod image;
+pub mod posts;
 pub mod text;
 
 pub use neardup_index as index;

@@ -1,0 +1,615 @@
+//! Reading scraped posts: JSON lines and CSV files, as scrapers write them.
+//!
+//! A post has an id, a text, an author, a creation time and media paths. The
+//! field names differ between scrapers, so each is looked up by a
+//! [`FieldMap`] entry; in JSON a name may be a dotted path into nested
+//! objects (`author.username`). Media paths are relative to the posts file.
+//!
+//! ```
+//! use neardup::posts::{FieldMap, PostReader};
+//! let data = br#"{"id": 7, "text": "Boycott!", "user": {"name": "a1"}, "created_at": "2023-07-20T10:00:00Z"}"#;
+//! let fields = FieldMap { author: "user.name".into(), ..FieldMap::default() };
+//! let mut posts = PostReader::jsonl(&data[..], "posts.jsonl".as_ref(), fields);
+//! let post = posts.next().unwrap().unwrap();
+//! assert_eq!(post.id, "7");
+//! assert_eq!(post.author.as_deref(), Some("a1"));
+//! assert_eq!(post.created_at, Some(1_689_847_200));
+//! ```
+//!
+//! Every line that cannot be read gives a [`PostError`] naming the file, the
+//! line and the reason; the iterator then goes on with the next line.
+
+use std::fmt;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The names of the fields of a post. JSON names may be dotted paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldMap {
+    /// The post's id (string or number). Required.
+    pub id: String,
+    /// The caption or body text.
+    pub text: String,
+    /// The account that posted it (string or number).
+    pub author: String,
+    /// Creation time: RFC 3339, or Unix seconds as a number or digit string.
+    pub time: String,
+    /// One media path, or a list of them. In CSV, several paths are
+    /// separated by `|`, or written as a JSON array.
+    pub media: String,
+}
+
+impl Default for FieldMap {
+    fn default() -> Self {
+        FieldMap {
+            id: "id".into(),
+            text: "text".into(),
+            author: "author".into(),
+            time: "created_at".into(),
+            media: "media".into(),
+        }
+    }
+}
+
+/// One post as read from a posts file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Post {
+    /// The post's id, as written (numbers are written in decimal).
+    pub id: String,
+    /// The text, if the post has one.
+    pub text: Option<String>,
+    /// The author, if known.
+    pub author: Option<String>,
+    /// Creation time in Unix seconds, if known.
+    pub created_at: Option<i64>,
+    /// Media paths, resolved against the posts file's directory.
+    pub media: Vec<PathBuf>,
+    /// Where the post was read: file and 1-based line (or CSV record) number.
+    pub location: Location,
+}
+
+/// A place in a posts file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The posts file.
+    pub file: PathBuf,
+    /// 1-based line number (JSON lines) or record number (CSV, header excluded).
+    pub line: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// Why a post could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    /// The file could not be read at all, or broke off while reading.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// The posts file.
+        file: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The line is not valid UTF-8.
+    #[error("{at}: not valid UTF-8 (byte {offset})")]
+    InvalidUtf8 {
+        /// Where.
+        at: Location,
+        /// Offset of the first invalid byte in the line.
+        offset: usize,
+    },
+    /// The line is not a JSON object (or not valid JSON).
+    #[error("{at}: malformed JSON: {reason}")]
+    Json {
+        /// Where.
+        at: Location,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A malformed CSV record.
+    #[error("{at}: malformed CSV: {reason}")]
+    Csv {
+        /// Where.
+        at: Location,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The id field is absent, empty or not a string or number.
+    #[error("{at}: missing id (field `{field}`)")]
+    MissingId {
+        /// Where.
+        at: Location,
+        /// The id field's name.
+        field: String,
+    },
+    /// A field holds a value of the wrong kind.
+    #[error("{at}: field `{field}`: {reason}")]
+    BadField {
+        /// Where.
+        at: Location,
+        /// The field's name.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl PostError {
+    /// Where the error happened, when it concerns one line.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            PostError::Io { .. } => None,
+            PostError::InvalidUtf8 { at, .. }
+            | PostError::Json { at, .. }
+            | PostError::Csv { at, .. }
+            | PostError::MissingId { at, .. }
+            | PostError::BadField { at, .. } => Some(at),
+        }
+    }
+}
+
+/// Whether a path names a posts file this module reads (`.jsonl`, `.ndjson`, `.csv`).
+pub fn is_posts_file(path: &Path) -> bool {
+    matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("jsonl" | "ndjson" | "csv")
+    )
+}
+
+/// An iterator over the posts of one file.
+pub struct PostReader<'r> {
+    inner: Inner<'r>,
+    file: PathBuf,
+    base: PathBuf,
+    fields: FieldMap,
+    line: u64,
+    done: bool,
+}
+
+enum Inner<'r> {
+    Jsonl(Box<dyn BufRead + 'r>, Vec<u8>),
+    Csv(
+        Box<csv::Reader<Box<dyn std::io::Read + 'r>>>,
+        Option<Vec<String>>,
+    ),
+}
+
+impl<'r> PostReader<'r> {
+    /// Opens a posts file, choosing JSON lines or CSV from its extension.
+    pub fn open(path: &Path, fields: FieldMap) -> Result<PostReader<'static>, PostError> {
+        let file = std::fs::File::open(path).map_err(|source| PostError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        let is_csv = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let reader = std::io::BufReader::with_capacity(1 << 16, file);
+        Ok(if is_csv {
+            PostReader::csv(reader, path, fields)
+        } else {
+            PostReader::jsonl(reader, path, fields)
+        })
+    }
+
+    /// Reads JSON lines from `reader`; `file` names it in errors and anchors
+    /// relative media paths.
+    pub fn jsonl(reader: impl BufRead + 'r, file: &Path, fields: FieldMap) -> Self {
+        Self::new(Inner::Jsonl(Box::new(reader), Vec::new()), file, fields)
+    }
+
+    /// Reads CSV with a header row from `reader`.
+    pub fn csv(reader: impl std::io::Read + 'r, file: &Path, fields: FieldMap) -> Self {
+        let boxed: Box<dyn std::io::Read + 'r> = Box::new(reader);
+        let csv = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(boxed);
+        Self::new(Inner::Csv(Box::new(csv), None), file, fields)
+    }
+
+    fn new(inner: Inner<'r>, file: &Path, fields: FieldMap) -> Self {
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        PostReader {
+            inner,
+            file: file.to_path_buf(),
+            base,
+            fields,
+            line: 0,
+            done: false,
+        }
+    }
+
+    fn at(&self) -> Location {
+        Location {
+            file: self.file.clone(),
+            line: self.line,
+        }
+    }
+
+    fn next_jsonl(&mut self) -> Option<Result<Post, PostError>> {
+        loop {
+            let Inner::Jsonl(reader, buf) = &mut self.inner else {
+                return None;
+            };
+            buf.clear();
+            match reader.read_until(b'\n', buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(source) => {
+                    self.done = true;
+                    return Some(Err(PostError::Io {
+                        file: self.file.clone(),
+                        source,
+                    }));
+                }
+            }
+            self.line += 1;
+            let bytes = std::mem::take(buf);
+            let trimmed = bytes.trim_ascii();
+            if trimmed.is_empty() {
+                if let Inner::Jsonl(_, buf) = &mut self.inner {
+                    *buf = bytes;
+                }
+                continue;
+            }
+            let result = self.parse_json_line(trimmed);
+            if let Inner::Jsonl(_, buf) = &mut self.inner {
+                *buf = bytes;
+            }
+            return Some(result);
+        }
+    }
+
+    fn parse_json_line(&self, line: &[u8]) -> Result<Post, PostError> {
+        if let Err(e) = std::str::from_utf8(line) {
+            return Err(PostError::InvalidUtf8 {
+                at: self.at(),
+                offset: e.valid_up_to(),
+            });
+        }
+        let value: Value = serde_json::from_slice(line).map_err(|e| PostError::Json {
+            at: self.at(),
+            reason: e.to_string(),
+        })?;
+        if !value.is_object() {
+            return Err(PostError::Json {
+                at: self.at(),
+                reason: "not a JSON object".into(),
+            });
+        }
+        let get = |name: &str| lookup(&value, name);
+        let id = scalar_string(get(&self.fields.id)).ok_or_else(|| PostError::MissingId {
+            at: self.at(),
+            field: self.fields.id.clone(),
+        })?;
+        let text = match get(&self.fields.text) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(self.bad(&self.fields.text, "not a string")),
+        };
+        let author = scalar_string(get(&self.fields.author));
+        let created_at =
+            match get(&self.fields.time) {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => Some(
+                    n.as_i64()
+                        .or_else(|| n.as_f64().map(|f| f as i64))
+                        .ok_or_else(|| self.bad(&self.fields.time, "not a time"))?,
+                ),
+                Some(Value::String(s)) => Some(parse_time(s).ok_or_else(|| {
+                    self.bad(&self.fields.time, &format!("cannot parse time {s:?}"))
+                })?),
+                Some(_) => return Err(self.bad(&self.fields.time, "not a time")),
+            };
+        let media = match get(&self.fields.media) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) if s.is_empty() => Vec::new(),
+            Some(Value::String(s)) => vec![self.base.join(s)],
+            Some(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Value::String(s) if !s.is_empty() => out.push(self.base.join(s)),
+                        _ => {
+                            return Err(self.bad(&self.fields.media, "list holds a non-path value"))
+                        }
+                    }
+                }
+                out
+            }
+            Some(_) => return Err(self.bad(&self.fields.media, "not a path or a list of paths")),
+        };
+        Ok(Post {
+            id,
+            text,
+            author,
+            created_at,
+            media,
+            location: self.at(),
+        })
+    }
+
+    fn next_csv(&mut self) -> Option<Result<Post, PostError>> {
+        let Inner::Csv(reader, header) = &mut self.inner else {
+            return None;
+        };
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    if header.is_none() {
+                        self.done = true;
+                    }
+                    self.line += 1;
+                    return Some(Err(PostError::Csv {
+                        at: self.at(),
+                        reason: e.to_string(),
+                    }));
+                }
+            }
+            if header.is_none() {
+                let names = record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                    .collect();
+                *header = Some(names);
+                continue;
+            }
+            break;
+        }
+        self.line += 1;
+        let header = match &self.inner {
+            Inner::Csv(_, Some(h)) => h,
+            _ => return None,
+        };
+        let mut row: Vec<(&str, &[u8])> = Vec::with_capacity(record.len());
+        for (name, field) in header.iter().zip(record.iter()) {
+            row.push((name.as_str(), field));
+        }
+        Some(self.parse_csv_row(&row))
+    }
+
+    fn parse_csv_row(&self, row: &[(&str, &[u8])]) -> Result<Post, PostError> {
+        let get = |name: &str| -> Result<Option<&str>, PostError> {
+            match row.iter().find(|(n, _)| *n == name) {
+                None => Ok(None),
+                Some((_, bytes)) => match std::str::from_utf8(bytes) {
+                    Ok(s) if s.trim().is_empty() => Ok(None),
+                    Ok(s) => Ok(Some(s)),
+                    Err(e) => Err(PostError::InvalidUtf8 {
+                        at: self.at(),
+                        offset: e.valid_up_to(),
+                    }),
+                },
+            }
+        };
+        let id = get(&self.fields.id)?
+            .map(|s| s.trim().to_string())
+            .ok_or_else(|| PostError::MissingId {
+                at: self.at(),
+                field: self.fields.id.clone(),
+            })?;
+        let text = get(&self.fields.text)?.map(str::to_string);
+        let author = get(&self.fields.author)?.map(|s| s.trim().to_string());
+        let created_at =
+            match get(&self.fields.time)? {
+                None => None,
+                Some(s) => Some(parse_time(s).ok_or_else(|| {
+                    self.bad(&self.fields.time, &format!("cannot parse time {s:?}"))
+                })?),
+            };
+        let media = match get(&self.fields.media)? {
+            None => Vec::new(),
+            Some(s) if s.trim_start().starts_with('[') => {
+                let list: Vec<String> = serde_json::from_str(s).map_err(|e| {
+                    self.bad(&self.fields.media, &format!("bad JSON list of paths: {e}"))
+                })?;
+                list.iter()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| self.base.join(p))
+                    .collect()
+            }
+            Some(s) => s
+                .split('|')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| self.base.join(p))
+                .collect(),
+        };
+        Ok(Post {
+            id,
+            text,
+            author,
+            created_at,
+            media,
+            location: self.at(),
+        })
+    }
+
+    fn bad(&self, field: &str, reason: &str) -> PostError {
+        PostError::BadField {
+            at: self.at(),
+            field: field.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl Iterator for PostReader<'_> {
+    type Item = Result<Post, PostError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = match self.inner {
+            Inner::Jsonl(..) => self.next_jsonl(),
+            Inner::Csv(..) => self.next_csv(),
+        };
+        if item.is_none() {
+            self.done = true;
+        }
+        item
+    }
+}
+
+/// Looks up a dotted path (`author.username`) in a JSON object. A key that
+/// itself contains dots is found too, when it exists literally.
+fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    if let Some(v) = value.get(path) {
+        return Some(v);
+    }
+    let mut cur = value;
+    for part in path.split('.') {
+        cur = match cur {
+            Value::Object(map) => map.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// A string or number field as a non-empty string.
+fn scalar_string(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses a creation time: RFC 3339 (any offset), a civil date-time without
+/// offset taken as UTC (`2023-07-20 10:00:00`), or Unix seconds as digits.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<i64>() {
+        return Some(secs);
+    }
+    if let Ok(f) = s.parse::<f64>() {
+        if f.is_finite() && f.abs() < 1e15 {
+            return Some(f.floor() as i64);
+        }
+    }
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Some(ts.as_second());
+    }
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        return dt
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp().as_second());
+    }
+    None
+}
+
+/// Formats Unix seconds as RFC 3339 in UTC (`2023-07-20T10:00:00Z`).
+pub fn format_time(secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(ts) => ts.to_string(),
+        Err(_) => secs.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_jsonl(data: &str, fields: FieldMap) -> Vec<Result<Post, PostError>> {
+        PostReader::jsonl(data.as_bytes(), Path::new("dir/posts.jsonl"), fields).collect()
+    }
+
+    #[test]
+    fn reads_nested_fields_and_media_lists() {
+        let data = r#"{"tweet": {"id": "t1"}, "body": "hi", "user": {"name": "bob"}, "ts": 1700000000, "pics": ["a.jpg", "sub/b.png"]}"#;
+        let fields = FieldMap {
+            id: "tweet.id".into(),
+            text: "body".into(),
+            author: "user.name".into(),
+            time: "ts".into(),
+            media: "pics".into(),
+        };
+        let posts = read_jsonl(data, fields);
+        let post = posts[0].as_ref().unwrap();
+        assert_eq!(post.id, "t1");
+        assert_eq!(post.text.as_deref(), Some("hi"));
+        assert_eq!(post.author.as_deref(), Some("bob"));
+        assert_eq!(post.created_at, Some(1_700_000_000));
+        assert_eq!(
+            post.media,
+            vec![PathBuf::from("dir/a.jpg"), PathBuf::from("dir/sub/b.png")]
+        );
+        assert_eq!(post.location.line, 1);
+    }
+
+    #[test]
+    fn bad_lines_are_reported_and_reading_goes_on() {
+        let mut data = Vec::new();
+        data.extend_from_slice(b"{\"id\": 1, \"text\": \"ok\"}\n");
+        data.extend_from_slice(b"{not json\n");
+        data.extend_from_slice(b"\n");
+        data.extend_from_slice(b"{\"text\": \"no id\"}\n");
+        data.extend_from_slice(b"{\"id\": 2, \"text\": \"bad \xff byte\"}\n");
+        data.extend_from_slice(b"{\"id\": 3, \"text\": \"\\ud800 lone\"}\n");
+        data.extend_from_slice(b"{\"id\": 4, \"created_at\": \"yesterday\"}\n");
+        data.extend_from_slice(b"[1, 2]\n");
+        data.extend_from_slice(b"{\"id\": 5, \"text\": \"last\"}");
+        let posts: Vec<_> =
+            PostReader::jsonl(&data[..], Path::new("p.jsonl"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 8);
+        assert_eq!(posts[0].as_ref().unwrap().id, "1");
+        assert!(matches!(&posts[1], Err(PostError::Json { at, .. }) if at.line == 2));
+        assert!(matches!(&posts[2], Err(PostError::MissingId { at, .. }) if at.line == 4));
+        assert!(matches!(&posts[3], Err(PostError::InvalidUtf8 { at, .. }) if at.line == 5));
+        assert!(matches!(&posts[4], Err(PostError::Json { .. })));
+        assert!(matches!(&posts[5], Err(PostError::BadField { .. })));
+        assert!(matches!(&posts[6], Err(PostError::Json { .. })));
+        assert_eq!(posts[7].as_ref().unwrap().id, "5");
+        let message = posts[3].as_ref().unwrap_err().to_string();
+        assert!(message.starts_with("p.jsonl:5: "), "{message}");
+    }
+
+    #[test]
+    fn reads_csv_with_header_and_pipe_separated_media() {
+        let data = "id,text,author,created_at,media\n\
+                    1,\"Boycott, now!\",acc1,2023-07-20T10:00:00+02:00,a.jpg|b.jpg\n\
+                    2,second,acc2,1689847200,\"[\"\"c.jpg\"\"]\"\n\
+                    ,no id,acc3,,\n";
+        let posts: Vec<_> =
+            PostReader::csv(data.as_bytes(), Path::new("x/p.csv"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 3);
+        let first = posts[0].as_ref().unwrap();
+        assert_eq!(first.text.as_deref(), Some("Boycott, now!"));
+        assert_eq!(first.created_at, Some(1_689_840_000));
+        assert_eq!(first.media.len(), 2);
+        let second = posts[1].as_ref().unwrap();
+        assert_eq!(second.media, vec![PathBuf::from("x/c.jpg")]);
+        assert_eq!(second.created_at, Some(1_689_847_200));
+        assert!(matches!(&posts[2], Err(PostError::MissingId { at, .. }) if at.line == 3));
+    }
+
+    #[test]
+    fn times_parse_in_every_accepted_form() {
+        let utc = parse_time("2023-07-20T10:00:00Z");
+        assert_eq!(utc, Some(1_689_847_200));
+        assert_eq!(parse_time("2023-07-20T12:00:00+02:00"), utc);
+        assert_eq!(parse_time("2023-07-20 10:00:00"), utc);
+        assert_eq!(parse_time("1689847200"), utc);
+        assert_eq!(parse_time("1689847200.9"), utc);
+        assert_eq!(parse_time("soon"), None);
+        assert_eq!(format_time(1_689_847_200), "2023-07-20T10:00:00Z");
+    }
+}
