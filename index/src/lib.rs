@@ -18,6 +18,8 @@
 mod bytes;
 pub mod container;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hamming;
 mod io;
 pub mod items;

@@ -209,7 +209,7 @@ pub struct Manifest {
 
 impl Manifest {
     /// Serialises to the on-disk form (JSON and a CRC line).
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(format!("\ncrc32 {crc:08x}\n").as_bytes());
@@ -217,7 +217,7 @@ impl Manifest {
     }
 
     /// Parses the on-disk form; `path` names the file in errors.
-    pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+    pub fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest> {
         let corrupt = |what: String| Error::corrupt(path, what);
         let body_end = bytes
             .strip_suffix(b"\n")

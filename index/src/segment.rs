@@ -326,12 +326,12 @@ impl Segment {
             let entries = s[owners].len / 4;
             expect(owners, 4 * entries, "owners")?;
             let words = spec.words();
-            if s[codes].len != entries * spec.code_bytes() {
+            if entries.checked_mul(spec.code_bytes()) != Some(s[codes].len) {
                 return Err(bad(format!(
                     "codes of field {:?} hold {} bytes, {entries} entries need {}",
                     spec.name(),
                     s[codes].len,
-                    entries * spec.code_bytes()
+                    entries.saturating_mul(spec.code_bytes())
                 )));
             }
             fields.push(FieldSections {

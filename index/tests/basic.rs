@@ -97,7 +97,9 @@ fn deleted_items_disappear_and_their_ids_can_be_added_again() {
     }
     w.commit().unwrap();
     let code = item("x3", 3).codes[0].clone();
-    let Code::Hamming { code, .. } = code else { unreachable!() };
+    let Code::Hamming { code, .. } = code else {
+        unreachable!()
+    };
     assert!(w.delete("x3").unwrap());
     assert!(!w.delete("x3").unwrap());
     assert!(!w.delete("never").unwrap());
@@ -106,7 +108,11 @@ fn deleted_items_disappear_and_their_ids_can_be_added_again() {
     assert_eq!(r.len(), 9);
     assert_eq!(r.get_by_id("x3").unwrap(), None);
     assert!(matches!(r.record(3), Err(Error::NoSuchItem(3))));
-    assert!(r.hamming_radius("h64", &code, 0).unwrap().iter().all(|h| h.item != 3));
+    assert!(r
+        .hamming_radius("h64", &code, 0)
+        .unwrap()
+        .iter()
+        .all(|h| h.item != 3));
     assert_eq!(r.stats().deleted, 1);
     r.verify().unwrap();
     // Re-add under a new number.
@@ -170,8 +176,14 @@ fn a_second_writer_is_refused_while_readers_work() {
 #[test]
 fn create_on_an_existing_index_and_open_on_an_empty_dir_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(Reader::open(dir.path()), Err(Error::NotAnIndex { .. })));
-    assert!(matches!(Writer::open(dir.path()), Err(Error::NotAnIndex { .. })));
+    assert!(matches!(
+        Reader::open(dir.path()),
+        Err(Error::NotAnIndex { .. })
+    ));
+    assert!(matches!(
+        Writer::open(dir.path()),
+        Err(Error::NotAnIndex { .. })
+    ));
     drop(Writer::create(dir.path(), params()).unwrap());
     assert!(matches!(
         Writer::create(dir.path(), params()),
@@ -230,10 +242,22 @@ fn bad_arguments_get_clear_errors() {
     w.add(item("a", 1)).unwrap();
     w.commit().unwrap();
     let r = w.reader();
-    assert!(matches!(r.hamming_radius("nope", &[0], 3), Err(Error::UnknownField { .. })));
-    assert!(matches!(r.hamming_radius("text", &[0], 3), Err(Error::FieldMismatch { .. })));
-    assert!(matches!(r.minhash_query("h64", &[0; 16], 0.5), Err(Error::FieldMismatch { .. })));
-    assert!(matches!(r.hamming_radius("pdq", &[0], 3), Err(Error::WrongCodeWidth { .. })));
+    assert!(matches!(
+        r.hamming_radius("nope", &[0], 3),
+        Err(Error::UnknownField { .. })
+    ));
+    assert!(matches!(
+        r.hamming_radius("text", &[0], 3),
+        Err(Error::FieldMismatch { .. })
+    ));
+    assert!(matches!(
+        r.minhash_query("h64", &[0; 16], 0.5),
+        Err(Error::FieldMismatch { .. })
+    ));
+    assert!(matches!(
+        r.hamming_radius("pdq", &[0], 3),
+        Err(Error::WrongCodeWidth { .. })
+    ));
 }
 
 #[test]

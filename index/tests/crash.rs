@@ -97,7 +97,13 @@ fn kill_9_during_bulk_writes_loses_no_acknowledged_commit() {
     while rounds < 25 && budget.elapsed() < Duration::from_secs(25) {
         rounds += 1;
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_writer", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_writer",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(ENV_DIR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -124,7 +130,10 @@ fn kill_9_during_bulk_writes_loses_no_acknowledged_commit() {
         let present = batches_present(dir.path());
         let known: BTreeSet<u64> = acked.union(&durable).copied().collect();
         let missing: Vec<u64> = known.difference(&present).copied().collect();
-        assert!(missing.is_empty(), "round {rounds}: acknowledged batches lost: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "round {rounds}: acknowledged batches lost: {missing:?}"
+        );
         let next = known.last().map_or(0, |b| b + 1);
         let extra: Vec<u64> = present.difference(&known).copied().collect();
         assert!(
@@ -134,7 +143,10 @@ fn kill_9_during_bulk_writes_loses_no_acknowledged_commit() {
         durable = present;
     }
     eprintln!("{rounds} rounds, {} batches acknowledged", acked.len());
-    assert!(!acked.is_empty(), "no commit was acknowledged in {rounds} rounds");
+    assert!(
+        !acked.is_empty(),
+        "no commit was acknowledged in {rounds} rounds"
+    );
     // After all the kills, a writer still opens, cleans up and commits.
     let mut w = Writer::open(dir.path()).unwrap();
     let before = w.reader().len();

@@ -97,7 +97,11 @@ fn run(kind: fn(u64) -> Fault) {
 /// the new commit in place: that is allowed only for a sync fault, and only
 /// for the last sync of the commit (the next nth succeeds).
 fn check_only_last(kind: fn(u64) -> Fault, nth: u64, at: &[u64]) {
-    assert!(matches!(kind(nth), Fault::Sync(_)), "{:?} exposed a new state", kind(nth));
+    assert!(
+        matches!(kind(nth), Fault::Sync(_)),
+        "{:?} exposed a new state",
+        kind(nth)
+    );
     assert_eq!(at, [nth]);
     let dir = setup();
     let mut w = Writer::open(dir.path()).unwrap();
