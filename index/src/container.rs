@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 
 use memmap2::Mmap;
 
-use crate::bytes::{le_u32, le_u64};
+use crate::raw::{le_u32, le_u64};
 use crate::error::{Error, Result};
 use crate::io::Io;
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::bytes::le_u64;
+use crate::raw::le_u64;
 use crate::error::Result;
 use crate::manifest::{FieldSpec, IndexParams, Manifest, SegmentMeta, MANIFEST, MANIFEST_VERSION};
 use crate::reader::Reader;
@@ -115,7 +115,7 @@ pub fn fix_checksums(bytes: &mut [u8]) {
     if len < 80 {
         return;
     }
-    let n = crate::bytes::le_u32(bytes, 12) as usize;
+    let n = crate::raw::le_u32(bytes, 12) as usize;
     let table_end = match n.checked_mul(32).and_then(|t| t.checked_add(64)) {
         Some(t) if t <= len - 16 => t,
         _ => return,

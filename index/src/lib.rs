@@ -15,7 +15,7 @@
 //! File formats are described in [`container`], [`segment`], [`tombstones`]
 //! and [`manifest`].
 
-mod bytes;
+
 pub mod container;
 mod error;
 #[doc(hidden)]
@@ -26,6 +26,7 @@ pub mod items;
 mod lock;
 pub mod lsh;
 pub mod manifest;
+mod raw;
 pub mod reader;
 mod search;
 pub mod segment;

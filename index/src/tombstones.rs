@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::bytes::{as_u64s, u64_bytes};
+use crate::raw::{as_u64s, u64_bytes};
 use crate::container::{self, Container, SectionOut};
 use crate::error::{Error, Result};
 use crate::io::Io;

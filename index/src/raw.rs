@@ -1,4 +1,4 @@
-//! Byte-level helpers: views of mapped bytes as word slices, little-endian
+//! Raw byte helpers of the storage: views of mapped bytes as word slices,
 //! reads, and the hash of external ids.
 //!
 //! Segments store words little-endian; this crate only builds on
