@@ -5,15 +5,38 @@
 //! memory-mapped segments listed by an atomically replaced manifest. It knows
 //! nothing of images or text: the `neardup` package turns those into codes.
 //!
-//! Modules: [`hamming`] and [`lsh`] are the search structures, built into
-//! byte sections and read back from (mapped) byte slices; [`segment`],
-//! [`manifest`], [`items`], [`writer`] and [`reader`] are the storage around
-//! them.
+//! - [`Writer`]: the single writer (lock file), adds, deletes, commits,
+//!   merges (`writer`, `segment`, `tombstones`, `manifest`).
+//! - [`Reader`]: a consistent memory-mapped snapshot; radius, k-nearest and
+//!   MinHash queries, lookups by id, pair scans for dedupe, `verify`.
+//! - [`hamming`] and [`lsh`]: the search structures, built into byte
+//!   sections and read back from mapped byte slices.
+//!
+//! File formats are described in [`container`], [`segment`], [`tombstones`]
+//! and [`manifest`].
 
+
+pub mod container;
+mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hamming;
+mod io;
 pub mod items;
+mod lock;
 pub mod lsh;
 pub mod manifest;
+mod raw;
 pub mod reader;
+mod search;
 pub mod segment;
+pub mod tombstones;
 pub mod writer;
+
+pub use error::{Error, Result};
+pub use io::{Fault, FaultPlan};
+pub use items::{AddOutcome, Code, Item, ItemRef, RecordView};
+pub use lock::LOCK;
+pub use manifest::{FieldSpec, IndexParams, Manifest, SegmentMeta, TombstoneMeta, MANIFEST};
+pub use reader::{Hit, Pair, Reader, SimHit, SimPair, Stats, VerifyReport};
+pub use writer::{CommitInfo, Writer, WriterOptions};

@@ -1,1 +1,759 @@
-//! Storage (see the crate docs). Owned by the index-store work.
+//! Readers: a consistent, memory-mapped snapshot of an index.
+//!
+//! [`Reader::open`] reads `MANIFEST` and maps the segments and the tombstone
+//! file it names; it takes no lock and never blocks a writer. The snapshot
+//! stays valid after later commits and compactions: a compaction unlinks old
+//! files, and an unlinked file stays readable through an existing map.
+//! Opening checks the structure of every file (cheap: headers and section
+//! tables); each section's CRC is checked the first time a query touches it,
+//! so a damaged segment makes queries fail with an error rather than return
+//! wrong results; [`Reader::verify`] checks everything at once.
+//!
+//! ```no_run
+//! # fn main() -> neardup_index::Result<()> {
+//! let reader = neardup_index::Reader::open("index-dir")?;
+//! for hit in reader.hamming_radius("pdq", &[0u64; 4], 31)? {
+//!     let rec = reader.record(hit.item)?;
+//!     println!("{} at distance {}", rec.id, hit.distance);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::items::{ItemRef, RecordView};
+use crate::manifest::{FieldSpec, IndexParams, Manifest};
+use crate::search;
+use crate::segment::Segment;
+use crate::tombstones::Tombstones;
+
+/// A Hamming search result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// Item number.
+    pub item: u64,
+    /// Segment position in the snapshot.
+    pub segment: u32,
+    /// Ordinal in the segment.
+    pub ord: u32,
+    /// Smallest Hamming distance between the query and the item's codes.
+    pub distance: u32,
+}
+
+/// A MinHash search result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimHit {
+    /// Item number.
+    pub item: u64,
+    /// Segment position in the snapshot.
+    pub segment: u32,
+    /// Ordinal in the segment.
+    pub ord: u32,
+    /// Largest estimated Jaccard similarity over the item's signatures.
+    pub similarity: f32,
+}
+
+/// A pair of items within a Hamming radius (`a < b`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pair {
+    /// The older item.
+    pub a: u64,
+    /// The newer item.
+    pub b: u64,
+    /// Smallest distance between their codes.
+    pub distance: u32,
+}
+
+/// A pair of items above a similarity (`a < b`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimPair {
+    /// The older item.
+    pub a: u64,
+    /// The newer item.
+    pub b: u64,
+    /// Largest estimated Jaccard similarity of their signatures.
+    pub similarity: f32,
+}
+
+/// Figures about a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Manifest generation.
+    pub generation: u64,
+    /// Live segments.
+    pub segments: usize,
+    /// Bytes of the manifest, segments and tombstones.
+    pub bytes_on_disk: u64,
+    /// Live items.
+    pub items: u64,
+    /// Deleted items still stored (until a merge drops them).
+    pub deleted: u64,
+    /// Live items by kind.
+    pub kinds: BTreeMap<u8, u64>,
+    /// The next item number the writer will hand out.
+    pub next_item: u64,
+}
+
+/// What [`Reader::verify`] checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Files checked (manifest included).
+    pub files: usize,
+    /// Bytes checked.
+    pub bytes: u64,
+    /// Live items.
+    pub items: u64,
+}
+
+/// A read-only snapshot of an index.
+#[derive(Debug)]
+pub struct Reader {
+    dir: PathBuf,
+    manifest: Manifest,
+    manifest_len: u64,
+    segments: Vec<Segment>,
+    tombstones: Tombstones,
+}
+
+fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
+impl Reader {
+    /// Opens the current snapshot of the index in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Reader> {
+        let dir = dir.as_ref();
+        let mut attempt = 0;
+        loop {
+            let manifest = Manifest::load(dir)?;
+            let generation = manifest.generation;
+            match Self::open_manifest(dir, manifest) {
+                // A writer may have committed and removed a file between our
+                // reading the manifest and opening that file: retry on the
+                // new manifest.
+                Err(e) if is_not_found(&e) && attempt < 8 => {
+                    attempt += 1;
+                    if Manifest::load(dir)?.generation == generation {
+                        return Err(e);
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) fn open_manifest(dir: &Path, manifest: Manifest) -> Result<Reader> {
+        let manifest_len = manifest.encode().len() as u64;
+        let mut segments = Vec::with_capacity(manifest.segments.len());
+        for m in &manifest.segments {
+            let path = dir.join(&m.file);
+            let seg = Segment::open(&path, &manifest.params)?;
+            if seg.file_len() != m.len {
+                return Err(Error::Truncated {
+                    path,
+                    expected_len: m.len,
+                    got: seg.file_len(),
+                });
+            }
+            if seg.len() as u64 != m.items
+                || (m.items > 0 && (seg.min_item() != m.min_item || seg.max_item() != m.max_item))
+            {
+                return Err(Error::corrupt(
+                    path,
+                    "segment header disagrees with the manifest",
+                ));
+            }
+            segments.push(seg);
+        }
+        let tombstones = match &manifest.tombstones {
+            Some(t) => {
+                let path = dir.join(&t.file);
+                let ts = Tombstones::open(&path, t.count)?;
+                if ts.file_len() != t.len {
+                    return Err(Error::Truncated {
+                        path,
+                        expected_len: t.len,
+                        got: ts.file_len(),
+                    });
+                }
+                ts
+            }
+            None => Tombstones::default(),
+        };
+        Ok(Reader {
+            dir: dir.into(),
+            manifest,
+            manifest_len,
+            segments,
+            tombstones,
+        })
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The index's parameters.
+    pub fn params(&self) -> &IndexParams {
+        &self.manifest.params
+    }
+
+    /// The caller settings stored at creation.
+    pub fn settings(&self) -> &str {
+        &self.manifest.params.settings
+    }
+
+    /// The manifest of this snapshot.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The snapshot's generation (number of commits so far).
+    pub fn generation(&self) -> u64 {
+        self.manifest.generation
+    }
+
+    /// The next item number; items numbered from here on are newer than this
+    /// snapshot (use it as `since` of the next incremental pair scan).
+    pub fn next_item(&self) -> u64 {
+        self.manifest.next_item
+    }
+
+    /// Number of live items.
+    pub fn len(&self) -> u64 {
+        let stored: u64 = self.manifest.segments.iter().map(|s| s.items).sum();
+        stored - self.tombstones.items().len() as u64
+    }
+
+    /// True when no live item is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    pub(crate) fn deleted(&self) -> &[u64] {
+        self.tombstones.items()
+    }
+
+    /// Is item number `item` deleted?
+    pub fn is_deleted(&self, item: u64) -> bool {
+        self.tombstones.contains(item)
+    }
+
+    fn field_of(&self, name: &str, hamming: bool) -> Result<(usize, &FieldSpec)> {
+        let f = self.manifest.params.field(name)?;
+        let spec = &self.manifest.params.fields[f];
+        if matches!(spec, FieldSpec::Hamming { .. }) != hamming {
+            return Err(Error::FieldMismatch {
+                field: name.into(),
+                what: if hamming {
+                    "is a MinHash field, not a Hamming one".into()
+                } else {
+                    "is a Hamming field, not a MinHash one".into()
+                },
+            });
+        }
+        Ok((f, spec))
+    }
+
+    fn check_width(field: &str, spec: &FieldSpec, got: usize) -> Result<()> {
+        if got != spec.words() {
+            return Err(Error::WrongCodeWidth {
+                field: field.into(),
+                expected: spec.words(),
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    fn search_err(&self, si: usize, f: usize, what: String) -> Error {
+        Error::Search {
+            path: self.segments[si].path().into(),
+            field: self.manifest.params.fields[f].name().into(),
+            what,
+        }
+    }
+
+    /// Entries of segment `si` within `r` of `query`.
+    fn segment_radius(
+        &self,
+        si: usize,
+        f: usize,
+        query: &[u64],
+        r: u32,
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<()> {
+        let seg = &self.segments[si];
+        let codes = seg.hamming_codes(f)?;
+        let section = seg.search_section(f)?;
+        search::hamming_radius(section, codes, seg.words(f), query, r, out)
+            .map_err(|what| self.search_err(si, f, what))
+    }
+
+    /// Entries of segment `si` whose signature agrees with `sig` on at least
+    /// `min` of the positions.
+    fn segment_minhash(
+        &self,
+        si: usize,
+        f: usize,
+        sig: &[u32],
+        min: f32,
+        out: &mut Vec<(u32, f32)>,
+    ) -> Result<()> {
+        let seg = &self.segments[si];
+        let FieldSpec::MinHash { k, bands, rows, .. } = self.manifest.params.fields[f] else {
+            return Ok(());
+        };
+        let sigs = seg.minhash_sigs(f)?;
+        let section = seg.search_section(f)?;
+        search::minhash_query(
+            section,
+            sigs,
+            k as usize,
+            bands as usize,
+            rows as usize,
+            sig,
+            min,
+            out,
+        )
+        .map_err(|what| self.search_err(si, f, what))
+    }
+
+    /// Maps (entry, score) of segment `si`, field `f`, to live items.
+    fn entries_to_items<S: Copy>(
+        &self,
+        si: usize,
+        f: usize,
+        found: &[(u32, S)],
+        out: &mut Vec<(u64, u32, S)>,
+    ) -> Result<()> {
+        let seg = &self.segments[si];
+        let owners = seg.owners(f)?;
+        let items = seg.item_numbers()?;
+        for &(e, s) in found {
+            if e as usize >= owners.len() {
+                return Err(self.search_err(si, f, format!("entry {e} out of range")));
+            }
+            let ord = seg.owner(f, owners, e as usize)?;
+            let item = items[ord as usize];
+            if !self.tombstones.contains(item) {
+                out.push((item, ord, s));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every live item with a code within `r` bits of `query` in the Hamming
+    /// field `field`, nearest first (ties by item number). An item with
+    /// several codes appears once, at its smallest distance.
+    pub fn hamming_radius(&self, field: &str, query: &[u64], r: u32) -> Result<Vec<Hit>> {
+        let (f, spec) = self.field_of(field, true)?;
+        Self::check_width(field, spec, query.len())?;
+        let mut hits = Vec::new();
+        let mut found = Vec::new();
+        let mut items = Vec::new();
+        for si in 0..self.segments.len() {
+            found.clear();
+            items.clear();
+            self.segment_radius(si, f, query, r, &mut found)?;
+            self.entries_to_items(si, f, &found, &mut items)?;
+            hits.extend(items.iter().map(|&(item, ord, distance)| Hit {
+                item,
+                segment: si as u32,
+                ord,
+                distance,
+            }));
+        }
+        Ok(dedup_hits(hits))
+    }
+
+    /// The `k` live items nearest to `query` (ties by item number).
+    pub fn hamming_knn(&self, field: &str, query: &[u64], k: usize) -> Result<Vec<Hit>> {
+        let (f, spec) = self.field_of(field, true)?;
+        Self::check_width(field, spec, query.len())?;
+        let mut hits = Vec::new();
+        let mut found = Vec::new();
+        let mut items = Vec::new();
+        for (si, seg) in self.segments.iter().enumerate() {
+            let entries = seg.entries(f);
+            let deleted = self.deleted_in(seg);
+            // Ask for more than k when some entries may be deleted items or
+            // second codes of one item; widen until k distinct live items.
+            let mut want = (k + deleted).min(entries);
+            loop {
+                found.clear();
+                items.clear();
+                let codes = seg.hamming_codes(f)?;
+                let section = seg.search_section(f)?;
+                search::hamming_knn(section, codes, seg.words(f), query, want, &mut found)
+                    .map_err(|what| self.search_err(si, f, what))?;
+                self.entries_to_items(si, f, &found, &mut items)?;
+                let mut distinct: Vec<u64> = items.iter().map(|x| x.0).collect();
+                distinct.sort_unstable();
+                distinct.dedup();
+                if distinct.len() >= k || want >= entries {
+                    break;
+                }
+                want = (want * 2).max(1).min(entries);
+            }
+            hits.extend(items.iter().map(|&(item, ord, distance)| Hit {
+                item,
+                segment: si as u32,
+                ord,
+                distance,
+            }));
+        }
+        let mut hits = dedup_hits(hits);
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    fn deleted_in(&self, seg: &Segment) -> usize {
+        let d = self.tombstones.items();
+        let a = d.partition_point(|&x| x < seg.min_item());
+        let b = d.partition_point(|&x| x <= seg.max_item());
+        b - a
+    }
+
+    /// Every live item whose MinHash signature in `field` agrees with `sig`
+    /// on at least `min_jaccard` of the positions (the estimated Jaccard
+    /// similarity), most similar first.
+    pub fn minhash_query(&self, field: &str, sig: &[u32], min_jaccard: f32) -> Result<Vec<SimHit>> {
+        let (f, spec) = self.field_of(field, false)?;
+        Self::check_width(field, spec, sig.len())?;
+        let mut hits = Vec::new();
+        let mut found = Vec::new();
+        let mut items = Vec::new();
+        for si in 0..self.segments.len() {
+            found.clear();
+            items.clear();
+            self.segment_minhash(si, f, sig, min_jaccard, &mut found)?;
+            self.entries_to_items(si, f, &found, &mut items)?;
+            hits.extend(items.iter().map(|&(item, ord, similarity)| SimHit {
+                item,
+                segment: si as u32,
+                ord,
+                similarity,
+            }));
+        }
+        Ok(dedup_sim_hits(hits))
+    }
+
+    /// Calls `on_pair` once for every pair of live items with codes within
+    /// `r` bits in `field`. With `since`, only pairs whose newer item is
+    /// numbered `>= since` are reported, at a cost proportional to those
+    /// newer items: each of their codes is one radius query.
+    pub fn hamming_pairs(
+        &self,
+        field: &str,
+        r: u32,
+        since: Option<u64>,
+        mut on_pair: impl FnMut(Pair),
+    ) -> Result<()> {
+        let (f, _) = self.field_of(field, true)?;
+        let mut found = Vec::new();
+        let mut items = Vec::new();
+        let mut near: Vec<(u64, u32)> = Vec::new();
+        self.for_each_new_item(
+            f,
+            since,
+            |x, codes: &[&[u64]]| {
+                near.clear();
+                for code in codes {
+                    for si in 0..self.segments.len() {
+                        if self.segments[si].min_item() >= x {
+                            break;
+                        }
+                        found.clear();
+                        items.clear();
+                        self.segment_radius(si, f, code, r, &mut found)?;
+                        self.entries_to_items(si, f, &found, &mut items)?;
+                        near.extend(items.iter().filter(|t| t.0 < x).map(|t| (t.0, t.2)));
+                    }
+                }
+                near.sort_unstable();
+                near.dedup_by_key(|t| t.0);
+                for &(a, distance) in &near {
+                    on_pair(Pair { a, b: x, distance });
+                }
+                Ok(())
+            },
+            |seg, f| seg.hamming_codes(f),
+            |seg, _| seg.words(f),
+        )
+    }
+
+    /// Calls `on_pair` once for every pair of live items whose signatures in
+    /// `field` agree on at least `min_jaccard` of the positions; `since` as
+    /// for [`Reader::hamming_pairs`].
+    pub fn minhash_pairs(
+        &self,
+        field: &str,
+        min_jaccard: f32,
+        since: Option<u64>,
+        mut on_pair: impl FnMut(SimPair),
+    ) -> Result<()> {
+        let (f, spec) = self.field_of(field, false)?;
+        let k = spec.words();
+        let mut found = Vec::new();
+        let mut items = Vec::new();
+        let mut near: Vec<(u64, f32)> = Vec::new();
+        self.for_each_new_item(
+            f,
+            since,
+            |x, sigs: &[&[u32]]| {
+                near.clear();
+                for sig in sigs {
+                    for si in 0..self.segments.len() {
+                        if self.segments[si].min_item() >= x {
+                            break;
+                        }
+                        found.clear();
+                        items.clear();
+                        self.segment_minhash(si, f, sig, min_jaccard, &mut found)?;
+                        self.entries_to_items(si, f, &found, &mut items)?;
+                        near.extend(items.iter().filter(|t| t.0 < x).map(|t| (t.0, t.2)));
+                    }
+                }
+                // Keep the best similarity per item.
+                near.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+                near.dedup_by_key(|t| t.0);
+                for &(a, similarity) in &near {
+                    on_pair(SimPair {
+                        a,
+                        b: x,
+                        similarity,
+                    });
+                }
+                Ok(())
+            },
+            |seg, f| seg.minhash_sigs(f),
+            |_, _| k,
+        )
+    }
+
+    /// Walks the live items numbered `>= since` that have codes in field
+    /// `f`, in item order, handing each item's codes to `visit`.
+    fn for_each_new_item<'s, T: 's>(
+        &'s self,
+        f: usize,
+        since: Option<u64>,
+        mut visit: impl FnMut(u64, &[&'s [T]]) -> Result<()>,
+        codes_of: impl Fn(&'s Segment, usize) -> Result<&'s [T]>,
+        words_of: impl Fn(&'s Segment, usize) -> usize,
+    ) -> Result<()> {
+        let since = since.unwrap_or(0);
+        let mut codes: Vec<&[T]> = Vec::new();
+        for seg in &self.segments {
+            if seg.max_item() < since || seg.entries(f) == 0 {
+                continue;
+            }
+            let all = codes_of(seg, f)?;
+            let w = words_of(seg, f);
+            let owners = seg.owners(f)?;
+            let items = seg.item_numbers()?;
+            let first_ord = items.partition_point(|&i| i < since) as u32;
+            let mut e = owners.partition_point(|&o| o < first_ord);
+            while e < owners.len() {
+                let ord = seg.owner(f, owners, e)?;
+                let x = items[ord as usize];
+                codes.clear();
+                while e < owners.len() && owners[e] == ord {
+                    codes.push(&all[e * w..(e + 1) * w]);
+                    e += 1;
+                }
+                if !self.tombstones.contains(x) {
+                    visit(x, &codes)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn locate(&self, item: u64) -> Result<Option<(usize, u32)>> {
+        let si = self.segments.partition_point(|s| s.max_item() < item);
+        match self.segments.get(si) {
+            Some(seg) => Ok(seg.find_item(item)?.map(|ord| (si, ord))),
+            None => Ok(None),
+        }
+    }
+
+    /// Where live item `item` is stored, if it is.
+    pub fn item_ref(&self, item: u64) -> Result<Option<ItemRef>> {
+        if self.tombstones.contains(item) {
+            return Ok(None);
+        }
+        match self.locate(item)? {
+            Some((si, ord)) => Ok(Some(ItemRef {
+                item,
+                segment: si as u32,
+                ord,
+                digest: self.segments[si].record(ord)?.digest,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// The record of live item `item`.
+    pub fn record(&self, item: u64) -> Result<RecordView<'_>> {
+        match self.item_ref(item)? {
+            Some(r) => self.segments[r.segment as usize].record(r.ord),
+            None => Err(Error::NoSuchItem(item)),
+        }
+    }
+
+    /// The live item whose external id is `id`.
+    pub fn get_by_id(&self, id: &str) -> Result<Option<ItemRef>> {
+        // Newest first: after a delete and a re-add, the live copy is newer.
+        for (si, seg) in self.segments.iter().enumerate().rev() {
+            for ord in seg.lookup_id(id)? {
+                let r = seg.record(ord)?;
+                if !self.tombstones.contains(r.item) {
+                    return Ok(Some(ItemRef {
+                        item: r.item,
+                        segment: si as u32,
+                        ord,
+                        digest: r.digest,
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The Hamming codes of live item `item` in `field`.
+    pub fn hamming_codes(&self, field: &str, item: u64) -> Result<Vec<&[u64]>> {
+        let (f, spec) = self.field_of(field, true)?;
+        let w = spec.words();
+        self.codes_of_item(item, f, w, |seg| seg.hamming_codes(f))
+    }
+
+    /// The MinHash signatures of live item `item` in `field`.
+    pub fn minhash_signatures(&self, field: &str, item: u64) -> Result<Vec<&[u32]>> {
+        let (f, spec) = self.field_of(field, false)?;
+        let k = spec.words();
+        self.codes_of_item(item, f, k, |seg| seg.minhash_sigs(f))
+    }
+
+    fn codes_of_item<'s, T>(
+        &'s self,
+        item: u64,
+        f: usize,
+        w: usize,
+        all: impl Fn(&'s Segment) -> Result<&'s [T]>,
+    ) -> Result<Vec<&'s [T]>> {
+        let r = self.item_ref(item)?.ok_or(Error::NoSuchItem(item))?;
+        let seg = &self.segments[r.segment as usize];
+        let codes = all(seg)?;
+        Ok(seg
+            .entries_of(f, r.ord)?
+            .map(|e| &codes[e * w..(e + 1) * w])
+            .collect())
+    }
+
+    /// Every live record, in item-number order.
+    pub fn items(&self) -> impl Iterator<Item = Result<RecordView<'_>>> + '_ {
+        self.segments.iter().flat_map(move |seg| {
+            (0..seg.len() as u32).filter_map(move |ord| match seg.record(ord) {
+                Ok(r) if self.tombstones.contains(r.item) => None,
+                other => Some(other),
+            })
+        })
+    }
+
+    /// Counts and sizes, from the manifest (no file is read).
+    pub fn stats(&self) -> Stats {
+        let mut kinds = BTreeMap::new();
+        for s in &self.manifest.segments {
+            for (&k, &n) in &s.kinds {
+                *kinds.entry(k).or_insert(0u64) += n;
+            }
+        }
+        if let Some(t) = &self.manifest.tombstones {
+            for (&k, &n) in &t.kinds {
+                let e = kinds.entry(k).or_insert(0u64);
+                *e = e.saturating_sub(n);
+            }
+        }
+        kinds.retain(|_, n| *n > 0);
+        let bytes_on_disk = self.manifest_len
+            + self.manifest.segments.iter().map(|s| s.len).sum::<u64>()
+            + self.manifest.tombstones.as_ref().map_or(0, |t| t.len);
+        Stats {
+            generation: self.manifest.generation,
+            segments: self.segments.len(),
+            bytes_on_disk,
+            items: self.len(),
+            deleted: self.tombstones.items().len() as u64,
+            kinds,
+            next_item: self.manifest.next_item,
+        }
+    }
+
+    /// Checks every checksum of every file of the snapshot, the current
+    /// manifest file, and the invariants the queries rely on. The first
+    /// problem found is returned as an error naming the file.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let current = Manifest::load(&self.dir)?;
+        let mut bytes = current.encode().len() as u64;
+        for (seg, m) in self.segments.iter().zip(&self.manifest.segments) {
+            seg.verify()?;
+            let mut kinds = BTreeMap::new();
+            for ord in 0..seg.len() as u32 {
+                *kinds.entry(seg.record(ord)?.kind).or_insert(0u64) += 1;
+            }
+            if kinds != m.kinds {
+                return Err(Error::corrupt(
+                    seg.path(),
+                    "kind counts disagree with the manifest",
+                ));
+            }
+            bytes += seg.file_len();
+        }
+        self.tombstones.verify()?;
+        bytes += self.tombstones.file_len();
+        for &d in self.tombstones.items() {
+            if self.locate(d)?.is_none() {
+                return Err(Error::corrupt(
+                    self.dir
+                        .join(self.manifest.tombstones.as_ref().map_or("", |t| &t.file)),
+                    format!("deleted item {d} is in no segment"),
+                ));
+            }
+        }
+        Ok(VerifyReport {
+            files: 1 + self.segments.len() + usize::from(self.manifest.tombstones.is_some()),
+            bytes,
+            items: self.len(),
+        })
+    }
+}
+
+fn dedup_hits(mut hits: Vec<Hit>) -> Vec<Hit> {
+    hits.sort_unstable_by_key(|h| (h.item, h.distance));
+    hits.dedup_by_key(|h| h.item);
+    hits.sort_unstable_by_key(|h| (h.distance, h.item));
+    hits
+}
+
+fn dedup_sim_hits(mut hits: Vec<SimHit>) -> Vec<SimHit> {
+    hits.sort_unstable_by(|a, b| {
+        a.item
+            .cmp(&b.item)
+            .then(b.similarity.total_cmp(&a.similarity))
+    });
+    hits.dedup_by_key(|h| h.item);
+    hits.sort_unstable_by(|a, b| {
+        b.similarity
+            .total_cmp(&a.similarity)
+            .then(a.item.cmp(&b.item))
+    });
+    hits
+}

@@ -1,1 +1,575 @@
-//! Storage (see the crate docs). Owned by the index-store work.
+//! Segments: immutable, memory-mapped files holding a batch of items, their
+//! records and their codes.
+//!
+//! A segment is a [container](crate::container) (magic `NDUPSEG1`) whose
+//! metadata holds the item count, the smallest and largest item numbers, a
+//! CRC of the index's field list (so a segment of another index is refused)
+//! and the field count. Its sections:
+//!
+//! | tag | field | contents |
+//! |-----|-------|----------|
+//! | 1 ITEMS | 0 | item numbers, `u64` x n, strictly increasing |
+//! | 2 META | 0 | per item 24 bytes: digest u64, timestamp i64, kind u8, flags u8 (1 = has timestamp, 2 = has group), 6 zero bytes |
+//! | 3 STR_OFFS | 0 | `u64` x (5n + 1): offsets into STR_HEAP of id, path, author, snippet, group of each item |
+//! | 4 STR_HEAP | 0 | the UTF-8 strings, back to back |
+//! | 5 ID_TABLE | 0 | (FNV-1a hash of the id u64, ordinal u64) x n, sorted |
+//! | 16 CODES | f | field f's codes: `u64` x W per entry (Hamming) or `u32` x k (MinHash) |
+//! | 17 OWNERS | f | `u32` per entry: the ordinal of the item owning it, non-decreasing |
+//! | 18 SEARCH | f | field f's search structure ([`crate::hamming`], [`crate::lsh`]); empty for a linear scan |
+//!
+//! Every section starts 8-byte aligned in the file and the map is
+//! page-aligned, so the code sections are viewed in place as `&[u64]`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::raw::{as_u32s, as_u64s, id_hash, le_u32, le_u64, u32_bytes, u64_bytes};
+use crate::container::{self, Container, Section, SectionOut};
+use crate::error::{Error, Result};
+use crate::io::Io;
+use crate::items::RecordView;
+use crate::manifest::{FieldSpec, IndexParams, SegmentMeta};
+use crate::search;
+
+/// Magic bytes of a segment file.
+pub const SEGMENT_MAGIC: &[u8; 8] = b"NDUPSEG1";
+
+pub(crate) const ITEMS: u32 = 1;
+pub(crate) const META: u32 = 2;
+pub(crate) const STR_OFFS: u32 = 3;
+pub(crate) const STR_HEAP: u32 = 4;
+pub(crate) const ID_TABLE: u32 = 5;
+pub(crate) const CODES: u32 = 16;
+pub(crate) const OWNERS: u32 = 17;
+pub(crate) const SEARCH: u32 = 18;
+const META_LEN: usize = 24;
+const STRINGS: usize = 5;
+const FLAG_TS: u8 = 1;
+const FLAG_GROUP: u8 = 2;
+
+fn section_name(s: &Section) -> String {
+    let base = match s.tag {
+        ITEMS => "items",
+        META => "record table",
+        STR_OFFS => "string offsets",
+        STR_HEAP => "string heap",
+        ID_TABLE => "id table",
+        CODES => "codes",
+        OWNERS => "owners",
+        SEARCH => "search",
+        _ => "unknown section",
+    };
+    if s.tag >= CODES {
+        format!("{base} of field {}", s.field)
+    } else {
+        base.into()
+    }
+}
+
+enum Codes {
+    Hamming(Vec<u64>),
+    MinHash(Vec<u32>),
+}
+
+/// Accumulates items and codes, then writes a segment.
+pub(crate) struct SegmentBuilder<'p> {
+    params: &'p IndexParams,
+    items: Vec<u64>,
+    meta: Vec<u8>,
+    offs: Vec<u64>,
+    heap: Vec<u8>,
+    codes: Vec<Codes>,
+    owners: Vec<Vec<u32>>,
+    kinds: BTreeMap<u8, u64>,
+}
+
+impl<'p> SegmentBuilder<'p> {
+    pub(crate) fn new(params: &'p IndexParams) -> Self {
+        let codes = params
+            .fields
+            .iter()
+            .map(|f| match f {
+                FieldSpec::Hamming { .. } => Codes::Hamming(Vec::new()),
+                FieldSpec::MinHash { .. } => Codes::MinHash(Vec::new()),
+            })
+            .collect();
+        SegmentBuilder {
+            params,
+            items: Vec::new(),
+            meta: Vec::new(),
+            offs: vec![0],
+            heap: Vec::new(),
+            codes,
+            owners: vec![Vec::new(); params.fields.len()],
+            kinds: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Adds a record; items must come in increasing item-number order.
+    /// Returns its ordinal.
+    pub(crate) fn push_record(&mut self, r: &RecordView<'_>) -> u32 {
+        debug_assert!(self.items.last().is_none_or(|&l| l < r.item));
+        let ord = self.items.len() as u32;
+        self.items.push(r.item);
+        self.meta.extend_from_slice(&r.digest.to_le_bytes());
+        self.meta
+            .extend_from_slice(&r.timestamp.unwrap_or(0).to_le_bytes());
+        let flags = if r.timestamp.is_some() { FLAG_TS } else { 0 }
+            | if r.group.is_some() { FLAG_GROUP } else { 0 };
+        self.meta
+            .extend_from_slice(&[r.kind, flags, 0, 0, 0, 0, 0, 0]);
+        for s in [r.id, r.path, r.author, r.snippet, r.group.unwrap_or("")] {
+            self.heap.extend_from_slice(s.as_bytes());
+            self.offs.push(self.heap.len() as u64);
+        }
+        *self.kinds.entry(r.kind).or_default() += 1;
+        ord
+    }
+
+    /// Adds a Hamming code (the caller checked the field kind and width).
+    pub(crate) fn push_hamming(&mut self, field: usize, ord: u32, code: &[u64]) {
+        if let Codes::Hamming(v) = &mut self.codes[field] {
+            v.extend_from_slice(code);
+            self.owners[field].push(ord);
+        }
+    }
+
+    /// Adds a MinHash signature (the caller checked the field kind and width).
+    pub(crate) fn push_minhash(&mut self, field: usize, ord: u32, sig: &[u32]) {
+        if let Codes::MinHash(v) = &mut self.codes[field] {
+            v.extend_from_slice(sig);
+            self.owners[field].push(ord);
+        }
+    }
+
+    /// Builds the search sections and writes the segment as `dir/name`.
+    pub(crate) fn write(self, io: &mut Io, dir: &Path, name: &str) -> Result<SegmentMeta> {
+        let n = self.items.len();
+        let mut ids: Vec<(u64, u64)> = (0..n)
+            .map(|i| {
+                let (a, b) = (
+                    self.offs[STRINGS * i] as usize,
+                    self.offs[STRINGS * i + 1] as usize,
+                );
+                let id = std::str::from_utf8(&self.heap[a..b]).unwrap_or("");
+                (id_hash(id), i as u64)
+            })
+            .collect();
+        ids.sort_unstable();
+        let ids_flat: Vec<u64> = ids.iter().flat_map(|&(h, o)| [h, o]).collect();
+        let searches: Vec<Vec<u8>> = self
+            .params
+            .fields
+            .iter()
+            .zip(&self.codes)
+            .map(|(spec, codes)| match (spec, codes) {
+                (FieldSpec::Hamming { bits, .. }, Codes::Hamming(c)) => {
+                    search::build_hamming(c, *bits as usize / 64)
+                }
+                (FieldSpec::MinHash { k, bands, rows, .. }, Codes::MinHash(s)) => {
+                    search::build_minhash(s, *k as usize, *bands as usize, *rows as usize)
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut sections = vec![
+            SectionOut {
+                tag: ITEMS,
+                field: 0,
+                data: u64_bytes(&self.items),
+            },
+            SectionOut {
+                tag: META,
+                field: 0,
+                data: &self.meta,
+            },
+            SectionOut {
+                tag: STR_OFFS,
+                field: 0,
+                data: u64_bytes(&self.offs),
+            },
+            SectionOut {
+                tag: STR_HEAP,
+                field: 0,
+                data: &self.heap,
+            },
+            SectionOut {
+                tag: ID_TABLE,
+                field: 0,
+                data: u64_bytes(&ids_flat),
+            },
+        ];
+        for (f, codes) in self.codes.iter().enumerate() {
+            let data = match codes {
+                Codes::Hamming(c) => u64_bytes(c),
+                Codes::MinHash(s) => u32_bytes(s),
+            };
+            sections.push(SectionOut {
+                tag: CODES,
+                field: f as u32,
+                data,
+            });
+            sections.push(SectionOut {
+                tag: OWNERS,
+                field: f as u32,
+                data: u32_bytes(&self.owners[f]),
+            });
+            sections.push(SectionOut {
+                tag: SEARCH,
+                field: f as u32,
+                data: &searches[f],
+            });
+        }
+        let min_item = self.items.first().copied().unwrap_or(0);
+        let max_item = self.items.last().copied().unwrap_or(0);
+        let mut meta = [0u8; 32];
+        meta[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        meta[8..16].copy_from_slice(&min_item.to_le_bytes());
+        meta[16..24].copy_from_slice(&max_item.to_le_bytes());
+        meta[24..28].copy_from_slice(&self.params.fingerprint().to_le_bytes());
+        meta[28..32].copy_from_slice(&(self.params.fields.len() as u32).to_le_bytes());
+        let len = container::write(io, dir, name, SEGMENT_MAGIC, &meta, &sections)?;
+        Ok(SegmentMeta {
+            file: name.into(),
+            len,
+            items: n as u64,
+            min_item,
+            max_item,
+            kinds: self.kinds,
+        })
+    }
+}
+
+/// Section indices of one field.
+#[derive(Debug, Clone, Copy)]
+struct FieldSections {
+    codes: usize,
+    owners: usize,
+    search: usize,
+    /// Words per entry.
+    words: usize,
+    entries: usize,
+}
+
+/// An opened segment.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    c: Container,
+    n: usize,
+    min_item: u64,
+    max_item: u64,
+    items: usize,
+    meta: usize,
+    offs: usize,
+    heap: usize,
+    ids: usize,
+    fields: Vec<FieldSections>,
+    names: Vec<String>,
+}
+
+impl Segment {
+    /// Maps and checks a segment of an index with these parameters.
+    pub(crate) fn open(path: &Path, params: &IndexParams) -> Result<Segment> {
+        let c = Container::open(path, SEGMENT_MAGIC, "segment")?;
+        let m = c.meta();
+        let n64 = le_u64(m, 0);
+        let (min_item, max_item) = (le_u64(m, 8), le_u64(m, 16));
+        if le_u32(m, 24) != params.fingerprint() || le_u32(m, 28) as usize != params.fields.len() {
+            return Err(Error::corrupt(
+                path,
+                "segment belongs to an index with other fields",
+            ));
+        }
+        let bad = |what: String| Error::corrupt(path, what);
+        let find = |tag: u32, field: u32, what: &str| {
+            c.find(tag, field)
+                .ok_or_else(|| bad(format!("missing {what} section")))
+        };
+        let (items, meta, offs, heap, ids) = (
+            find(ITEMS, 0, "items")?,
+            find(META, 0, "record table")?,
+            find(STR_OFFS, 0, "string offsets")?,
+            find(STR_HEAP, 0, "string heap")?,
+            find(ID_TABLE, 0, "id table")?,
+        );
+        let s = c.sections();
+        // Every section lies inside the file (checked by the container), so
+        // n cannot exceed the file length: the products below cannot overflow.
+        let n = usize::try_from(n64)
+            .ok()
+            .filter(|&n| n as u64 <= c.len() && n <= u32::MAX as usize)
+            .ok_or_else(|| bad(format!("item count {n64} does not fit the file")))?;
+        let expect = |i: usize, len: usize, what: &str| {
+            if s[i].len == len {
+                Ok(())
+            } else {
+                Err(bad(format!(
+                    "{what} section holds {} bytes, {n} items need {len}",
+                    s[i].len
+                )))
+            }
+        };
+        expect(items, 8 * n, "items")?;
+        expect(meta, META_LEN * n, "record table")?;
+        expect(offs, 8 * (STRINGS * n + 1), "string offsets")?;
+        expect(ids, 16 * n, "id table")?;
+        let mut fields = Vec::with_capacity(params.fields.len());
+        for (f, spec) in params.fields.iter().enumerate() {
+            let f32_ = f as u32;
+            let codes = find(CODES, f32_, "codes")?;
+            let owners = find(OWNERS, f32_, "owners")?;
+            let search = find(SEARCH, f32_, "search")?;
+            let entries = s[owners].len / 4;
+            expect(owners, 4 * entries, "owners")?;
+            let words = spec.words();
+            if entries.checked_mul(spec.code_bytes()) != Some(s[codes].len) {
+                return Err(bad(format!(
+                    "codes of field {:?} hold {} bytes, {entries} entries need {}",
+                    spec.name(),
+                    s[codes].len,
+                    entries.saturating_mul(spec.code_bytes())
+                )));
+            }
+            fields.push(FieldSections {
+                codes,
+                owners,
+                search,
+                words,
+                entries,
+            });
+        }
+        Ok(Segment {
+            c,
+            n,
+            min_item,
+            max_item,
+            items,
+            meta,
+            offs,
+            heap,
+            ids,
+            fields,
+            names: params.fields.iter().map(|f| f.name().to_string()).collect(),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.c.path()
+    }
+
+    pub(crate) fn file_len(&self) -> u64 {
+        self.c.len()
+    }
+
+    /// Number of items.
+    pub(crate) fn len(&self) -> usize {
+        self.n
+    }
+
+    pub(crate) fn min_item(&self) -> u64 {
+        self.min_item
+    }
+
+    pub(crate) fn max_item(&self) -> u64 {
+        self.max_item
+    }
+
+    fn sec(&self, i: usize) -> Result<&[u8]> {
+        let s = self.c.sections()[i];
+        self.c.checked(i, &|| section_name(&s))
+    }
+
+    fn words64(&self, i: usize) -> Result<&[u64]> {
+        let b = self.sec(i)?;
+        as_u64s(b).ok_or_else(|| Error::corrupt(self.path(), "misaligned section"))
+    }
+
+    fn words32(&self, i: usize) -> Result<&[u32]> {
+        let b = self.sec(i)?;
+        as_u32s(b).ok_or_else(|| Error::corrupt(self.path(), "misaligned section"))
+    }
+
+    /// The item numbers, by ordinal.
+    pub(crate) fn item_numbers(&self) -> Result<&[u64]> {
+        self.words64(self.items)
+    }
+
+    /// The ordinal of item number `item`, if stored here.
+    pub(crate) fn find_item(&self, item: u64) -> Result<Option<u32>> {
+        if item < self.min_item || item > self.max_item {
+            return Ok(None);
+        }
+        Ok(self
+            .item_numbers()?
+            .binary_search(&item)
+            .ok()
+            .map(|o| o as u32))
+    }
+
+    /// The record at ordinal `ord`.
+    pub(crate) fn record(&self, ord: u32) -> Result<RecordView<'_>> {
+        let o = ord as usize;
+        if o >= self.n {
+            return Err(Error::corrupt(
+                self.path(),
+                format!("ordinal {ord} out of range"),
+            ));
+        }
+        let item = self.item_numbers()?[o];
+        let meta = &self.sec(self.meta)?[o * META_LEN..(o + 1) * META_LEN];
+        let offs = &self.words64(self.offs)?[STRINGS * o..STRINGS * o + STRINGS + 1];
+        let heap = self.sec(self.heap)?;
+        let mut strs = [""; STRINGS];
+        for (k, s) in strs.iter_mut().enumerate() {
+            let (a, b) = (offs[k], offs[k + 1]);
+            if a > b || b > heap.len() as u64 {
+                return Err(Error::corrupt(
+                    self.path(),
+                    format!("string offsets of ordinal {ord} out of range"),
+                ));
+            }
+            *s = std::str::from_utf8(&heap[a as usize..b as usize]).map_err(|_| {
+                Error::corrupt(self.path(), format!("string of ordinal {ord} is not UTF-8"))
+            })?;
+        }
+        let flags = meta[17];
+        Ok(RecordView {
+            item,
+            id: strs[0],
+            kind: meta[16],
+            path: strs[1],
+            author: strs[2],
+            timestamp: (flags & FLAG_TS != 0).then(|| le_u64(meta, 8) as i64),
+            snippet: strs[3],
+            group: (flags & FLAG_GROUP != 0).then_some(strs[4]),
+            digest: le_u64(meta, 0),
+        })
+    }
+
+    /// Ordinals whose external id is `id`.
+    pub(crate) fn lookup_id(&self, id: &str) -> Result<Vec<u32>> {
+        let table = self.words64(self.ids)?;
+        let h = id_hash(id);
+        let n = table.len() / 2;
+        // First entry with hash >= h.
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if table[2 * mid] < h {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut out = Vec::new();
+        let mut i = lo;
+        while i < n && table[2 * i] == h {
+            let ord = u32::try_from(table[2 * i + 1])
+                .ok()
+                .filter(|&o| (o as usize) < self.n)
+                .ok_or_else(|| Error::corrupt(self.path(), "id table points past the items"))?;
+            if self.record(ord)?.id == id {
+                out.push(ord);
+            }
+            i += 1;
+        }
+        Ok(out)
+    }
+
+    /// Number of code entries of field `f`.
+    pub(crate) fn entries(&self, f: usize) -> usize {
+        self.fields[f].entries
+    }
+
+    /// Codes of a Hamming field (W words per entry).
+    pub(crate) fn hamming_codes(&self, f: usize) -> Result<&[u64]> {
+        self.words64(self.fields[f].codes)
+    }
+
+    /// Signatures of a MinHash field (k values per entry).
+    pub(crate) fn minhash_sigs(&self, f: usize) -> Result<&[u32]> {
+        self.words32(self.fields[f].codes)
+    }
+
+    /// Owners of field `f`'s entries.
+    pub(crate) fn owners(&self, f: usize) -> Result<&[u32]> {
+        self.words32(self.fields[f].owners)
+    }
+
+    /// The owner ordinal of entry `e` of field `f`, checked against the item
+    /// count.
+    pub(crate) fn owner(&self, f: usize, owners: &[u32], e: usize) -> Result<u32> {
+        let o = owners[e];
+        if (o as usize) < self.n {
+            Ok(o)
+        } else {
+            Err(Error::corrupt(
+                self.path(),
+                format!(
+                    "entry {e} of field {:?} has owner {o} past the items",
+                    self.names[f]
+                ),
+            ))
+        }
+    }
+
+    /// The entry range of item ordinal `ord` in field `f` (owners are
+    /// non-decreasing).
+    pub(crate) fn entries_of(&self, f: usize, ord: u32) -> Result<std::ops::Range<usize>> {
+        let owners = self.owners(f)?;
+        let a = owners.partition_point(|&o| o < ord);
+        let b = owners.partition_point(|&o| o <= ord);
+        Ok(a..b)
+    }
+
+    /// The search section of field `f` (empty: none).
+    pub(crate) fn search_section(&self, f: usize) -> Result<&[u8]> {
+        self.sec(self.fields[f].search)
+    }
+
+    /// Words per code of field `f`.
+    pub(crate) fn words(&self, f: usize) -> usize {
+        self.fields[f].words
+    }
+
+    /// Checks every checksum, then the invariants the readers rely on:
+    /// increasing item numbers inside the manifest's range, well-formed
+    /// records, non-decreasing owners below the item count, an id table that
+    /// finds every item.
+    pub(crate) fn verify(&self) -> Result<()> {
+        self.c.verify(&section_name)?;
+        let bad = |what: String| Error::corrupt(self.path(), what);
+        let items = self.item_numbers()?;
+        if items.windows(2).any(|w| w[0] >= w[1])
+            || items.first().is_some_and(|&f| f != self.min_item)
+            || items.last().is_some_and(|&l| l != self.max_item)
+        {
+            return Err(bad(
+                "item numbers are not increasing or disagree with the header".into(),
+            ));
+        }
+        for ord in 0..self.n as u32 {
+            let r = self.record(ord)?;
+            if !self.lookup_id(r.id)?.contains(&ord) {
+                return Err(bad(format!("id table does not find item {}", r.item)));
+            }
+        }
+        for f in 0..self.fields.len() {
+            let owners = self.owners(f)?;
+            if owners.windows(2).any(|w| w[0] > w[1]) {
+                return Err(bad(format!(
+                    "owners of field {:?} are not sorted",
+                    self.names[f]
+                )));
+            }
+            if !owners.is_empty() {
+                self.owner(f, owners, owners.len() - 1)?;
+            }
+        }
+        Ok(())
+    }
+}

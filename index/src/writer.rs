@@ -1,1 +1,630 @@
-//! Storage (see the crate docs). Owned by the index-store work.
+//! The single writer of an index: adds, deletes, commits, merges.
+//!
+//! A writer holds the index's lock file for its lifetime. Added items and
+//! deletes stay in memory until [`Writer::commit`], which writes one new
+//! segment (temporary name, fsync, rename, directory fsync), possibly a new
+//! tombstone file and merged segments, and finally a new manifest the same
+//! way. The manifest's rename is the commit point: a crash before it leaves
+//! the previous snapshot whole (the new files are unnamed by any manifest and
+//! removed by the next writer); after it, everything the new manifest names
+//! is already durable.
+//!
+//! ```
+//! use neardup_index::{Code, FieldSpec, IndexParams, Item, Reader, Writer};
+//! # fn main() -> neardup_index::Result<()> {
+//! let dir = std::env::temp_dir().join(format!("neardup-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let params = IndexParams {
+//!     fields: vec![FieldSpec::Hamming { name: "phash".into(), bits: 64 }],
+//!     settings: String::new(),
+//! };
+//! let mut w = Writer::create(&dir, params)?;
+//! w.add(Item {
+//!     id: "a.jpg".into(),
+//!     codes: vec![Code::Hamming { field: 0, code: vec![0xff] }],
+//!     ..Item::default()
+//! })?;
+//! w.commit()?;
+//! let r = Reader::open(&dir)?;
+//! assert_eq!(r.hamming_radius("phash", &[0xfe], 1)?.len(), 1);
+//! # drop(w); std::fs::remove_dir_all(&dir).ok();
+//! # Ok(()) }
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::io::{FaultPlan, Io};
+use crate::items::{AddOutcome, Code, Item, RecordView};
+use crate::lock::WriterLock;
+use crate::manifest::{
+    FieldSpec, IndexParams, Manifest, SegmentMeta, TombstoneMeta, MANIFEST, MANIFEST_VERSION,
+};
+use crate::reader::Reader;
+use crate::segment::{Segment, SegmentBuilder};
+use crate::tombstones;
+
+/// Tuning of a writer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Size-tiered merging: when this many adjacent segments share a size
+    /// tier (tier = floor(log_factor(items))), they are merged into one.
+    /// Each item is then rewritten about log_factor(N) times in all, and an
+    /// append never rewrites the whole index.
+    pub merge_factor: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions { merge_factor: 8 }
+    }
+}
+
+/// What a commit did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The new manifest generation (unchanged when there was nothing to do).
+    pub generation: u64,
+    /// Items added by this commit.
+    pub added: usize,
+    /// Items deleted by this commit.
+    pub deleted: usize,
+    /// Segments written (the new one and merged ones).
+    pub segments_written: Vec<String>,
+    /// Segments merged away.
+    pub segments_merged: usize,
+    /// The next item number.
+    pub next_item: u64,
+}
+
+/// The writer of an index. See the module documentation.
+#[derive(Debug)]
+pub struct Writer {
+    dir: PathBuf,
+    _lock: WriterLock,
+    reader: Reader,
+    next_item: u64,
+    pending: Vec<Option<(u64, Item)>>,
+    pending_ids: HashMap<String, usize>,
+    deletes: BTreeSet<u64>,
+    io: Io,
+    poisoned: bool,
+    options: WriterOptions,
+}
+
+fn is_ours(name: &str) -> bool {
+    (name.starts_with("seg-") && name.ends_with(".nds"))
+        || (name.starts_with("tomb-") && name.ends_with(".ndt"))
+        || name.ends_with(".tmp")
+}
+
+impl Writer {
+    /// Creates a new index in `dir` (created if missing).
+    pub fn create(dir: impl AsRef<Path>, params: IndexParams) -> Result<Writer> {
+        let dir = dir.as_ref();
+        params.validate()?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create directory", e))?;
+        let lock = WriterLock::acquire(dir)?;
+        if dir.join(MANIFEST).exists() {
+            return Err(Error::AlreadyExists { path: dir.into() });
+        }
+        let manifest = Manifest {
+            format: MANIFEST_VERSION,
+            generation: 0,
+            next_item: 0,
+            params,
+            segments: Vec::new(),
+            tombstones: None,
+        };
+        let mut io = Io::default();
+        io.write_atomic(dir, MANIFEST, &[&manifest.encode()])?;
+        Self::start(dir, lock, io)
+    }
+
+    /// Opens the index in `dir` for writing, removing files that no manifest
+    /// names (leftovers of an interrupted commit).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Writer> {
+        let dir = dir.as_ref();
+        let lock = WriterLock::acquire(dir)?;
+        Self::start(dir, lock, Io::default())
+    }
+
+    /// Opens the index in `dir`, or creates it with `params` when there is
+    /// none. The parameters of an existing index are left as they are:
+    /// compare [`Writer::params`] (or use [`IndexParams::check_settings`]).
+    pub fn open_or_create(dir: impl AsRef<Path>, params: IndexParams) -> Result<Writer> {
+        let dir = dir.as_ref();
+        if dir.join(MANIFEST).exists() {
+            Self::open(dir)
+        } else {
+            Self::create(dir, params)
+        }
+    }
+
+    fn start(dir: &Path, lock: WriterLock, io: Io) -> Result<Writer> {
+        let manifest = Manifest::load(dir)?;
+        let mut w = Writer {
+            dir: dir.into(),
+            _lock: lock,
+            next_item: manifest.next_item,
+            reader: Reader::open_manifest(dir, manifest)?,
+            pending: Vec::new(),
+            pending_ids: HashMap::new(),
+            deletes: BTreeSet::new(),
+            io,
+            poisoned: false,
+            options: WriterOptions::default(),
+        };
+        w.clean_up()?;
+        Ok(w)
+    }
+
+    /// Sets the writer's options.
+    pub fn set_options(&mut self, options: WriterOptions) {
+        self.options = options;
+    }
+
+    /// Makes later file operations fail as planned (a testing hook for
+    /// failure injection; see [`FaultPlan`]).
+    #[doc(hidden)]
+    pub fn inject_faults(&mut self, plan: FaultPlan) {
+        self.io.set_plan(plan);
+    }
+
+    /// Removes the files of ours that the current manifest does not name.
+    fn clean_up(&mut self) -> Result<()> {
+        let keep: BTreeSet<&str> = self.reader.manifest().files().collect();
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, "list", e))?;
+        let mut removed = false;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&self.dir, "list", e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if is_ours(name) && !keep.contains(name) {
+                let p = entry.path();
+                std::fs::remove_file(&p).map_err(|e| Error::io(&p, "remove", e))?;
+                removed = true;
+            }
+        }
+        if removed {
+            self.io.sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The index's parameters.
+    pub fn params(&self) -> &IndexParams {
+        self.reader.params()
+    }
+
+    /// The index of the field called `name`.
+    pub fn field(&self, name: &str) -> Result<usize> {
+        self.params().field(name)
+    }
+
+    /// A reader over the last committed snapshot.
+    pub fn reader(&self) -> &Reader {
+        &self.reader
+    }
+
+    /// Items added and not yet committed.
+    pub fn pending(&self) -> usize {
+        self.pending_ids.len()
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.poisoned {
+            Err(Error::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn validate(&self, item: &Item) -> Result<()> {
+        let bad = |what: String| Error::InvalidItem {
+            id: item.id.clone(),
+            what,
+        };
+        if item.id.is_empty() {
+            return Err(bad("empty id".into()));
+        }
+        let fields = &self.params().fields;
+        for code in &item.codes {
+            let spec = fields
+                .get(code.field())
+                .ok_or_else(|| bad(format!("no field number {}", code.field())))?;
+            let (ok, len) = match (spec, code) {
+                (FieldSpec::Hamming { .. }, Code::Hamming { code, .. }) => (true, code.len()),
+                (FieldSpec::MinHash { .. }, Code::MinHash { signature, .. }) => {
+                    (true, signature.len())
+                }
+                _ => (false, 0),
+            };
+            if !ok {
+                return Err(bad(format!(
+                    "code of the wrong kind for field {:?}",
+                    spec.name()
+                )));
+            }
+            if len != spec.words() {
+                return Err(Error::WrongCodeWidth {
+                    field: spec.name().into(),
+                    expected: spec.words(),
+                    got: len,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn outcome(item: u64, stored: u64, new: u64) -> AddOutcome {
+        if stored == new {
+            AddOutcome::Unchanged(item)
+        } else {
+            AddOutcome::Conflict {
+                item,
+                stored_digest: stored,
+                new_digest: new,
+            }
+        }
+    }
+
+    /// Adds an item, to be committed by the next [`Writer::commit`]. An id
+    /// already live in the index (or pending) is not added again: the
+    /// outcome says whether its digest matches.
+    pub fn add(&mut self, item: Item) -> Result<AddOutcome> {
+        self.check()?;
+        self.validate(&item)?;
+        if let Some(&i) = self.pending_ids.get(&item.id) {
+            if let Some((n, old)) = &self.pending[i] {
+                return Ok(Self::outcome(*n, old.digest, item.digest));
+            }
+        }
+        if let Some(r) = self.reader.get_by_id(&item.id)? {
+            if !self.deletes.contains(&r.item) {
+                return Ok(Self::outcome(r.item, r.digest, item.digest));
+            }
+        }
+        let n = self.next_item;
+        self.next_item += 1;
+        self.pending_ids.insert(item.id.clone(), self.pending.len());
+        self.pending.push(Some((n, item)));
+        Ok(AddOutcome::Added(n))
+    }
+
+    /// Deletes the live item with external id `id` (pending or committed);
+    /// returns whether there was one.
+    pub fn delete(&mut self, id: &str) -> Result<bool> {
+        self.check()?;
+        if let Some(i) = self.pending_ids.remove(id) {
+            self.pending[i] = None;
+            return Ok(true);
+        }
+        match self.reader.get_by_id(id)? {
+            Some(r) => Ok(self.deletes.insert(r.item)),
+            None => Ok(false),
+        }
+    }
+
+    /// Makes the pending adds and deletes durable and visible, as one
+    /// atomic step, and runs the merge policy.
+    ///
+    /// On error nothing of this commit is visible (or, if the failure came
+    /// after the manifest's rename, all of it is), the writer refuses further
+    /// work ([`Error::Poisoned`]) and a new writer cleans up.
+    pub fn commit(&mut self) -> Result<CommitInfo> {
+        self.run_commit(false)
+    }
+
+    /// Commits, then rewrites every live item into a single segment and
+    /// drops all tombstones (the CLI's `compact`).
+    pub fn compact_all(&mut self) -> Result<CommitInfo> {
+        self.run_commit(true)
+    }
+
+    fn run_commit(&mut self, all: bool) -> Result<CommitInfo> {
+        self.check()?;
+        let r = self.commit_inner(all);
+        if r.is_err() {
+            self.poisoned = true;
+        }
+        r
+    }
+
+    fn commit_inner(&mut self, all: bool) -> Result<CommitInfo> {
+        let old = self.reader.manifest().clone();
+        let generation = old.generation + 1;
+        let params = old.params.clone();
+        let mut info = CommitInfo {
+            generation,
+            next_item: self.next_item,
+            ..CommitInfo::default()
+        };
+        // The new segment, if anything was added.
+        let mut metas = old.segments.clone();
+        let mut new_seg: Option<Segment> = None;
+        let live: Vec<&(u64, Item)> = self.pending.iter().flatten().collect();
+        if !live.is_empty() {
+            let mut b = SegmentBuilder::new(&params);
+            for (n, item) in &live {
+                let ord = b.push_record(&RecordView {
+                    item: *n,
+                    id: &item.id,
+                    kind: item.kind,
+                    path: &item.path,
+                    author: &item.author,
+                    timestamp: item.timestamp,
+                    snippet: &item.snippet,
+                    group: item.group.as_deref(),
+                    digest: item.digest,
+                });
+                // Codes are stored grouped by field in the builder.
+                for code in &item.codes {
+                    match code {
+                        Code::Hamming { field, code } => b.push_hamming(*field, ord, code),
+                        Code::MinHash { field, signature } => {
+                            b.push_minhash(*field, ord, signature)
+                        }
+                    }
+                }
+            }
+            let name = format!("seg-{generation:010}-0.nds");
+            let meta = b.write(&mut self.io, &self.dir, &name)?;
+            new_seg = Some(Segment::open(&self.dir.join(&name), &params)?);
+            info.segments_written.push(name);
+            info.added = live.len();
+            metas.push(meta);
+        }
+        info.deleted = self.deletes.len();
+        let mut deleted: BTreeSet<u64> = self.reader.deleted().iter().copied().collect();
+        deleted.extend(self.deletes.iter().copied());
+
+        // Merges, on the list of segments including the new one.
+        let mut sources: Vec<&Segment> = self.reader.segments().iter().collect();
+        if let Some(s) = &new_seg {
+            sources.push(s);
+        }
+        let mut merged_segs: Vec<Segment> = Vec::new();
+        // Slots: Some(index into sources) or a merged segment index.
+        enum Slot {
+            Old(usize),
+            Merged(usize),
+            Gone,
+        }
+        let mut slots: Vec<Slot> = (0..sources.len()).map(Slot::Old).collect();
+        let mut counter = 1;
+        loop {
+            let range = if all {
+                (metas.len() > 1 || !deleted.is_empty()).then_some(0..metas.len())
+            } else {
+                plan_merge(&metas, self.options.merge_factor)
+            };
+            let Some(range) = range else { break };
+            if range.is_empty() {
+                break;
+            }
+            let group: Vec<&Segment> = slots[range.clone()]
+                .iter()
+                .filter_map(|s| match s {
+                    Slot::Old(i) => Some(sources[*i]),
+                    Slot::Merged(i) => Some(&merged_segs[*i]),
+                    Slot::Gone => None,
+                })
+                .collect();
+            let name = format!("seg-{generation:010}-{counter}.nds");
+            counter += 1;
+            let (meta, purged) = merge(&mut self.io, &self.dir, &name, &params, &group, &deleted)?;
+            info.segments_merged += range.len();
+            for d in purged {
+                deleted.remove(&d);
+            }
+            let (slot, new_metas) = match meta {
+                Some(m) => {
+                    merged_segs.push(Segment::open(&self.dir.join(&name), &params)?);
+                    info.segments_written.push(name);
+                    (Slot::Merged(merged_segs.len() - 1), vec![m])
+                }
+                None => (Slot::Gone, vec![]),
+            };
+            let keep_slot = !new_metas.is_empty();
+            metas.splice(range.clone(), new_metas);
+            if keep_slot {
+                slots.splice(range, [slot]);
+            } else {
+                slots.splice(range, []);
+            }
+            if all {
+                break;
+            }
+        }
+
+        // Tombstones: rewrite when the set changed.
+        let old_deleted = self.reader.deleted();
+        let deleted: Vec<u64> = deleted.into_iter().collect();
+        let tombstones = if deleted.is_empty() {
+            None
+        } else if deleted == old_deleted {
+            old.tombstones.clone()
+        } else {
+            let name = format!("tomb-{generation:010}.ndt");
+            let len = tombstones::write(&mut self.io, &self.dir, &name, &deleted)?;
+            let mut kinds = BTreeMap::new();
+            for &d in &deleted {
+                let kind = match self.reader.item_ref(d)? {
+                    Some(r) => {
+                        self.reader.segments()[r.segment as usize]
+                            .record(r.ord)?
+                            .kind
+                    }
+                    None => continue,
+                };
+                *kinds.entry(kind).or_insert(0u64) += 1;
+            }
+            Some(TombstoneMeta {
+                file: name,
+                len,
+                count: deleted.len() as u64,
+                kinds,
+            })
+        };
+        if info.segments_written.is_empty() && tombstones == old.tombstones && metas == old.segments
+        {
+            // Nothing to commit.
+            info.generation = old.generation;
+            self.pending.clear();
+            self.pending_ids.clear();
+            self.deletes.clear();
+            return Ok(info);
+        }
+        let manifest = Manifest {
+            format: MANIFEST_VERSION,
+            generation,
+            next_item: self.next_item,
+            params,
+            segments: metas,
+            tombstones,
+        };
+        self.io
+            .write_atomic(&self.dir, MANIFEST, &[&manifest.encode()])?;
+        // Committed. Old files are no longer named; readers that mapped them
+        // keep their maps. Removal failures are left to the next open.
+        drop(sources);
+        drop(merged_segs);
+        drop(new_seg);
+        let keep: BTreeSet<&str> = manifest.files().collect();
+        for f in old.files() {
+            if !keep.contains(f) {
+                let _ = std::fs::remove_file(self.dir.join(f));
+            }
+        }
+        self.reader = Reader::open_manifest(&self.dir, manifest)?;
+        self.pending.clear();
+        self.pending_ids.clear();
+        self.deletes.clear();
+        Ok(info)
+    }
+}
+
+/// Size tier of a segment of `items` items.
+fn tier(items: u64, factor: usize) -> u32 {
+    let f = factor.max(2) as u64;
+    let mut t = 0;
+    let mut n = items;
+    while n >= f {
+        n /= f;
+        t += 1;
+    }
+    t
+}
+
+/// The first run of `factor` adjacent segments in one tier, if any.
+fn plan_merge(metas: &[SegmentMeta], factor: usize) -> Option<std::ops::Range<usize>> {
+    let factor = factor.max(2);
+    let tiers: Vec<u32> = metas.iter().map(|m| tier(m.items, factor)).collect();
+    let mut start = 0;
+    for i in 1..=tiers.len() {
+        if i == tiers.len() || tiers[i] != tiers[start] {
+            if i - start >= factor {
+                return Some(start..start + factor);
+            }
+            start = i;
+        }
+    }
+    None
+}
+
+/// Writes the live items of `group` (adjacent segments, in item order) as one
+/// segment. Returns its metadata (None when no item is live, and nothing is
+/// written) and the deleted item numbers it dropped.
+fn merge(
+    io: &mut Io,
+    dir: &Path,
+    name: &str,
+    params: &IndexParams,
+    group: &[&Segment],
+    deleted: &BTreeSet<u64>,
+) -> Result<(Option<SegmentMeta>, Vec<u64>)> {
+    let mut b = SegmentBuilder::new(params);
+    let mut purged = Vec::new();
+    for seg in group {
+        let mut cursors = vec![0usize; params.fields.len()];
+        let owners: Vec<&[u32]> = (0..params.fields.len())
+            .map(|f| seg.owners(f))
+            .collect::<Result<_>>()?;
+        for ord in 0..seg.len() as u32 {
+            let r = seg.record(ord)?;
+            let live = !deleted.contains(&r.item);
+            let new_ord = if live { Some(b.push_record(&r)) } else { None };
+            if !live {
+                purged.push(r.item);
+            }
+            for (f, spec) in params.fields.iter().enumerate() {
+                let o = owners[f];
+                let w = spec.words();
+                while cursors[f] < o.len() && o[cursors[f]] == ord {
+                    let e = cursors[f];
+                    if let Some(no) = new_ord {
+                        match spec {
+                            FieldSpec::Hamming { .. } => {
+                                b.push_hamming(f, no, &seg.hamming_codes(f)?[e * w..(e + 1) * w])
+                            }
+                            FieldSpec::MinHash { .. } => {
+                                b.push_minhash(f, no, &seg.minhash_sigs(f)?[e * w..(e + 1) * w])
+                            }
+                        }
+                    }
+                    cursors[f] += 1;
+                }
+            }
+        }
+        for (f, o) in owners.iter().enumerate() {
+            if cursors[f] != o.len() {
+                return Err(Error::corrupt(
+                    seg.path(),
+                    format!(
+                        "owners of field {:?} are not sorted",
+                        params.fields[f].name()
+                    ),
+                ));
+            }
+        }
+    }
+    if b.len() == 0 {
+        return Ok((None, purged));
+    }
+    Ok((Some(b.write(io, dir, name)?), purged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(items: u64) -> SegmentMeta {
+        SegmentMeta {
+            file: String::new(),
+            len: 0,
+            items,
+            min_item: 0,
+            max_item: 0,
+            kinds: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn merge_policy_merges_a_full_tier_only() {
+        let m: Vec<SegmentMeta> = [100, 3, 3, 3].map(meta).to_vec();
+        assert_eq!(plan_merge(&m, 4), None);
+        let m: Vec<SegmentMeta> = [100, 3, 3, 3, 2].map(meta).to_vec();
+        assert_eq!(plan_merge(&m, 4), Some(1..5));
+        assert_eq!(tier(0, 8), 0);
+        assert_eq!(tier(7, 8), 0);
+        assert_eq!(tier(8, 8), 1);
+        assert_eq!(tier(64, 8), 2);
+    }
+}

@@ -1,0 +1,317 @@
+//! The container shared by segment and tombstone files: a header, a section
+//! table, 8-byte-aligned sections and a footer.
+//!
+//! ```text
+//! offset  size  field
+//! 0       8     magic ("NDUPSEG1" or "NDUPTMB1")
+//! 8       4     format version (u32 LE)
+//! 12      4     section count n
+//! 16      8     file length in bytes
+//! 24      4     header CRC-32 (bytes 0..24, 28..64 and the section table)
+//! 28      4     reserved (0)
+//! 32      32    kind-specific metadata (item counts, ...)
+//! 64      32*n  section table: tag u32, field u32, offset u64, length u64,
+//!               CRC-32 u32, reserved u32
+//! ...           sections, each starting at a multiple of 8, zero padding
+//! len-16  16    footer: file length u64, CRC-32 of bytes 0..len-16, "NDE1"
+//! ```
+//!
+//! Opening checks the cheap things: magic, version, both recorded lengths
+//! against the real one, the header CRC, and that every section lies inside
+//! the file, after the table and before the footer, 8-byte aligned.
+//! [`Container::verify`] checks every section CRC and the whole-body CRC, so
+//! every byte of the file is covered.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use memmap2::Mmap;
+
+use crate::raw::{le_u32, le_u64};
+use crate::error::{Error, Result};
+use crate::io::Io;
+
+/// The container format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 64;
+const ENTRY_LEN: usize = 32;
+const FOOTER_LEN: usize = 16;
+const FOOTER_MAGIC: &[u8; 4] = b"NDE1";
+/// A sanity bound on the number of sections, so a corrupt count cannot make
+/// the table run past the file or allocate wildly.
+const MAX_SECTIONS: usize = 1 << 16;
+
+/// One section to write.
+pub(crate) struct SectionOut<'a> {
+    pub tag: u32,
+    pub field: u32,
+    pub data: &'a [u8],
+}
+
+fn pad8(n: usize) -> usize {
+    (8 - n % 8) % 8
+}
+
+fn header_crc(head: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&head[..24]);
+    h.update(&head[28..]);
+    h.finalize()
+}
+
+/// Writes a container atomically to `dir/dest` and returns its length.
+pub(crate) fn write(
+    io: &mut Io,
+    dir: &Path,
+    dest: &str,
+    magic: &[u8; 8],
+    meta: &[u8; 32],
+    sections: &[SectionOut<'_>],
+) -> Result<u64> {
+    let table_end = HEADER_LEN + ENTRY_LEN * sections.len();
+    let mut head = vec![0u8; table_end];
+    head[..8].copy_from_slice(magic);
+    head[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    head[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
+    head[32..64].copy_from_slice(meta);
+    let mut offset = table_end + pad8(table_end);
+    for (i, s) in sections.iter().enumerate() {
+        let e = HEADER_LEN + i * ENTRY_LEN;
+        head[e..e + 4].copy_from_slice(&s.tag.to_le_bytes());
+        head[e + 4..e + 8].copy_from_slice(&s.field.to_le_bytes());
+        head[e + 8..e + 16].copy_from_slice(&(offset as u64).to_le_bytes());
+        head[e + 16..e + 24].copy_from_slice(&(s.data.len() as u64).to_le_bytes());
+        head[e + 24..e + 28].copy_from_slice(&crc32fast::hash(s.data).to_le_bytes());
+        offset += s.data.len() + pad8(s.data.len());
+    }
+    let total = (offset + FOOTER_LEN) as u64;
+    head[16..24].copy_from_slice(&total.to_le_bytes());
+    let crc = header_crc(&head);
+    head[24..28].copy_from_slice(&crc.to_le_bytes());
+
+    static ZEROS: [u8; 8] = [0; 8];
+    let mut pieces: Vec<&[u8]> = Vec::with_capacity(2 * sections.len() + 3);
+    pieces.push(&head);
+    pieces.push(&ZEROS[..pad8(table_end)]);
+    for s in sections {
+        pieces.push(s.data);
+        pieces.push(&ZEROS[..pad8(s.data.len())]);
+    }
+    let mut body = crc32fast::Hasher::new();
+    for p in &pieces {
+        body.update(p);
+    }
+    let mut footer = [0u8; FOOTER_LEN];
+    footer[..8].copy_from_slice(&total.to_le_bytes());
+    footer[8..12].copy_from_slice(&body.finalize().to_le_bytes());
+    footer[12..16].copy_from_slice(FOOTER_MAGIC);
+    pieces.push(&footer);
+    io.write_atomic(dir, dest, &pieces)?;
+    Ok(total)
+}
+
+/// A section's place in the file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Section {
+    pub tag: u32,
+    pub field: u32,
+    pub offset: usize,
+    pub len: usize,
+    pub crc: u32,
+}
+
+/// An opened, memory-mapped container whose structure has been checked.
+#[derive(Debug)]
+pub(crate) struct Container {
+    path: PathBuf,
+    map: Mmap,
+    sections: Vec<Section>,
+    /// Per section: has its CRC been checked, and what was found.
+    checked: Vec<OnceLock<Option<u32>>>,
+}
+
+impl Container {
+    /// Maps `path` and checks its structure. `what` names the kind of file in
+    /// errors.
+    pub(crate) fn open(path: &Path, magic: &[u8; 8], what: &'static str) -> Result<Container> {
+        let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path, "stat", e))?
+            .len();
+        let min = (HEADER_LEN + FOOTER_LEN) as u64;
+        if len < min {
+            return Err(Error::Truncated {
+                path: path.into(),
+                expected_len: min,
+                got: len,
+            });
+        }
+        // SAFETY: the files of an index are written once, under a temporary
+        // name, and renamed into place; nothing writes to them afterwards,
+        // so the mapped bytes do not change under us. (Another program
+        // truncating the file would be outside this contract, as for every
+        // memory-mapped store.) Every read below goes through bounds checks
+        // on the mapped slice.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, "mmap", e))?;
+        Self::parse(path, map, magic, what)
+    }
+
+    fn parse(path: &Path, map: Mmap, magic: &[u8; 8], what: &'static str) -> Result<Container> {
+        let b: &[u8] = &map;
+        let len = b.len();
+        if &b[..8] != magic {
+            return Err(Error::BadMagic {
+                path: path.into(),
+                expected: what,
+            });
+        }
+        let version = le_u32(b, 8);
+        if version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                path: path.into(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        for (recorded, name) in [(le_u64(b, 16), "header"), (le_u64(b, len - 16), "footer")] {
+            if recorded != len as u64 {
+                return Err(if recorded > len as u64 {
+                    Error::Truncated {
+                        path: path.into(),
+                        expected_len: recorded,
+                        got: len as u64,
+                    }
+                } else {
+                    Error::corrupt(
+                        path,
+                        format!("{name} records {recorded} bytes, the file has {len}"),
+                    )
+                });
+            }
+        }
+        if &b[len - 4..] != FOOTER_MAGIC {
+            return Err(Error::corrupt(path, "bad footer magic"));
+        }
+        let n = le_u32(b, 12) as usize;
+        let table_end = HEADER_LEN + n * ENTRY_LEN;
+        if n > MAX_SECTIONS || table_end > len - FOOTER_LEN {
+            return Err(Error::corrupt(
+                path,
+                format!("section count {n} does not fit the file"),
+            ));
+        }
+        let expected = le_u32(b, 24);
+        let got = header_crc(&b[..table_end]);
+        if expected != got {
+            return Err(Error::ChecksumMismatch {
+                path: path.into(),
+                section: "header".into(),
+                expected,
+                got,
+            });
+        }
+        let mut sections = Vec::with_capacity(n);
+        for i in 0..n {
+            let e = HEADER_LEN + i * ENTRY_LEN;
+            let offset = le_u64(b, e + 8);
+            let slen = le_u64(b, e + 16);
+            let end = offset.checked_add(slen);
+            if offset % 8 != 0
+                || offset < table_end as u64
+                || end.is_none_or(|end| end > (len - FOOTER_LEN) as u64)
+            {
+                return Err(Error::corrupt(
+                    path,
+                    format!("section {i} (offset {offset}, length {slen}) lies outside the file or is misaligned"),
+                ));
+            }
+            sections.push(Section {
+                tag: le_u32(b, e),
+                field: le_u32(b, e + 4),
+                offset: offset as usize,
+                len: slen as usize,
+                crc: le_u32(b, e + 24),
+            });
+        }
+        let checked = (0..n).map(|_| OnceLock::new()).collect();
+        Ok(Container {
+            path: path.into(),
+            map,
+            sections,
+            checked,
+        })
+    }
+
+    /// The file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// The 32 bytes of kind-specific metadata.
+    pub(crate) fn meta(&self) -> &[u8] {
+        &self.map[32..64]
+    }
+
+    /// The section table.
+    pub(crate) fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// Index of the section with this tag and field.
+    pub(crate) fn find(&self, tag: u32, field: u32) -> Option<usize> {
+        self.sections
+            .iter()
+            .position(|s| s.tag == tag && s.field == field)
+    }
+
+    /// The bytes of section `i`, unchecked (bounds were checked at open).
+    pub(crate) fn raw(&self, i: usize) -> &[u8] {
+        let s = &self.sections[i];
+        &self.map[s.offset..s.offset + s.len]
+    }
+
+    /// The bytes of section `i`, after checking its CRC once (the first call
+    /// pays for reading it; later calls are free). `name` names it in errors.
+    pub(crate) fn checked(&self, i: usize, name: &dyn Fn() -> String) -> Result<&[u8]> {
+        let data = self.raw(i);
+        let bad = *self.checked[i].get_or_init(|| {
+            let got = crc32fast::hash(data);
+            (got != self.sections[i].crc).then_some(got)
+        });
+        match bad {
+            None => Ok(data),
+            Some(got) => Err(Error::ChecksumMismatch {
+                path: self.path.clone(),
+                section: name(),
+                expected: self.sections[i].crc,
+                got,
+            }),
+        }
+    }
+
+    /// Checks every section CRC and the CRC of the whole body.
+    pub(crate) fn verify(&self, name: &dyn Fn(&Section) -> String) -> Result<()> {
+        for (i, s) in self.sections.iter().enumerate() {
+            self.checked(i, &|| name(s))?;
+        }
+        let len = self.map.len();
+        let expected = le_u32(&self.map, len - 8);
+        let got = crc32fast::hash(&self.map[..len - FOOTER_LEN]);
+        if expected != got {
+            return Err(Error::ChecksumMismatch {
+                path: self.path.clone(),
+                section: "whole file".into(),
+                expected,
+                got,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,295 @@
+//! Writer and reader round trips: records, ids, re-adds, deletes, the lock,
+//! settings, errors for bad arguments.
+
+mod common;
+
+use common::{item, params};
+use neardup_index::{AddOutcome, Code, Error, Reader, Writer};
+
+#[test]
+fn committed_items_read_back_with_their_records_and_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    let mut numbers = Vec::new();
+    for i in 0..50u64 {
+        match w.add(item(&format!("id{i}"), i)).unwrap() {
+            AddOutcome::Added(n) => numbers.push(n),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(numbers, (0..50).collect::<Vec<_>>());
+    let info = w.commit().unwrap();
+    assert_eq!(info.added, 50);
+    assert_eq!(info.generation, 1);
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.len(), 50);
+    r.verify().unwrap();
+    for i in 0..50u64 {
+        let expected = item(&format!("id{i}"), i);
+        let rec = r.record(i).unwrap();
+        assert_eq!(rec.id, expected.id);
+        assert_eq!(rec.kind, expected.kind);
+        assert_eq!(rec.path, expected.path);
+        assert_eq!(rec.author, expected.author);
+        assert_eq!(rec.timestamp, expected.timestamp);
+        assert_eq!(rec.snippet, expected.snippet);
+        assert_eq!(rec.group, expected.group.as_deref());
+        assert_eq!(rec.digest, expected.digest);
+        assert_eq!(r.get_by_id(&expected.id).unwrap().map(|x| x.item), Some(i));
+        let h64: Vec<Vec<u64>> = expected
+            .codes
+            .iter()
+            .filter_map(|c| match c {
+                Code::Hamming { field: 0, code } => Some(code.clone()),
+                _ => None,
+            })
+            .collect();
+        let stored: Vec<Vec<u64>> = r
+            .hamming_codes("h64", i)
+            .unwrap()
+            .into_iter()
+            .map(<[u64]>::to_vec)
+            .collect();
+        assert_eq!(stored, h64);
+        // Every code finds its own item at distance 0.
+        for code in &h64 {
+            let hits = r.hamming_radius("h64", code, 0).unwrap();
+            assert!(hits.iter().any(|h| h.item == i && h.distance == 0));
+        }
+    }
+    assert_eq!(r.get_by_id("nope").unwrap(), None);
+    let stats = r.stats();
+    assert_eq!(stats.items, 50);
+    assert_eq!(stats.kinds.values().sum::<u64>(), 50);
+    assert_eq!(r.items().count(), 50);
+}
+
+#[test]
+fn re_adding_an_id_is_unchanged_or_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    assert_eq!(w.add(item("a", 1)).unwrap(), AddOutcome::Added(0));
+    // Pending duplicate.
+    assert_eq!(w.add(item("a", 1)).unwrap(), AddOutcome::Unchanged(0));
+    w.commit().unwrap();
+    // Committed duplicate, same and other content.
+    assert_eq!(w.add(item("a", 1)).unwrap(), AddOutcome::Unchanged(0));
+    let other = item("a", 2);
+    assert_eq!(
+        w.add(other.clone()).unwrap(),
+        AddOutcome::Conflict {
+            item: 0,
+            stored_digest: item("a", 1).digest,
+            new_digest: other.digest
+        }
+    );
+    let info = w.commit().unwrap();
+    assert_eq!(info.added, 0);
+    assert_eq!(w.reader().len(), 1);
+}
+
+#[test]
+fn deleted_items_disappear_and_their_ids_can_be_added_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    for i in 0..10 {
+        w.add(item(&format!("x{i}"), i)).unwrap();
+    }
+    w.commit().unwrap();
+    let code = item("x3", 3).codes[0].clone();
+    let Code::Hamming { code, .. } = code else {
+        unreachable!()
+    };
+    assert!(w.delete("x3").unwrap());
+    assert!(!w.delete("x3").unwrap());
+    assert!(!w.delete("never").unwrap());
+    w.commit().unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.len(), 9);
+    assert_eq!(r.get_by_id("x3").unwrap(), None);
+    assert!(matches!(r.record(3), Err(Error::NoSuchItem(3))));
+    assert!(r
+        .hamming_radius("h64", &code, 0)
+        .unwrap()
+        .iter()
+        .all(|h| h.item != 3));
+    assert_eq!(r.stats().deleted, 1);
+    r.verify().unwrap();
+    // Re-add under a new number.
+    assert_eq!(w.add(item("x3", 3)).unwrap(), AddOutcome::Added(10));
+    w.commit().unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.get_by_id("x3").unwrap().map(|x| x.item), Some(10));
+    // Compaction drops the tombstone and keeps the numbers.
+    let info = w.compact_all().unwrap();
+    assert!(info.segments_merged >= 2);
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.stats().segments, 1);
+    assert_eq!(r.stats().deleted, 0);
+    assert_eq!(r.len(), 10);
+    assert_eq!(r.record(10).unwrap().id, "x3");
+    r.verify().unwrap();
+    // Only the manifest's files (and the lock) remain.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn a_pending_delete_cancels_a_pending_add() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    w.add(item("a", 1)).unwrap();
+    w.add(item("b", 2)).unwrap();
+    assert!(w.delete("a").unwrap());
+    w.commit().unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r.get_by_id("b").unwrap().map(|x| x.item), Some(1));
+}
+
+#[test]
+fn a_second_writer_is_refused_while_readers_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    w.add(item("a", 1)).unwrap();
+    w.commit().unwrap();
+    match Writer::open(dir.path()) {
+        Err(Error::Locked { path }) => assert!(path.ends_with("LOCK")),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.len(), 1);
+    w.add(item("b", 2)).unwrap();
+    w.commit().unwrap();
+    // The old snapshot is unchanged; a new reader sees the commit.
+    assert_eq!(r.len(), 1);
+    assert_eq!(Reader::open(dir.path()).unwrap().len(), 2);
+    drop(w);
+    let w2 = Writer::open(dir.path()).unwrap();
+    assert_eq!(w2.reader().len(), 2);
+}
+
+#[test]
+fn create_on_an_existing_index_and_open_on_an_empty_dir_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        Reader::open(dir.path()),
+        Err(Error::NotAnIndex { .. })
+    ));
+    assert!(matches!(
+        Writer::open(dir.path()),
+        Err(Error::NotAnIndex { .. })
+    ));
+    drop(Writer::create(dir.path(), params()).unwrap());
+    assert!(matches!(
+        Writer::create(dir.path(), params()),
+        Err(Error::AlreadyExists { .. })
+    ));
+    let w = Writer::open_or_create(dir.path(), params()).unwrap();
+    assert_eq!(w.params(), &params());
+}
+
+#[test]
+fn settings_are_stored_and_mismatches_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Writer::create(dir.path(), params()).unwrap());
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.settings(), params().settings);
+    r.params().check_settings(&params().settings).unwrap();
+    match r.params().check_settings(r#"{"test":2}"#) {
+        Err(Error::SettingsMismatch { stored, given }) => {
+            assert_eq!(stored, params().settings);
+            assert_eq!(given, r#"{"test":2}"#);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    let mut bad = item("a", 1);
+    bad.codes.push(Code::Hamming {
+        field: 1,
+        code: vec![1],
+    });
+    assert!(matches!(
+        w.add(bad),
+        Err(Error::WrongCodeWidth {
+            expected: 4,
+            got: 1,
+            ..
+        })
+    ));
+    let mut bad = item("a", 1);
+    bad.codes.push(Code::MinHash {
+        field: 0,
+        signature: vec![1],
+    });
+    assert!(matches!(w.add(bad), Err(Error::InvalidItem { .. })));
+    let mut bad = item("a", 1);
+    bad.codes.push(Code::Hamming {
+        field: 9,
+        code: vec![1],
+    });
+    assert!(matches!(w.add(bad), Err(Error::InvalidItem { .. })));
+    assert!(matches!(w.add(item("", 1)), Err(Error::InvalidItem { .. })));
+    w.add(item("a", 1)).unwrap();
+    w.commit().unwrap();
+    let r = w.reader();
+    assert!(matches!(
+        r.hamming_radius("nope", &[0], 3),
+        Err(Error::UnknownField { .. })
+    ));
+    assert!(matches!(
+        r.hamming_radius("text", &[0], 3),
+        Err(Error::FieldMismatch { .. })
+    ));
+    assert!(matches!(
+        r.minhash_query("h64", &[0; 16], 0.5),
+        Err(Error::FieldMismatch { .. })
+    ));
+    assert!(matches!(
+        r.hamming_radius("pdq", &[0], 3),
+        Err(Error::WrongCodeWidth { .. })
+    ));
+}
+
+#[test]
+fn knn_returns_distinct_live_items_nearest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    for i in 0..60u64 {
+        w.add(item(&format!("k{i}"), i)).unwrap();
+        if i % 20 == 19 {
+            w.commit().unwrap();
+        }
+    }
+    w.delete("k5").unwrap();
+    w.commit().unwrap();
+    let r = w.reader();
+    let q = [0x0123_4567_89ab_cdefu64];
+    let knn = r.hamming_knn("h64", &q, 7).unwrap();
+    // Brute force over live items, min distance over each item's codes.
+    let mut all: Vec<(u32, u64)> = (0..60u64)
+        .filter(|&i| i != 5)
+        .map(|i| {
+            let d = r
+                .hamming_codes("h64", i)
+                .unwrap()
+                .iter()
+                .map(|c| (c[0] ^ q[0]).count_ones())
+                .min()
+                .unwrap();
+            (d, i)
+        })
+        .collect();
+    all.sort();
+    let got: Vec<(u32, u64)> = knn.iter().map(|h| (h.distance, h.item)).collect();
+    assert_eq!(got, all[..7].to_vec());
+}
