@@ -155,7 +155,7 @@ fn member_order(a: &MemberInfo, b: &MemberInfo) -> std::cmp::Ordering {
     }
 }
 
-fn summarize(kind: &str, mut members: Vec<MemberInfo>) -> ClusterSummary {
+pub(crate) fn summarize(kind: &str, mut members: Vec<MemberInfo>) -> ClusterSummary {
     members.sort_by(member_order);
     let authors: BTreeSet<&str> = members.iter().filter_map(|m| m.author.as_deref()).collect();
     let first_seen = members.iter().filter_map(|m| m.time).min();

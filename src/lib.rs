@@ -6,8 +6,10 @@
 //! this library.
 
 pub mod cluster;
+pub mod dedupe;
 pub mod image;
 pub mod posts;
+pub mod schema;
 pub mod text;
 
 pub use neardup_index as index;

@@ -15,7 +15,6 @@
 //! File formats are described in [`container`], [`segment`], [`tombstones`]
 //! and [`manifest`].
 
-
 pub mod container;
 mod error;
 #[doc(hidden)]

@@ -23,12 +23,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::raw::{as_u32s, as_u64s, id_hash, le_u32, le_u64, u32_bytes, u64_bytes};
 use crate::container::{self, Container, Section, SectionOut};
 use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::items::RecordView;
 use crate::manifest::{FieldSpec, IndexParams, SegmentMeta};
+use crate::raw::{as_u32s, as_u64s, id_hash, le_u32, le_u64, u32_bytes, u64_bytes};
 use crate::search;
 
 /// Magic bytes of a segment file.
