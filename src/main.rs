@@ -23,6 +23,12 @@ enum Command {
     Hash(cmd::hash::Args),
     /// Compare two images (or, with --text, two texts).
     Compare(cmd::compare::Args),
+    /// What an index holds: items by kind, posts, segments, size, settings.
+    Stats(cmd::stats::Args),
+    /// Check every byte of an index (exit 2 on damage, naming it).
+    Verify(cmd::verify::Args),
+    /// Merge an index's segments into one, dropping deleted items.
+    Compact(cmd::compact::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +45,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(args) => cmd::hash::run(args),
         Command::Compare(args) => cmd::compare::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Compact(args) => cmd::compact::run(args),
     };
     match result {
         Ok(code) => code,

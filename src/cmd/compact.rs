@@ -1,0 +1,36 @@
+//! `neardup compact`: merge all segments into one and drop deleted items.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::common::IndexArg;
+
+/// Arguments of `neardup compact`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    index: IndexArg,
+}
+
+/// Runs `neardup compact`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = args.index.dir();
+    let mut writer = neardup_index::Writer::open(&dir)
+        .with_context(|| format!("{}: cannot open index for writing", dir.display()))?;
+    let before = writer.reader().stats();
+    let info = writer
+        .compact_all()
+        .with_context(|| format!("{}: compaction failed", dir.display()))?;
+    let after = writer.reader().stats();
+    println!(
+        "{}: {} segments -> {}, {} -> {} bytes, generation {}",
+        dir.display(),
+        before.segments,
+        after.segments,
+        before.bytes_on_disk,
+        after.bytes_on_disk,
+        info.generation
+    );
+    Ok(ExitCode::SUCCESS)
+}

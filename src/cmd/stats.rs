@@ -1,0 +1,98 @@
+//! `neardup stats`: what an index holds.
+
+use std::collections::{BTreeMap, HashSet};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::common::IndexArg;
+use neardup::schema::Kind;
+
+/// Output format of `neardup stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned lines for people.
+    #[default]
+    Table,
+    /// One JSON object.
+    Json,
+}
+
+/// Arguments of `neardup stats`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    index: IndexArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+struct StatsOut {
+    index: String,
+    items: BTreeMap<&'static str, u64>,
+    posts: u64,
+    deleted: u64,
+    segments: usize,
+    bytes_on_disk: u64,
+    generation: u64,
+    fields: Vec<neardup_index::FieldSpec>,
+    settings: serde_json::Value,
+}
+
+/// Runs `neardup stats`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = args.index.dir();
+    let reader = neardup_index::Reader::open(&dir)
+        .with_context(|| format!("{}: cannot open index", dir.display()))?;
+    let stats = reader.stats();
+    let mut items: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (&byte, &n) in &stats.kinds {
+        let name = match Kind::from_byte(byte) {
+            Some(Kind::Image) => "image",
+            Some(Kind::Text) => "text",
+            Some(Kind::Hash) => "hash",
+            None => "other",
+        };
+        *items.entry(name).or_insert(0) += n;
+    }
+    // Posts are the distinct groups: counting them reads the item table.
+    let mut groups: HashSet<&str> = HashSet::new();
+    for rec in reader.items() {
+        let rec = rec.with_context(|| format!("{}: cannot read items", dir.display()))?;
+        if let Some(g) = rec.group {
+            groups.insert(g);
+        }
+    }
+    let settings = serde_json::from_str(reader.settings())
+        .unwrap_or_else(|_| serde_json::Value::String(reader.settings().to_string()));
+    let out = StatsOut {
+        index: dir.display().to_string(),
+        items,
+        posts: groups.len() as u64,
+        deleted: stats.deleted,
+        segments: stats.segments,
+        bytes_on_disk: stats.bytes_on_disk,
+        generation: stats.generation,
+        fields: reader.params().fields.clone(),
+        settings,
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
+        Format::Table => {
+            println!("index          {}", out.index);
+            for (kind, n) in &out.items {
+                println!("{:<14} {n}", format!("{kind}s"));
+            }
+            println!("posts          {}", out.posts);
+            println!("deleted        {}", out.deleted);
+            println!("segments       {}", out.segments);
+            println!("bytes on disk  {}", out.bytes_on_disk);
+            println!("generation     {}", out.generation);
+            println!("settings       {}", serde_json::to_string(&out.settings)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
