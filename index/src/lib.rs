@@ -10,10 +10,12 @@
 //! [`manifest`], [`items`], [`writer`] and [`reader`] are the storage around
 //! them.
 
+pub mod bytes;
 pub mod hamming;
 pub mod items;
 pub mod lsh;
 pub mod manifest;
 pub mod reader;
+pub mod search_error;
 pub mod segment;
 pub mod writer;
