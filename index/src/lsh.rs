@@ -192,20 +192,36 @@ impl LshIndex {
             .par_chunks_mut(band_len.max(1))
             .enumerate()
             .for_each(|(b, region)| {
-                let mut run: Vec<(u64, u32)> = signatures
-                    .chunks_exact(k)
-                    .enumerate()
-                    .map(|(i, s)| (band_key(b, &s[b * rows..(b + 1) * rows]), i as u32))
-                    .collect();
-                run.sort_unstable();
                 let (dir, rest) = region.split_at_mut(dir_len);
                 let (keys, ids) = rest.split_at_mut(keys_len);
-                let mut next = 0usize;
-                for s in 0..=(1usize << t) {
-                    while next < n && slot(run[next].0, t) < s {
-                        next += 1;
-                    }
-                    dir[s * 4..s * 4 + 4].copy_from_slice(&(next as u32).to_le_bytes());
+                // Counting sort by directory slot (the top `t` key bits; keys
+                // are hashes, so about KEYS_PER_SLOT per slot), then a small
+                // sort inside each slot: linear time, and it yields the
+                // directory on the way.
+                let band_keys: Vec<u64> = signatures
+                    .chunks_exact(k)
+                    .map(|s| band_key(b, &s[b * rows..(b + 1) * rows]))
+                    .collect();
+                let mut starts = vec![0u32; (1usize << t) + 1];
+                for &key in &band_keys {
+                    starts[slot(key, t) + 1] += 1;
+                }
+                for i in 1..starts.len() {
+                    starts[i] += starts[i - 1];
+                }
+                for (i, &c) in starts.iter().enumerate() {
+                    dir[i * 4..i * 4 + 4].copy_from_slice(&c.to_le_bytes());
+                }
+                let mut run = vec![(0u64, 0u32); n];
+                let mut fill = starts.clone();
+                for (e, &key) in band_keys.iter().enumerate() {
+                    let f = &mut fill[slot(key, t)];
+                    run[*f as usize] = (key, e as u32);
+                    *f += 1;
+                }
+                drop(band_keys);
+                for w in starts.windows(2) {
+                    run[w[0] as usize..w[1] as usize].sort_unstable();
                 }
                 for (i, &(key, e)) in run.iter().enumerate() {
                     keys[i * 8..i * 8 + 8].copy_from_slice(&key.to_le_bytes());
