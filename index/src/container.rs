@@ -28,9 +28,9 @@ use std::sync::OnceLock;
 
 use memmap2::Mmap;
 
-use crate::raw::{le_u32, le_u64};
 use crate::error::{Error, Result};
 use crate::io::Io;
+use crate::raw::{le_u32, le_u64};
 
 /// The container format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use crate::raw::le_u64;
 use crate::error::Result;
 use crate::manifest::{FieldSpec, IndexParams, Manifest, SegmentMeta, MANIFEST, MANIFEST_VERSION};
+use crate::raw::le_u64;
 use crate::reader::Reader;
 
 /// The fields used by [`install_segment`] callers: 64-bit, 256-bit and

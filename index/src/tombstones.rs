@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use crate::raw::{as_u64s, u64_bytes};
 use crate::container::{self, Container, SectionOut};
 use crate::error::{Error, Result};
 use crate::io::Io;
+use crate::raw::{as_u64s, u64_bytes};
 
 /// Magic bytes of a tombstone file.
 pub const TOMBSTONE_MAGIC: &[u8; 8] = b"NDUPTMB1";
