@@ -1,1 +1,1055 @@
-//! Search structure (see the crate docs). Owned by the index-search work.
+//! Exact Hamming-space search over fixed-width binary codes (64 or 256 bits).
+//!
+//! The structure is multi-index hashing (MIH) after Norouzi, Punjani and
+//! Fleet, "Fast Exact Search in Hamming Space with Multi-Index Hashing"
+//! (CVPR 2012, TPAMI 2014): a `b`-bit code is split into `m` disjoint
+//! substrings and each substring gets a table mapping its value to the entries
+//! holding it. If two codes are within `r` bits, the `m` substring distances
+//! sum to at most `r`, so by pigeonhole they cannot all exceed their probing
+//! radii `rho_j` as long as `sum_j (rho_j + 1) >= r + 1`. Norouzi's rule is
+//! `rho_j = floor(r / m)` in the first `(r mod m) + 1` tables and one less in
+//! the rest; we choose the `rho_j` by a small cost model (greedy on the
+//! number of probes and expected candidates), which includes that rule as a
+//! special case and stays exact. Candidates are verified on the full code.
+//!
+//! Codes live in a table owned by the caller: `n * words_per_code` `u64`
+//! words, entry `i` at `codes[i * W..(i + 1) * W]`, bit `k` of the code being
+//! bit `k % 64` of word `k / 64`. [`MihIndex::build`] turns them into a byte
+//! section; [`MihView::new`] reads one back from (mapped, untrusted) bytes.
+//!
+//! ```
+//! use neardup_index::hamming::{MihIndex, MihView};
+//! let codes: Vec<u64> = (0..5000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+//! let section = MihIndex::build(&codes, 1).unwrap();
+//! let view = MihView::new(&section, &codes, 1).unwrap();
+//! let mut hits = Vec::new();
+//! view.radius(&[codes[42] ^ 0b101], 2, &mut hits).unwrap();
+//! assert!(hits.contains(&(42, 2)));
+//! ```
+//!
+//! # Section layout (little-endian, every region 8-byte aligned)
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0..8 | magic `NDMIH\0v1` |
+//! | 8..12 | format version (1) |
+//! | 12..16 | words per code `W` (1 or 4) |
+//! | 16..24 | number of entries `n` |
+//! | 24..28 | number of substring tables `m` (0: no tables, linear scan) |
+//! | 28..32 | entry number width in bytes (3 if `n <= 2^24`, else 4) |
+//! | 32.. | `m` table descriptors of 24 bytes: bit start `u32`, bit length `s` `u32`, offsets position `u64`, entries position `u64` |
+//!
+//! Each table is a CSR bucket array: `2^s + 1` `u32` offsets, then the `n`
+//! entry numbers grouped by substring value (ascending entry within a
+//! bucket), packed in 3 or 4 bytes, plus one padding byte so a 4-byte load
+//! of the last 3-byte entry stays in bounds. The builder picks `m` so the
+//! section plus the codes stay within 3x the raw code bytes.
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+
+use crate::bytes::{align8, checked_range, put_u32, put_u64, read_u32, read_u64, u32_view};
+use crate::search_error::SearchError;
+
+const MAGIC: [u8; 8] = *b"NDMIH\0v1";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 32;
+const TABLE_DESC_LEN: usize = 24;
+const STRUCTURE: &str = "MIH";
+
+/// Below this many entries the builder writes no tables: a linear popcount
+/// scan beats probing. Measured with `cargo bench -p neardup-index --bench
+/// search` (see the README, "Search structures"): at 2,048 256-bit codes a
+/// radius-31 scan and MIH probing cost about the same; the 64-bit radius-8
+/// crossover is lower, and the query planner switches to the scan anyway
+/// whenever the cost model says so, so one constant serves both widths.
+pub const LINEAR_SCAN_BELOW: usize = 2048;
+
+/// Cost model used by the query planner, in nanoseconds. Probing a bucket is
+/// one or two cache misses (offsets, then entry numbers); a candidate is one
+/// more miss to fetch its code plus a popcount. A linear scan streams codes
+/// at memory speed: measured 1.4 ns per 64-bit and 3.4 ns per 256-bit code
+/// (benchmark in the README), hence `0.8 + 0.65 * W`. The constants only
+/// steer speed, never results.
+const COST_PROBE_NS: f64 = 40.0;
+const COST_CANDIDATE_NS: f64 = 25.0;
+const COST_SCAN_NS_PER_CODE: f64 = 0.8;
+const COST_SCAN_NS_PER_WORD: f64 = 0.65;
+
+/// The largest code width in words (256 bits).
+const MAX_WORDS: usize = 4;
+
+fn check_words(words_per_code: usize) -> Result<(), SearchError> {
+    if words_per_code == 1 || words_per_code == 4 {
+        Ok(())
+    } else {
+        Err(SearchError::BadParameter {
+            name: "words_per_code",
+            detail: format!("{words_per_code} (must be 1 for 64-bit or 4 for 256-bit codes)"),
+        })
+    }
+}
+
+fn check_codes(codes: &[u64], words_per_code: usize) -> Result<usize, SearchError> {
+    check_words(words_per_code)?;
+    if codes.len() % words_per_code != 0 {
+        return Err(SearchError::BadParameter {
+            name: "codes",
+            detail: format!(
+                "{} words is not a multiple of {words_per_code} words per code",
+                codes.len()
+            ),
+        });
+    }
+    let n = codes.len() / words_per_code;
+    if n > u32::MAX as usize {
+        return Err(SearchError::BadParameter {
+            name: "codes",
+            detail: format!("{n} codes exceed the 2^32 - 1 entry limit"),
+        });
+    }
+    Ok(n)
+}
+
+fn check_query(query: &[u64], words_per_code: usize) -> Result<(), SearchError> {
+    if query.len() != words_per_code {
+        return Err(SearchError::BadParameter {
+            name: "query",
+            detail: format!("{} words, index codes have {words_per_code}", query.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Hamming distance between two codes of equal width.
+#[inline]
+pub fn distance(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// Exact radius search by linear scan: appends to `out` (after clearing it)
+/// every `(entry, distance)` with distance `<= r`, sorted by distance then
+/// entry. This is the oracle the tests compare [`MihView`] against, and what
+/// small sections use.
+pub fn linear_radius(
+    codes: &[u64],
+    words_per_code: usize,
+    query: &[u64],
+    r: u32,
+    out: &mut Vec<(u32, u32)>,
+) -> Result<(), SearchError> {
+    check_codes(codes, words_per_code)?;
+    check_query(query, words_per_code)?;
+    out.clear();
+    scan_radius(codes, words_per_code, query, r, out);
+    out.sort_unstable_by_key(|&(e, d)| (d, e));
+    Ok(())
+}
+
+fn scan_radius(codes: &[u64], w: usize, query: &[u64], r: u32, out: &mut Vec<(u32, u32)>) {
+    match w {
+        1 => {
+            let q = query[0];
+            for (i, &c) in codes.iter().enumerate() {
+                let d = (c ^ q).count_ones();
+                if d <= r {
+                    out.push((i as u32, d));
+                }
+            }
+        }
+        _ => {
+            for (i, c) in codes.chunks_exact(w).enumerate() {
+                let d = distance(c, query);
+                if d <= r {
+                    out.push((i as u32, d));
+                }
+            }
+        }
+    }
+}
+
+/// Exact k-nearest by linear scan: the `k` entries closest to `query`,
+/// sorted by distance then entry (so ties resolve to the smallest entries).
+pub fn linear_knn(
+    codes: &[u64],
+    words_per_code: usize,
+    query: &[u64],
+    k: usize,
+) -> Result<Vec<(u32, u32)>, SearchError> {
+    check_codes(codes, words_per_code)?;
+    check_query(query, words_per_code)?;
+    let mut all: Vec<(u32, u32)> = codes
+        .chunks_exact(words_per_code)
+        .enumerate()
+        .map(|(i, c)| (distance(c, query), i as u32))
+        .collect();
+    if k < all.len() {
+        all.select_nth_unstable(k);
+        all.truncate(k);
+    }
+    all.sort_unstable();
+    Ok(all.into_iter().map(|(d, e)| (e, d)).collect())
+}
+
+/// One substring: bit range of the code, and where its table lies.
+#[derive(Debug, Clone, Copy)]
+struct Substring {
+    start: u32,
+    len: u32,
+}
+
+impl Substring {
+    /// Value of this substring of `code` (at most 32 bits).
+    #[inline]
+    fn value(self, code: &[u64]) -> u32 {
+        let word = (self.start / 64) as usize;
+        let shift = self.start % 64;
+        let mut v = code[word] >> shift;
+        if shift + self.len > 64 {
+            v |= code[word + 1] << (64 - shift);
+        }
+        (v & ((1u64 << self.len) - 1)) as u32
+    }
+}
+
+/// Splits `bits` into `m` near-equal contiguous substrings (longer first).
+fn split(bits: u32, m: u32) -> Vec<Substring> {
+    let base = bits / m;
+    let extra = bits % m;
+    let mut start = 0;
+    (0..m)
+        .map(|j| {
+            let len = base + u32::from(j < extra);
+            let s = Substring { start, len };
+            start += len;
+            s
+        })
+        .collect()
+}
+
+/// Bytes per stored entry number: the fewest that hold `0..n`.
+fn id_width(n: usize) -> usize {
+    if n <= 1 << 16 {
+        2
+    } else if n <= 1 << 24 {
+        3
+    } else {
+        4
+    }
+}
+
+/// Bytes of one table's entry region: `n` packed numbers plus padding so a
+/// 4-byte load of the last one stays in bounds, rounded up to 8.
+fn ids_region_len(n: usize) -> usize {
+    let w = id_width(n);
+    align8(n * w + (4 - w))
+}
+
+/// Bytes of a section with these substrings over `n` entries.
+fn section_len(subs: &[Substring], n: usize) -> usize {
+    let mut len = align8(HEADER_LEN + TABLE_DESC_LEN * subs.len());
+    for s in subs {
+        len += align8(((1usize << s.len) + 1) * 4) + ids_region_len(n);
+    }
+    len
+}
+
+/// The shape of a section's tables: `tables` substrings of `bits` bits each,
+/// laid side by side from bit 0 (they may leave the top bits of the code
+/// uncovered: the pigeonhole argument only needs disjoint substrings, since
+/// their distances still sum to at most the full distance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MihLayout {
+    /// Number of substring tables `m`.
+    pub tables: usize,
+    /// Bits per substring `s` (1..=32).
+    pub bits: u32,
+}
+
+/// Reference radii the default layout is tuned for: PDQ's match threshold
+/// (31 of 256 bits) and a common pHash/dHash threshold (8 of 64 bits). Any
+/// radius is answered exactly; these only steer the choice of `m`.
+fn reference_radius(words_per_code: usize) -> u32 {
+    if words_per_code == 1 {
+        8
+    } else {
+        31
+    }
+}
+
+/// Greedy choice of probing radii for radius `r` over tables of the given
+/// bit lengths: returns the radii (-1 = not probed) and the modelled cost in
+/// ns, or `None` when a linear scan is modelled cheaper or the tables cannot
+/// cover `r` (then the caller scans linearly, which is always exact).
+fn plan_radii(n: usize, wpc: usize, lens: &[u32], r: u32, force: bool) -> Option<(Vec<i32>, f64)> {
+    let linear = if force {
+        f64::INFINITY
+    } else {
+        n as f64 * (COST_SCAN_NS_PER_CODE + wpc as f64 * COST_SCAN_NS_PER_WORD)
+    };
+    if lens.is_empty() || r as usize >= 64 * wpc {
+        return None;
+    }
+    let per_probe: Vec<f64> = lens
+        .iter()
+        .map(|&s| COST_PROBE_NS + COST_CANDIDATE_NS * n as f64 / (1u64 << s) as f64)
+        .collect();
+    let mut rho = vec![-1i32; lens.len()];
+    let mut cost = 0.0;
+    // Need sum(rho_j + 1) >= r + 1; each step raises the table whose next
+    // radius adds the least cost (binomial growth is convex, so greedy is
+    // optimal for this separable model). Norouzi's floor(r/m) rule is the
+    // answer when all tables have the same length.
+    for _ in 0..=r {
+        let mut best: Option<(usize, f64)> = None;
+        for (j, &s) in lens.iter().enumerate() {
+            let next = rho[j] + 1;
+            if next as u32 > s {
+                continue;
+            }
+            let inc = binomial(s, next as u32) * per_probe[j];
+            if best.is_none_or(|(_, b)| inc < b) {
+                best = Some((j, inc));
+            }
+        }
+        let (j, inc) = best?;
+        rho[j] += 1;
+        cost += inc;
+        if cost > linear {
+            return None;
+        }
+    }
+    Some((rho, cost))
+}
+
+/// Builder of multi-index hashing sections.
+#[derive(Debug)]
+pub struct MihIndex;
+
+impl MihIndex {
+    /// Builds the section for `codes` (`n * words_per_code` words) with
+    /// [`MihIndex::default_layout`].
+    pub fn build(codes: &[u64], words_per_code: usize) -> Result<Vec<u8>, SearchError> {
+        let n = check_codes(codes, words_per_code)?;
+        Self::build_with_layout(
+            codes,
+            words_per_code,
+            Self::default_layout(n, words_per_code),
+        )
+    }
+
+    /// The layout [`MihIndex::build`] uses for `n` codes of `words_per_code`
+    /// words, `None` for no tables (linear scan). Below [`LINEAR_SCAN_BELOW`]
+    /// entries there are no tables. Otherwise, among substring lengths up to
+    /// `log2 n + 1` bits (Norouzi et al. recommend `s ~ log2 n`, i.e.
+    /// `m ~ b / log2 n`) and table counts that fit the code, it keeps the
+    /// layouts whose section plus codes stay within 3x the raw code bytes and
+    /// picks the one the cost model finds fastest at the reference radius
+    /// (31 bits for 256-bit codes, 8 for 64-bit).
+    pub fn default_layout(n: usize, words_per_code: usize) -> Option<MihLayout> {
+        if n < LINEAR_SCAN_BELOW || check_words(words_per_code).is_err() {
+            return None;
+        }
+        let bits = 64 * words_per_code as u32;
+        let raw = n * 8 * words_per_code;
+        let log2n = usize::BITS - 1 - n.leading_zeros();
+        let r = reference_radius(words_per_code);
+        let mut best: Option<(f64, MihLayout)> = None;
+        for s in 4..=(log2n + 1).min(32) {
+            for m in 1..=(bits / s) as usize {
+                let layout = MihLayout { tables: m, bits: s };
+                if raw + section_len(&layout_substrings(layout), n) > 3 * raw {
+                    continue;
+                }
+                let Some((_, cost)) = plan_radii(n, words_per_code, &vec![s; m], r, false) else {
+                    continue;
+                };
+                if best.is_none_or(|(c, _)| cost < c) {
+                    best = Some((cost, layout));
+                }
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+
+    /// Builds a section with `m` tables splitting the code into near-equal
+    /// substrings covering every bit (`tables` = 0: none; else at least
+    /// `b / 32` so substrings fit 32 bits, at most `b`). For tuning.
+    pub fn build_with_tables(
+        codes: &[u64],
+        words_per_code: usize,
+        tables: usize,
+    ) -> Result<Vec<u8>, SearchError> {
+        check_codes(codes, words_per_code)?;
+        let bits = 64 * words_per_code;
+        if tables != 0 && (tables < bits.div_ceil(32) || tables > bits) {
+            return Err(SearchError::BadParameter {
+                name: "tables",
+                detail: format!(
+                    "{tables} tables for {bits}-bit codes (need {}..={bits})",
+                    bits / 32
+                ),
+            });
+        }
+        let subs = if tables == 0 {
+            Vec::new()
+        } else {
+            split(bits as u32, tables as u32)
+        };
+        Ok(write_section(codes, words_per_code, &subs))
+    }
+
+    /// Builds a section with an explicit layout (`None`: no tables).
+    pub fn build_with_layout(
+        codes: &[u64],
+        words_per_code: usize,
+        layout: Option<MihLayout>,
+    ) -> Result<Vec<u8>, SearchError> {
+        check_codes(codes, words_per_code)?;
+        let subs = match layout {
+            None => Vec::new(),
+            Some(l) => {
+                if l.bits == 0 || l.bits > 32 || l.tables * l.bits as usize > 64 * words_per_code {
+                    return Err(SearchError::BadParameter {
+                        name: "layout",
+                        detail: format!(
+                            "{} tables of {} bits for {}-bit codes",
+                            l.tables,
+                            l.bits,
+                            64 * words_per_code
+                        ),
+                    });
+                }
+                layout_substrings(l)
+            }
+        };
+        Ok(write_section(codes, words_per_code, &subs))
+    }
+}
+
+fn layout_substrings(l: MihLayout) -> Vec<Substring> {
+    (0..l.tables as u32)
+        .map(|j| Substring {
+            start: j * l.bits,
+            len: l.bits,
+        })
+        .collect()
+}
+
+/// Writes header and tables (codes already checked).
+fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Vec<u8> {
+    let n = codes.len() / words_per_code;
+    let w = id_width(n);
+    let total = section_len(subs, n);
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&MAGIC);
+    put_u32(&mut out, VERSION);
+    put_u32(&mut out, words_per_code as u32);
+    put_u64(&mut out, n as u64);
+    put_u32(&mut out, subs.len() as u32);
+    put_u32(&mut out, w as u32);
+    let mut pos = align8(HEADER_LEN + TABLE_DESC_LEN * subs.len());
+    let mut regions = Vec::with_capacity(subs.len());
+    for s in subs {
+        let off_len = ((1usize << s.len) + 1) * 4;
+        let ids_pos = pos + align8(off_len);
+        put_u32(&mut out, s.start);
+        put_u32(&mut out, s.len);
+        put_u64(&mut out, pos as u64);
+        put_u64(&mut out, ids_pos as u64);
+        regions.push((pos, ids_pos, ids_pos + ids_region_len(n)));
+        pos = ids_pos + ids_region_len(n);
+    }
+    debug_assert_eq!(pos, total);
+    out.resize(total, 0);
+
+    // Cut the body into one disjoint mutable slice per table and fill the
+    // tables in parallel (counting sort by substring value).
+    let body_start = regions.first().map_or(total, |r| r.0);
+    let mut rest = &mut out[body_start..];
+    let mut jobs = Vec::with_capacity(subs.len());
+    let mut cursor = body_start;
+    for (s, &(off_pos, ids_pos, end)) in subs.iter().zip(&regions) {
+        let (table, tail) = rest.split_at_mut(end - cursor);
+        let (offs, ids) = table.split_at_mut(ids_pos - off_pos);
+        jobs.push((*s, offs, ids));
+        rest = tail;
+        cursor = end;
+    }
+    jobs.into_par_iter().for_each(|(s, offs, ids)| {
+        fill_table(codes, words_per_code, s, w, offs, ids);
+    });
+    out
+}
+
+/// Counting sort of the entries by the value of substring `s`: writes the
+/// `2^s + 1` offsets and the grouped entry numbers (`w` bytes each).
+fn fill_table(codes: &[u64], wpc: usize, s: Substring, w: usize, offs: &mut [u8], ids: &mut [u8]) {
+    let buckets = 1usize << s.len;
+    let mut counts = vec![0u32; buckets + 1];
+    for c in codes.chunks_exact(wpc) {
+        counts[s.value(c) as usize + 1] += 1;
+    }
+    for i in 1..=buckets {
+        counts[i] += counts[i - 1];
+    }
+    for (i, &c) in counts.iter().enumerate() {
+        offs[i * 4..i * 4 + 4].copy_from_slice(&c.to_le_bytes());
+    }
+    for (i, c) in codes.chunks_exact(wpc).enumerate() {
+        let slot = &mut counts[s.value(c) as usize];
+        let p = *slot as usize * w;
+        ids[p..p + w].copy_from_slice(&(i as u32).to_le_bytes()[..w]);
+        *slot += 1;
+    }
+}
+
+/// Pairs `(i, j, distance)` collected by a scan.
+type Pairs = Vec<(u32, u32, u32)>;
+
+/// One table of an opened section.
+#[derive(Debug)]
+struct Table<'a> {
+    sub: Substring,
+    offsets: Cow<'a, [u32]>,
+    ids: &'a [u8],
+}
+
+/// A read-only view of a multi-index hashing section over the caller's code
+/// table. Cheap to create: it checks the header and that every declared
+/// region lies inside the section; per-bucket consistency is checked as
+/// buckets are read (a query over a corrupt section returns
+/// [`SearchError::Corrupt`]), and [`MihView::validate`] checks everything.
+#[derive(Debug)]
+pub struct MihView<'a> {
+    codes: &'a [u64],
+    wpc: usize,
+    n: usize,
+    id_width: usize,
+    id_mask: u32,
+    tables: Vec<Table<'a>>,
+    force_probing: bool,
+}
+
+/// How a radius query will be answered.
+#[derive(Debug, Clone, PartialEq)]
+enum Plan {
+    Linear,
+    /// Probing radius per table; -1 = table not probed.
+    Probe(Vec<i32>),
+}
+
+fn binomial(n: u32, k: u32) -> f64 {
+    let mut r = 1.0;
+    for i in 0..k {
+        r = r * f64::from(n - i) / f64::from(i + 1);
+    }
+    r
+}
+
+fn corrupt(detail: String) -> SearchError {
+    SearchError::Corrupt {
+        structure: STRUCTURE,
+        detail,
+    }
+}
+
+/// Calls `visit` with every `s`-bit value within Hamming distance `rho` of
+/// `v`, each exactly once (masks of popcount 0..=rho, by Gosper's hack).
+#[inline]
+fn for_each_neighbour<E>(
+    v: u32,
+    s: u32,
+    rho: u32,
+    mut visit: impl FnMut(u32) -> Result<(), E>,
+) -> Result<(), E> {
+    visit(v)?;
+    let limit = 1u64 << s;
+    for d in 1..=rho.min(s) {
+        let mut mask: u64 = (1u64 << d) - 1;
+        while mask < limit {
+            visit(v ^ mask as u32)?;
+            let low = mask & mask.wrapping_neg();
+            let ripple = mask + low;
+            mask = (((ripple ^ mask) >> 2) >> low.trailing_zeros()) | ripple;
+        }
+    }
+    Ok(())
+}
+
+impl<'a> MihView<'a> {
+    /// Opens `section` over `codes` (`n * words_per_code` words, the same
+    /// table the section was built from). Checks magic, version, parameters
+    /// against the codes, that substrings tile the code, and that every
+    /// table lies inside the section.
+    pub fn new(
+        section: &'a [u8],
+        codes: &'a [u64],
+        words_per_code: usize,
+    ) -> Result<MihView<'a>, SearchError> {
+        let n = check_codes(codes, words_per_code)?;
+        let too_short = |need: usize| SearchError::SectionTooShort {
+            structure: STRUCTURE,
+            need: need as u64,
+            got: section.len() as u64,
+        };
+        if section.len() < HEADER_LEN {
+            return Err(too_short(HEADER_LEN));
+        }
+        let mut magic = [0u8; 8];
+        magic.copy_from_slice(&section[..8]);
+        if magic != MAGIC {
+            return Err(SearchError::BadMagic {
+                structure: STRUCTURE,
+                got: magic,
+            });
+        }
+        let hdr32 = |p| read_u32(section, p).ok_or_else(|| too_short(p + 4));
+        let version = hdr32(8)?;
+        if version != VERSION {
+            return Err(SearchError::UnsupportedVersion {
+                structure: STRUCTURE,
+                expected: VERSION,
+                got: version,
+            });
+        }
+        let mismatch = |name, section: u64, caller: u64| {
+            Err(SearchError::ParameterMismatch {
+                name,
+                section,
+                caller,
+            })
+        };
+        let w = hdr32(12)?;
+        if w as usize != words_per_code {
+            return mismatch("words_per_code", w.into(), words_per_code as u64);
+        }
+        let sn = read_u64(section, 16).ok_or_else(|| too_short(24))?;
+        if sn != n as u64 {
+            return mismatch("entries", sn, n as u64);
+        }
+        let m = hdr32(24)? as usize;
+        let bits = 64 * words_per_code;
+        if m > bits {
+            return Err(corrupt(format!("{m} tables for {bits}-bit codes")));
+        }
+        let width = hdr32(28)? as usize;
+        if width != id_width(n) {
+            return mismatch("entry width", width as u64, id_width(n) as u64);
+        }
+        let desc_end = HEADER_LEN + TABLE_DESC_LEN * m;
+        if section.len() < desc_end {
+            return Err(too_short(desc_end));
+        }
+        let mut tables = Vec::with_capacity(m);
+        let mut next_bit = 0u32;
+        for j in 0..m {
+            let d = HEADER_LEN + TABLE_DESC_LEN * j;
+            let start = hdr32(d)?;
+            let len = hdr32(d + 4)?;
+            if start != next_bit || len == 0 || len > 32 || (start + len) as usize > bits {
+                return Err(corrupt(format!(
+                    "table {j} covers bits {start}..{} but must start at bit {next_bit} and span 1..=32 bits of {bits}",
+                    u64::from(start) + u64::from(len)
+                )));
+            }
+            next_bit = start + len;
+            let off_pos = read_u64(section, d + 8).ok_or_else(|| too_short(d + 16))?;
+            let ids_pos = read_u64(section, d + 16).ok_or_else(|| too_short(d + 24))?;
+            let off_len = ((1u64 << len) + 1) * 4;
+            let out_of_bounds = |what, start: u64, len: u64| SearchError::OffsetOutOfBounds {
+                what,
+                start,
+                end: start.saturating_add(len),
+                len: section.len() as u64,
+            };
+            let off_range = checked_range(off_pos, off_len, section.len())
+                .ok_or_else(|| out_of_bounds("table offsets", off_pos, off_len))?;
+            let ids_len = ids_region_len(n) as u64;
+            let ids_range = checked_range(ids_pos, ids_len, section.len())
+                .ok_or_else(|| out_of_bounds("table entries", ids_pos, ids_len))?;
+            let offsets = u32_view(&section[off_range]);
+            let (first, last) = (offsets[0], offsets[offsets.len() - 1]);
+            if first != 0 || last as usize != n {
+                return Err(corrupt(format!(
+                    "table {j} offsets run {first}..{last}, expected 0..{n}"
+                )));
+            }
+            tables.push(Table {
+                sub: Substring { start, len },
+                offsets,
+                ids: &section[ids_range],
+            });
+        }
+        Ok(MihView {
+            codes,
+            wpc: words_per_code,
+            n,
+            id_width: width,
+            id_mask: (u64::from(u32::MAX) >> (32 - 8 * width as u32)) as u32,
+            tables,
+            force_probing: false,
+        })
+    }
+
+    /// Always probe the tables when they can answer the radius, instead of
+    /// letting the cost model pick a linear scan. Results are identical
+    /// either way; this exists so tests exercise the probing path on small
+    /// data and benchmarks can time it.
+    pub fn with_forced_probing(mut self, force: bool) -> Self {
+        self.force_probing = force;
+        self
+    }
+
+    /// Number of entries (codes) in the view.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the view holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Number of substring tables (0: queries scan linearly).
+    pub fn tables(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// Checks every bucket offset and entry number (what `verify` runs):
+    /// offsets non-decreasing, every entry in range and each table a
+    /// permutation whose entries sit in the bucket of their code's substring.
+    pub fn validate(&self) -> Result<(), SearchError> {
+        let mut seen = vec![false; self.n];
+        for (j, t) in self.tables.iter().enumerate() {
+            seen.iter_mut().for_each(|s| *s = false);
+            for v in 0..(1usize << t.sub.len) {
+                let (lo, hi) = self.bucket(t, v as u32)?;
+                for p in lo..hi {
+                    let e = self.entry(t, p)?;
+                    let code = &self.codes[e as usize * self.wpc..][..self.wpc];
+                    if t.sub.value(code) as usize != v || seen[e as usize] {
+                        return Err(corrupt(format!(
+                            "table {j}: entry {e} misplaced in bucket {v} or listed twice"
+                        )));
+                    }
+                    seen[e as usize] = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn bucket(&self, t: &Table<'_>, v: u32) -> Result<(usize, usize), SearchError> {
+        let i = v as usize;
+        let (lo, hi) = match (t.offsets.get(i), t.offsets.get(i + 1)) {
+            (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
+            _ => return Err(corrupt(format!("bucket {v} beyond the offsets"))),
+        };
+        if lo > hi || hi > self.n {
+            return Err(corrupt(format!(
+                "bucket {v} spans entries {lo}..{hi} of {}",
+                self.n
+            )));
+        }
+        Ok((lo, hi))
+    }
+
+    /// Entry number at position `p` of table `t` (`p < n` checked by caller).
+    #[inline]
+    fn entry(&self, t: &Table<'_>, p: usize) -> Result<u32, SearchError> {
+        let b = p * self.id_width;
+        let e = match t.ids.get(b..b + 4) {
+            Some(x) => u32::from_le_bytes([x[0], x[1], x[2], x[3]]) & self.id_mask,
+            None => return Err(corrupt(format!("entry slot {p} beyond the table"))),
+        };
+        if e as usize >= self.n {
+            return Err(corrupt(format!("entry {e} out of range 0..{}", self.n)));
+        }
+        Ok(e)
+    }
+
+    #[inline]
+    fn code(&self, e: u32) -> &[u64] {
+        &self.codes[e as usize * self.wpc..][..self.wpc]
+    }
+
+    /// Chooses the probing radius per table for radius `r`, or a linear scan
+    /// when that is modelled cheaper (always exact either way).
+    fn plan(&self, r: u32) -> Plan {
+        let lens: Vec<u32> = self.tables.iter().map(|t| t.sub.len).collect();
+        match plan_radii(self.n, self.wpc, &lens, r, self.force_probing) {
+            Some((rho, _)) => Plan::Probe(rho),
+            None => Plan::Linear,
+        }
+    }
+
+    /// Whether candidate `code` would also be found in a table before `j`
+    /// (so table `j` must not report it again).
+    #[inline]
+    fn found_earlier(&self, query: &[u64], code: &[u64], rho: &[i32], j: usize) -> bool {
+        self.tables[..j].iter().zip(rho).any(|(t, &p)| {
+            p >= 0 && (t.sub.value(query) ^ t.sub.value(code)).count_ones() as i32 <= p
+        })
+    }
+
+    /// Exact radius search: clears `out`, then fills it with every
+    /// `(entry, distance)` whose code is within `r` bits of `query`, sorted
+    /// by distance then entry. Errors on a query of the wrong width or on
+    /// corruption met in a bucket.
+    pub fn radius(
+        &self,
+        query: &[u64],
+        r: u32,
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), SearchError> {
+        check_query(query, self.wpc)?;
+        out.clear();
+        match self.plan(r) {
+            Plan::Linear => scan_radius(self.codes, self.wpc, query, r, out),
+            Plan::Probe(rho) => self.probe(query, r, &rho, out)?,
+        }
+        out.sort_unstable_by_key(|&(e, d)| (d, e));
+        Ok(())
+    }
+
+    fn probe(
+        &self,
+        query: &[u64],
+        r: u32,
+        rho: &[i32],
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), SearchError> {
+        let mut q = [0u64; MAX_WORDS];
+        q[..self.wpc].copy_from_slice(query);
+        let query = &q[..self.wpc];
+        for (j, t) in self.tables.iter().enumerate() {
+            if rho[j] < 0 {
+                continue;
+            }
+            let qv = t.sub.value(query);
+            for_each_neighbour(qv, t.sub.len, rho[j] as u32, |v| {
+                let (lo, hi) = self.bucket(t, v)?;
+                for p in lo..hi {
+                    let e = self.entry(t, p)?;
+                    let code = self.code(e);
+                    let d = distance(code, query);
+                    if d <= r && !self.found_earlier(query, code, rho, j) {
+                        out.push((e, d));
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Exact k-nearest: the `k` entries closest to `query`, sorted by
+    /// distance then entry, identical to [`linear_knn`]. Grows the radius
+    /// until at least `k` entries are within it; when the planner judges a
+    /// radius too wide for probing it finishes with one linear pass.
+    pub fn knn(&self, query: &[u64], k: usize) -> Result<Vec<(u32, u32)>, SearchError> {
+        check_query(query, self.wpc)?;
+        if k == 0 || self.n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut r = 0u32;
+        let mut out = Vec::new();
+        loop {
+            match self.plan(r) {
+                Plan::Linear => return linear_knn(self.codes, self.wpc, query, k),
+                Plan::Probe(rho) => {
+                    out.clear();
+                    self.probe(query, r, &rho, &mut out)?;
+                }
+            }
+            if out.len() >= k {
+                out.sort_unstable_by_key(|&(e, d)| (d, e));
+                out.truncate(k);
+                return Ok(out);
+            }
+            // Geometric growth keeps the repeated probing within a constant
+            // factor of the final radius's cost.
+            r += 1 + r / 4;
+        }
+    }
+
+    /// All pairs `(i, j, distance)` with `i < j` whose codes are within `r`
+    /// bits, sorted, each reported once. Uses a bucket join per table
+    /// (buckets within the probing radius of each other), so the work is
+    /// proportional to the candidate pairs, not `n^2`; falls back to the
+    /// quadratic scan only for small views or very wide radii.
+    ///
+    /// Note: `c` identical codes yield `c * (c - 1) / 2` pairs by definition;
+    /// callers grouping exact duplicates should collapse them first.
+    pub fn pairs_within(&self, r: u32, out: &mut Vec<(u32, u32, u32)>) -> Result<(), SearchError> {
+        out.clear();
+        match self.plan(r) {
+            Plan::Linear => {
+                let parts: Vec<Vec<(u32, u32, u32)>> = (0..self.n)
+                    .into_par_iter()
+                    .with_min_len(64)
+                    .fold(Vec::new, |mut acc, i| {
+                        let a = self.code(i as u32);
+                        for j in i + 1..self.n {
+                            let d = distance(a, self.code(j as u32));
+                            if d <= r {
+                                acc.push((i as u32, j as u32, d));
+                            }
+                        }
+                        acc
+                    })
+                    .collect();
+                parts.into_iter().for_each(|p| out.extend(p));
+            }
+            Plan::Probe(rho) => {
+                for (j, t) in self.tables.iter().enumerate() {
+                    if rho[j] < 0 {
+                        continue;
+                    }
+                    let buckets = 1usize << t.sub.len;
+                    let parts: Vec<Result<Pairs, SearchError>> = (0..buckets)
+                        .into_par_iter()
+                        .with_min_len(1024)
+                        .fold(
+                            || Ok(Vec::new()),
+                            |acc, v| {
+                                let mut acc = acc?;
+                                self.join_bucket(j, v as u32, r, &rho, &mut acc)?;
+                                Ok(acc)
+                            },
+                        )
+                        .collect();
+                    for p in parts {
+                        out.extend(p?);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        Ok(())
+    }
+
+    /// Pairs between bucket `v` of table `j` and itself or a neighbouring
+    /// bucket `u > v` within the table's probing radius.
+    fn join_bucket(
+        &self,
+        j: usize,
+        v: u32,
+        r: u32,
+        rho: &[i32],
+        acc: &mut Vec<(u32, u32, u32)>,
+    ) -> Result<(), SearchError> {
+        let t = &self.tables[j];
+        let (lo, hi) = self.bucket(t, v)?;
+        if lo == hi {
+            return Ok(());
+        }
+        for_each_neighbour(v, t.sub.len, rho[j] as u32, |u| {
+            if u < v {
+                return Ok(());
+            }
+            let (ulo, uhi) = self.bucket(t, u)?;
+            for p in lo..hi {
+                let a = self.entry(t, p)?;
+                let ca = self.code(a);
+                let from = if u == v { p + 1 } else { ulo };
+                for q in from..uhi {
+                    let b = self.entry(t, q)?;
+                    let cb = self.code(b);
+                    let d = distance(ca, cb);
+                    if d <= r && !self.found_earlier(ca, cb, rho, j) {
+                        acc.push((a.min(b), a.max(b), d));
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rng_codes(n: usize, w: usize, seed: u64) -> Vec<u64> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..n * w).map(|_| rng.u64(..)).collect()
+    }
+
+    #[test]
+    fn neighbour_enumeration_counts_binomials() {
+        for s in [1u32, 5, 8, 16] {
+            for rho in 0..4u32 {
+                let mut seen = std::collections::HashSet::new();
+                for_each_neighbour::<()>(3 & ((1 << s) - 1), s, rho, |u| {
+                    assert!(u64::from(u) < 1 << s);
+                    assert!(seen.insert(u), "duplicate neighbour {u}");
+                    Ok(())
+                })
+                .unwrap();
+                let expect: f64 = (0..=rho.min(s)).map(|d| binomial(s, d)).sum();
+                assert_eq!(seen.len() as f64, expect, "s={s} rho={rho}");
+            }
+        }
+    }
+
+    #[test]
+    fn substrings_tile_the_code() {
+        for (bits, m) in [(64, 3), (256, 12), (256, 16), (64, 64)] {
+            let subs = split(bits, m);
+            assert_eq!(subs.iter().map(|s| s.len).sum::<u32>(), bits);
+            let code = [u64::MAX; 4];
+            for s in &subs {
+                assert_eq!(s.value(&code).count_ones(), s.len);
+            }
+        }
+    }
+
+    #[test]
+    fn default_layout_meets_the_size_budget() {
+        for w in [1usize, 4] {
+            for n in [LINEAR_SCAN_BELOW, 10_000, 100_000, 1_000_000, 10_000_000] {
+                let Some(l) = MihIndex::default_layout(n, w) else {
+                    // Small 64-bit sets may find no layout in budget: then
+                    // they are scanned, which the planner also models.
+                    assert!(n < 1_000_000, "n={n} w={w} got no tables");
+                    continue;
+                };
+                let raw = n * 8 * w;
+                let len = section_len(&layout_substrings(l), n);
+                assert!(raw + len <= 3 * raw, "n={n} w={w} {l:?}: {len} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_errors() {
+        let codes = rng_codes(10, 4, 1);
+        assert!(MihIndex::build(&codes, 2).is_err());
+        assert!(MihIndex::build(&codes[..7], 4).is_err());
+        assert!(MihIndex::build_with_tables(&codes, 4, 3).is_err());
+        let s = MihIndex::build(&codes, 4).unwrap();
+        let v = MihView::new(&s, &codes, 4).unwrap();
+        assert!(v.radius(&[0], 3, &mut Vec::new()).is_err());
+        assert!(MihView::new(&s, &codes[..36], 4).is_err());
+    }
+}
+#[cfg(test)]
+mod layout_print {
+    #[test]
+    #[ignore]
+    fn print_layouts() {
+        for w in [1usize, 4] {
+            for n in [
+                2048usize, 10_000, 65_536, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000,
+            ] {
+                let l = super::MihIndex::default_layout(n, w);
+                let bytes = l.map_or(0, |l| super::section_len(&super::layout_substrings(l), n));
+                println!("w={w} n={n} {l:?} {:.1} B/code", bytes as f64 / n as f64);
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@
 //! File formats are described in [`container`], [`segment`], [`tombstones`]
 //! and [`manifest`].
 
+pub mod bytes;
 pub mod container;
 mod error;
 #[doc(hidden)]
@@ -28,6 +29,7 @@ pub mod manifest;
 mod raw;
 pub mod reader;
 mod search;
+pub mod search_error;
 pub mod segment;
 pub mod tombstones;
 pub mod writer;

@@ -1,1 +1,622 @@
-//! Search structure (see the crate docs). Owned by the index-search work.
+//! LSH banding over MinHash signatures: candidates sharing a band, verified
+//! by estimated Jaccard similarity.
+//!
+//! A signature is `k` `u32` values; the caller's signature table holds `n`
+//! of them contiguously (`n * k` words). Banding (Broder 1997; Leskovec,
+//! Rajaraman and Ullman, *Mining of Massive Datasets*, ch. 3.4) cuts the first
+//! `bands * rows` values into `bands` groups of `rows`; two signatures are
+//! candidates when some band is equal. Each band is hashed to a 64-bit key
+//! ([`band_keys`]) and stored as one sorted run of `(key, entry)` pairs, so a
+//! probe is a binary search and equal keys sit side by side, which is what
+//! makes the all-pairs scan ([`LshView::candidate_pairs`]) linear in the
+//! output rather than quadratic in `n`. With `k = 128`, threshold 0.5 is best
+//! served by `bands = 25, rows = 5` (minimises the integrated false-positive
+//! plus false-negative probability, as datasketch's `_optimal_param` does).
+//!
+//! ```
+//! use neardup_index::lsh::{LshIndex, LshView};
+//! let (k, bands, rows) = (8, 4, 2);
+//! let sigs: Vec<u32> = vec![1, 2, 3, 4, 5, 6, 7, 8, /* entry 1 */ 1, 2, 9, 9, 9, 9, 9, 9];
+//! let section = LshIndex::build(&sigs, k, bands, rows).unwrap();
+//! let view = LshView::new(&section, &sigs, k, bands, rows).unwrap();
+//! let mut hits = Vec::new();
+//! view.query(&[1, 2, 3, 4, 0, 0, 0, 0], 0.5, &mut hits).unwrap();
+//! assert_eq!(hits, vec![(0, 0.5)]);
+//! ```
+//!
+//! # Section layout (little-endian, every region 8-byte aligned)
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0..8 | magic `NDLSH\0v1` |
+//! | 8..12 | format version (1) |
+//! | 12..16 | `k` (values per signature) |
+//! | 16..20 | `bands` |
+//! | 20..24 | `rows` |
+//! | 24..32 | number of entries `n` |
+//! | 32..36 | directory bits `t` |
+//! | 36..40 | zero |
+//! | 40.. | per band: directory position, keys position, entries position (3 x `u64`) |
+//!
+//! Per band: a directory of `2^t + 1` `u32` offsets into the run by the top
+//! `t` bits of the key (a fence index: about 16 keys per slot, so a probe
+//! touches one or two cache lines), the `n` keys ascending (`u64`), and the
+//! `n` entry numbers (`u32`) in the same order. That is 12 bytes plus a
+//! quarter byte per band and entry: 306 bytes per item at 25 bands, 818 with
+//! the 512-byte signature, within the 1 KiB budget at `k = 128`.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+
+use crate::bytes::{
+    align8, checked_range, put_u32, put_u64, read_u32, read_u64, u32_view, u64_view,
+};
+use crate::search_error::SearchError;
+
+const MAGIC: [u8; 8] = *b"NDLSH\0v1";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 40;
+const BAND_DESC_LEN: usize = 24;
+const STRUCTURE: &str = "LSH";
+/// Average run entries per directory slot (the fence granularity).
+const KEYS_PER_SLOT: usize = 16;
+
+/// The 64-bit key of band `band` made of `values` (its `rows` signature
+/// values). A multiply-xorshift mix (the SplitMix64 finaliser, Steele, Lea
+/// and Flood 2014) over the values, seeded with the band number so equal
+/// values in different bands give different keys. Stable across versions:
+/// it is part of the on-disk format.
+#[inline]
+pub fn band_key(band: usize, values: &[u32]) -> u64 {
+    let mut h = (band as u64 ^ 0x6A09_E667_F3BC_C909).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for &v in values {
+        h = mix(h ^ u64::from(v));
+    }
+    mix(h ^ values.len() as u64)
+}
+
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The `bands` keys of a signature (band `i` covers values
+/// `i * rows..(i + 1) * rows`). `sig` must hold at least `bands * rows`
+/// values; missing values end the iterator early.
+pub fn band_keys(sig: &[u32], bands: usize, rows: usize) -> impl Iterator<Item = u64> + '_ {
+    (0..bands).map_while(move |b| sig.get(b * rows..(b + 1) * rows).map(|v| band_key(b, v)))
+}
+
+/// Estimated Jaccard similarity of two MinHash signatures: the fraction of
+/// positions where they agree (unbiased for a MinHash family; standard error
+/// `sqrt(J (1 - J) / k)`).
+#[inline]
+pub fn estimated_jaccard(a: &[u32], b: &[u32]) -> f32 {
+    if a.is_empty() {
+        return 0.0;
+    }
+    let equal = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    equal as f32 / a.len() as f32
+}
+
+fn check_params(
+    signatures: &[u32],
+    k: usize,
+    bands: usize,
+    rows: usize,
+) -> Result<usize, SearchError> {
+    let bad = |name, detail: String| Err(SearchError::BadParameter { name, detail });
+    if k == 0 || k > u32::MAX as usize {
+        return bad("k", format!("{k} values per signature"));
+    }
+    if bands == 0 || rows == 0 || bands.saturating_mul(rows) > k {
+        return bad(
+            "bands",
+            format!("{bands} bands x {rows} rows must be >= 1 and fit in k = {k}"),
+        );
+    }
+    if signatures.len() % k != 0 {
+        return bad(
+            "signatures",
+            format!("{} values is not a multiple of k = {k}", signatures.len()),
+        );
+    }
+    let n = signatures.len() / k;
+    if n > u32::MAX as usize {
+        return bad(
+            "signatures",
+            format!("{n} signatures exceed the 2^32 - 1 entry limit"),
+        );
+    }
+    Ok(n)
+}
+
+fn dir_bits(n: usize) -> u32 {
+    let slots = (n / KEYS_PER_SLOT).max(1);
+    usize::BITS - 1 - slots.leading_zeros()
+}
+
+/// Directory slot of a key: its top `t` bits.
+#[inline]
+fn slot(key: u64, t: u32) -> usize {
+    if t == 0 {
+        0
+    } else {
+        (key >> (64 - t)) as usize
+    }
+}
+
+/// Builder of LSH band sections.
+#[derive(Debug)]
+pub struct LshIndex;
+
+impl LshIndex {
+    /// Builds the section for `signatures` (`n * k` values) with `bands`
+    /// bands of `rows` rows (`bands * rows <= k`). Bands are sorted in
+    /// parallel.
+    pub fn build(
+        signatures: &[u32],
+        k: usize,
+        bands: usize,
+        rows: usize,
+    ) -> Result<Vec<u8>, SearchError> {
+        let n = check_params(signatures, k, bands, rows)?;
+        let t = dir_bits(n);
+        let dir_len = align8(((1usize << t) + 1) * 4);
+        let keys_len = n * 8;
+        let ids_len = align8(n * 4);
+        let band_len = dir_len + keys_len + ids_len;
+        let body = align8(HEADER_LEN + BAND_DESC_LEN * bands);
+        let mut out = Vec::with_capacity(body + band_len * bands);
+        out.extend_from_slice(&MAGIC);
+        put_u32(&mut out, VERSION);
+        put_u32(&mut out, k as u32);
+        put_u32(&mut out, bands as u32);
+        put_u32(&mut out, rows as u32);
+        put_u64(&mut out, n as u64);
+        put_u32(&mut out, t);
+        put_u32(&mut out, 0);
+        for b in 0..bands {
+            let pos = (body + b * band_len) as u64;
+            put_u64(&mut out, pos);
+            put_u64(&mut out, pos + dir_len as u64);
+            put_u64(&mut out, pos + (dir_len + keys_len) as u64);
+        }
+        out.resize(body + band_len * bands, 0);
+        out[body..]
+            .par_chunks_mut(band_len.max(1))
+            .enumerate()
+            .for_each(|(b, region)| {
+                let (dir, rest) = region.split_at_mut(dir_len);
+                let (keys, ids) = rest.split_at_mut(keys_len);
+                // Counting sort by directory slot (the top `t` key bits; keys
+                // are hashes, so about KEYS_PER_SLOT per slot), then a small
+                // sort inside each slot: linear time, and it yields the
+                // directory on the way.
+                let band_keys: Vec<u64> = signatures
+                    .chunks_exact(k)
+                    .map(|s| band_key(b, &s[b * rows..(b + 1) * rows]))
+                    .collect();
+                let mut starts = vec![0u32; (1usize << t) + 1];
+                for &key in &band_keys {
+                    starts[slot(key, t) + 1] += 1;
+                }
+                for i in 1..starts.len() {
+                    starts[i] += starts[i - 1];
+                }
+                for (i, &c) in starts.iter().enumerate() {
+                    dir[i * 4..i * 4 + 4].copy_from_slice(&c.to_le_bytes());
+                }
+                let mut run = vec![(0u64, 0u32); n];
+                let mut fill = starts.clone();
+                for (e, &key) in band_keys.iter().enumerate() {
+                    let f = &mut fill[slot(key, t)];
+                    run[*f as usize] = (key, e as u32);
+                    *f += 1;
+                }
+                drop(band_keys);
+                for w in starts.windows(2) {
+                    run[w[0] as usize..w[1] as usize].sort_unstable();
+                }
+                for (i, &(key, e)) in run.iter().enumerate() {
+                    keys[i * 8..i * 8 + 8].copy_from_slice(&key.to_le_bytes());
+                    ids[i * 4..i * 4 + 4].copy_from_slice(&e.to_le_bytes());
+                }
+            });
+        Ok(out)
+    }
+}
+
+/// One band's sorted run.
+#[derive(Debug)]
+struct Band<'a> {
+    dir: Cow<'a, [u32]>,
+    keys: Cow<'a, [u64]>,
+    ids: Cow<'a, [u32]>,
+}
+
+/// A bucket the pair scan skipped because it held more entries than the cap.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SkippedBucket {
+    /// Band number.
+    pub band: u32,
+    /// The band key shared by every entry of the bucket.
+    pub key: u64,
+    /// Number of entries sharing it.
+    pub len: usize,
+    /// One entry of the bucket (the smallest), to show the caller what it is.
+    pub example: u32,
+}
+
+/// A read-only view of an LSH section over the caller's signature table.
+/// Opening checks the header and that every region lies in the section;
+/// directory, key and entry consistency is checked as they are read
+/// (a query over a corrupt section returns [`SearchError::Corrupt`]) and
+/// fully by [`LshView::validate`].
+#[derive(Debug)]
+pub struct LshView<'a> {
+    signatures: &'a [u32],
+    k: usize,
+    bands: usize,
+    rows: usize,
+    n: usize,
+    t: u32,
+    runs: Vec<Band<'a>>,
+}
+
+fn corrupt(detail: String) -> SearchError {
+    SearchError::Corrupt {
+        structure: STRUCTURE,
+        detail,
+    }
+}
+
+/// End of the run of keys equal to `keys[i]` (linear: runs are short).
+fn run_end(keys: &[u64], i: usize) -> usize {
+    let key = keys[i];
+    let mut end = i + 1;
+    while end < keys.len() && keys[end] == key {
+        end += 1;
+    }
+    end
+}
+
+impl<'a> LshView<'a> {
+    /// Opens `section` over `signatures` (`n * k` values, the table it was
+    /// built from) with the band parameters it was built with.
+    pub fn new(
+        section: &'a [u8],
+        signatures: &'a [u32],
+        k: usize,
+        bands: usize,
+        rows: usize,
+    ) -> Result<LshView<'a>, SearchError> {
+        let n = check_params(signatures, k, bands, rows)?;
+        let too_short = |need: usize| SearchError::SectionTooShort {
+            structure: STRUCTURE,
+            need: need as u64,
+            got: section.len() as u64,
+        };
+        if section.len() < HEADER_LEN {
+            return Err(too_short(HEADER_LEN));
+        }
+        let mut magic = [0u8; 8];
+        magic.copy_from_slice(&section[..8]);
+        if magic != MAGIC {
+            return Err(SearchError::BadMagic {
+                structure: STRUCTURE,
+                got: magic,
+            });
+        }
+        let hdr32 = |p| read_u32(section, p).ok_or_else(|| too_short(p + 4));
+        let hdr64 = |p| read_u64(section, p).ok_or_else(|| too_short(p + 8));
+        let version = hdr32(8)?;
+        if version != VERSION {
+            return Err(SearchError::UnsupportedVersion {
+                structure: STRUCTURE,
+                expected: VERSION,
+                got: version,
+            });
+        }
+        for (name, pos, caller) in [("k", 12, k), ("bands", 16, bands), ("rows", 20, rows)] {
+            let v = hdr32(pos)?;
+            if v as usize != caller {
+                return Err(SearchError::ParameterMismatch {
+                    name,
+                    section: v.into(),
+                    caller: caller as u64,
+                });
+            }
+        }
+        let sn = hdr64(24)?;
+        if sn != n as u64 {
+            return Err(SearchError::ParameterMismatch {
+                name: "entries",
+                section: sn,
+                caller: n as u64,
+            });
+        }
+        let t = hdr32(32)?;
+        if t != dir_bits(n) {
+            return Err(SearchError::ParameterMismatch {
+                name: "directory bits",
+                section: t.into(),
+                caller: dir_bits(n).into(),
+            });
+        }
+        let desc_end = HEADER_LEN + BAND_DESC_LEN * bands;
+        if section.len() < desc_end {
+            return Err(too_short(desc_end));
+        }
+        let region = |what, start: u64, len: u64| {
+            checked_range(start, len, section.len())
+                .map(|r| &section[r])
+                .ok_or(SearchError::OffsetOutOfBounds {
+                    what,
+                    start,
+                    end: start.saturating_add(len),
+                    len: section.len() as u64,
+                })
+        };
+        let mut runs = Vec::with_capacity(bands);
+        for b in 0..bands {
+            let d = HEADER_LEN + BAND_DESC_LEN * b;
+            let dir = u32_view(region("band directory", hdr64(d)?, ((1u64 << t) + 1) * 4)?);
+            let keys = u64_view(region("band keys", hdr64(d + 8)?, n as u64 * 8)?);
+            let ids = u32_view(region("band entries", hdr64(d + 16)?, n as u64 * 4)?);
+            let (first, last) = (dir[0], dir[dir.len() - 1]);
+            if first != 0 || last as usize != n {
+                return Err(corrupt(format!(
+                    "band {b} directory runs {first}..{last}, expected 0..{n}"
+                )));
+            }
+            runs.push(Band { dir, keys, ids });
+        }
+        Ok(LshView {
+            signatures,
+            k,
+            bands,
+            rows,
+            n,
+            t,
+            runs,
+        })
+    }
+
+    /// Number of entries (signatures) in the view.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the view holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The stored signature of `entry` (`None` if out of range).
+    pub fn signature(&self, entry: u32) -> Option<&'a [u32]> {
+        self.signatures
+            .get(entry as usize * self.k..(entry as usize + 1) * self.k)
+    }
+
+    fn sig(&self, e: u32) -> &'a [u32] {
+        &self.signatures[e as usize * self.k..(e as usize + 1) * self.k]
+    }
+
+    fn entry(&self, b: usize, p: usize) -> Result<u32, SearchError> {
+        let e = self.runs[b].ids[p];
+        if e as usize >= self.n {
+            return Err(corrupt(format!(
+                "band {b}: entry {e} out of range 0..{}",
+                self.n
+            )));
+        }
+        Ok(e)
+    }
+
+    /// Positions `lo..hi` in band `b`'s run holding `key`.
+    fn lookup(&self, b: usize, key: u64) -> Result<(usize, usize), SearchError> {
+        let run = &self.runs[b];
+        let s = slot(key, self.t);
+        let (lo, hi) = (run.dir[s] as usize, run.dir[s + 1] as usize);
+        if lo > hi || hi > self.n {
+            return Err(corrupt(format!(
+                "band {b}: directory slot {s} spans {lo}..{hi} of {}",
+                self.n
+            )));
+        }
+        let keys = &run.keys[lo..hi];
+        let start = keys.partition_point(|&x| x < key);
+        let end = start + keys[start..].partition_point(|&x| x == key);
+        Ok((lo + start, lo + end))
+    }
+
+    /// Clears `out`, then fills it with every entry sharing at least one band
+    /// key with `query_sig`, ascending and deduplicated.
+    pub fn candidates(&self, query_sig: &[u32], out: &mut Vec<u32>) -> Result<(), SearchError> {
+        self.check_query(query_sig)?;
+        out.clear();
+        for (b, key) in band_keys(query_sig, self.bands, self.rows).enumerate() {
+            let (lo, hi) = self.lookup(b, key)?;
+            for p in lo..hi {
+                out.push(self.entry(b, p)?);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(())
+    }
+
+    /// Clears `out`, then fills it with every candidate whose estimated
+    /// Jaccard similarity to `query_sig` (over all `k` values) is at least
+    /// `min_jaccard`, most similar first (ties by entry).
+    pub fn query(
+        &self,
+        query_sig: &[u32],
+        min_jaccard: f32,
+        out: &mut Vec<(u32, f32)>,
+    ) -> Result<(), SearchError> {
+        let mut cand = Vec::new();
+        self.candidates(query_sig, &mut cand)?;
+        out.clear();
+        for e in cand {
+            let j = estimated_jaccard(query_sig, self.sig(e));
+            if j >= min_jaccard {
+                out.push((e, j));
+            }
+        }
+        out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(())
+    }
+
+    fn check_query(&self, q: &[u32]) -> Result<(), SearchError> {
+        if q.len() != self.k {
+            return Err(SearchError::BadParameter {
+                name: "query_sig",
+                detail: format!("{} values, index signatures have k = {}", q.len(), self.k),
+            });
+        }
+        Ok(())
+    }
+
+    /// All candidate pairs `(i, j)`, `i < j`, sharing a band key, each once,
+    /// sorted; work is linear in `n * bands` plus the pairs produced. Buckets
+    /// (entries sharing one band key) larger than `max_bucket` are skipped
+    /// and returned, so one blank image or one-word caption shared by
+    /// thousands of items cannot make the scan quadratic; a pair is still
+    /// reported if it shares another, non-skipped bucket.
+    pub fn candidate_pairs(
+        &self,
+        max_bucket: usize,
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<Vec<SkippedBucket>, SearchError> {
+        out.clear();
+        // Pass 1: find the giant buckets of every band.
+        let mut skipped = Vec::new();
+        for b in 0..self.bands {
+            let keys = &self.runs[b].keys;
+            let mut i = 0;
+            while i < keys.len() {
+                let end = run_end(keys, i);
+                if end - i > max_bucket {
+                    let mut example = u32::MAX;
+                    for p in i..end {
+                        example = example.min(self.entry(b, p)?);
+                    }
+                    skipped.push(SkippedBucket {
+                        band: b as u32,
+                        key: keys[i],
+                        len: end - i,
+                        example,
+                    });
+                }
+                i = end;
+            }
+        }
+        let giant: HashSet<(u32, u64)> = skipped.iter().map(|s| (s.band, s.key)).collect();
+        // Pass 2: pairs inside each small bucket, bands in parallel. A pair
+        // is reported by the first band where it shares a non-skipped bucket.
+        let parts: Vec<Result<Vec<(u32, u32)>, SearchError>> = (0..self.bands)
+            .into_par_iter()
+            .map(|b| {
+                let mut acc = Vec::new();
+                let keys = &self.runs[b].keys;
+                let mut i = 0;
+                while i < keys.len() {
+                    let key = keys[i];
+                    let end = run_end(keys, i);
+                    if end - i >= 2 && !giant.contains(&(b as u32, key)) {
+                        for p in i..end {
+                            let a = self.entry(b, p)?;
+                            for q in p + 1..end {
+                                let c = self.entry(b, q)?;
+                                if !self.shared_earlier(a, c, b, &giant) {
+                                    acc.push((a.min(c), a.max(c)));
+                                }
+                            }
+                        }
+                    }
+                    i = end;
+                }
+                Ok(acc)
+            })
+            .collect();
+        for p in parts {
+            out.extend(p?);
+        }
+        out.sort_unstable();
+        Ok(skipped)
+    }
+
+    fn shared_earlier(&self, a: u32, c: u32, band: usize, giant: &HashSet<(u32, u64)>) -> bool {
+        let (sa, sc) = (self.sig(a), self.sig(c));
+        (0..band).any(|b| {
+            let r = b * self.rows..(b + 1) * self.rows;
+            let ka = band_key(b, &sa[r.clone()]);
+            ka == band_key(b, &sc[r]) && !giant.contains(&(b as u32, ka))
+        })
+    }
+
+    /// Checks every band fully (what `verify` runs): directory monotone and
+    /// consistent with the keys, keys ascending, entries a permutation of
+    /// `0..n`, and each key equal to the band key of its entry's signature.
+    pub fn validate(&self) -> Result<(), SearchError> {
+        let mut seen = vec![false; self.n];
+        for (b, run) in self.runs.iter().enumerate() {
+            seen.iter_mut().for_each(|s| *s = false);
+            for s in 0..run.dir.len() - 1 {
+                let (lo, hi) = (run.dir[s] as usize, run.dir[s + 1] as usize);
+                if lo > hi || hi > self.n {
+                    return Err(corrupt(format!(
+                        "band {b}: directory slot {s} spans {lo}..{hi}"
+                    )));
+                }
+                for p in lo..hi {
+                    let key = run.keys[p];
+                    let e = self.entry(b, p)?;
+                    let sorted = p == 0 || run.keys[p - 1] <= key;
+                    let own = band_key(b, &self.sig(e)[b * self.rows..(b + 1) * self.rows]);
+                    if slot(key, self.t) != s || !sorted || own != key || seen[e as usize] {
+                        return Err(corrupt(format!(
+                            "band {b}: position {p} (entry {e}, key {key:#x}) is inconsistent"
+                        )));
+                    }
+                    seen[e as usize] = true;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_keys_follow_the_bands() {
+        let sig: Vec<u32> = (0..12).collect();
+        let keys: Vec<u64> = band_keys(&sig, 3, 4).collect();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[1], band_key(1, &sig[4..8]));
+        assert_ne!(band_key(0, &sig[0..4]), band_key(1, &sig[0..4]));
+        assert_eq!(band_keys(&sig[..7], 3, 4).count(), 1);
+    }
+
+    #[test]
+    fn bad_parameters_are_errors() {
+        let sigs = vec![0u32; 16];
+        assert!(LshIndex::build(&sigs, 8, 5, 2).is_err());
+        assert!(LshIndex::build(&sigs, 0, 1, 1).is_err());
+        assert!(LshIndex::build(&sigs[..15], 8, 4, 2).is_err());
+        let s = LshIndex::build(&sigs, 8, 4, 2).unwrap();
+        assert!(LshView::new(&s, &sigs, 8, 2, 4).is_err());
+        let v = LshView::new(&s, &sigs, 8, 4, 2).unwrap();
+        assert!(v.candidates(&[0; 7], &mut Vec::new()).is_err());
+    }
+}

@@ -1,94 +1,116 @@
 //! The glue between the storage and the search structures of
-//! [`crate::hamming`] and [`crate::lsh`]: build a field's search section when
-//! a segment is written, and answer a query on one segment from its mapped
-//! codes and search section (a linear scan when the section is empty).
+//! [`crate::hamming`] (multi-index hashing) and [`crate::lsh`] (LSH band
+//! runs): build a field's search section when a segment is written, and
+//! answer a query on one segment from its mapped codes and search section.
 //!
 //! Results are entry numbers within the segment's field; the reader maps them
-//! to items.
+//! to items. An empty search section (not written by this version, but legal
+//! in the format) means an exact linear scan.
 
-/// Hamming distance between two codes of equal width.
-#[inline]
-pub(crate) fn distance(a: &[u64], b: &[u64]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
-}
+use crate::error::{Error, Result};
+use crate::hamming::{self, MihIndex, MihView};
+use crate::lsh::{self, LshIndex, LshView};
+use crate::search_error::SearchError;
 
-/// Estimated Jaccard similarity of two MinHash signatures: the fraction of
-/// positions where they agree (Broder 1997).
-#[inline]
-pub(crate) fn similarity(a: &[u32], b: &[u32]) -> f32 {
-    let eq = a.iter().zip(b).filter(|(x, y)| x == y).count();
-    eq as f32 / a.len().max(1) as f32
+fn build_error(e: SearchError) -> Error {
+    Error::InvalidParams(format!("cannot build a search section: {e}"))
 }
 
 /// Builds the search section of a Hamming field.
-pub(crate) fn build_hamming(_codes: &[u64], _words: usize) -> Vec<u8> {
-    Vec::new()
+pub(crate) fn build_hamming(codes: &[u64], words: usize) -> Result<Vec<u8>> {
+    MihIndex::build(codes, words).map_err(build_error)
 }
 
 /// Builds the search section of a MinHash field.
-pub(crate) fn build_minhash(_sigs: &[u32], _k: usize, _bands: usize, _rows: usize) -> Vec<u8> {
-    Vec::new()
+pub(crate) fn build_minhash(sigs: &[u32], k: usize, bands: usize, rows: usize) -> Result<Vec<u8>> {
+    LshIndex::build(sigs, k, bands, rows).map_err(build_error)
 }
 
 /// Every entry within `r` bits of `query`: (entry, distance).
 pub(crate) fn hamming_radius(
-    _section: &[u8],
+    section: &[u8],
     codes: &[u64],
     words: usize,
     query: &[u64],
     r: u32,
     out: &mut Vec<(u32, u32)>,
 ) -> Result<(), String> {
-    for (e, c) in codes.chunks_exact(words).enumerate() {
-        let d = distance(c, query);
-        if d <= r {
-            out.push((e as u32, d));
-        }
+    if section.is_empty() {
+        return hamming::linear_radius(codes, words, query, r, out).map_err(|e| e.to_string());
     }
-    Ok(())
+    let view = MihView::new(section, codes, words).map_err(|e| e.to_string())?;
+    view.radius(query, r, out).map_err(|e| e.to_string())
 }
 
 /// The `k` entries nearest to `query` (ties broken by entry), as (entry,
 /// distance).
 pub(crate) fn hamming_knn(
-    _section: &[u8],
+    section: &[u8],
     codes: &[u64],
     words: usize,
     query: &[u64],
     k: usize,
     out: &mut Vec<(u32, u32)>,
 ) -> Result<(), String> {
-    let mut all: Vec<(u32, u32)> = codes
-        .chunks_exact(words)
-        .enumerate()
-        .map(|(e, c)| (distance(c, query), e as u32))
-        .collect();
-    if all.len() > k {
-        all.select_nth_unstable(k);
-        all.truncate(k);
-    }
-    out.extend(all.into_iter().map(|(d, e)| (e, d)));
+    let found = if section.is_empty() {
+        hamming::linear_knn(codes, words, query, k)
+    } else {
+        MihView::new(section, codes, words).and_then(|v| v.knn(query, k))
+    };
+    out.extend(found.map_err(|e| e.to_string())?);
     Ok(())
 }
 
-/// Every entry whose signature agrees with `sig` on at least `min_jaccard`
-/// of the positions: (entry, similarity).
+/// The LSH candidates of `sig` (entries sharing a band with it) whose
+/// estimated Jaccard similarity is at least `min_jaccard`: (entry,
+/// similarity).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn minhash_query(
-    _section: &[u8],
+    section: &[u8],
     sigs: &[u32],
     k: usize,
-    _bands: usize,
-    _rows: usize,
+    bands: usize,
+    rows: usize,
     sig: &[u32],
     min_jaccard: f32,
     out: &mut Vec<(u32, f32)>,
 ) -> Result<(), String> {
-    for (e, s) in sigs.chunks_exact(k).enumerate() {
-        let j = similarity(s, sig);
-        if j >= min_jaccard {
-            out.push((e as u32, j));
+    if section.is_empty() {
+        out.clear();
+        for (e, s) in sigs.chunks_exact(k).enumerate() {
+            let j = lsh::estimated_jaccard(s, sig);
+            if j >= min_jaccard {
+                out.push((e as u32, j));
+            }
         }
+        return Ok(());
     }
-    Ok(())
+    let view = LshView::new(section, sigs, k, bands, rows).map_err(|e| e.to_string())?;
+    view.query(sig, min_jaccard, out).map_err(|e| e.to_string())
+}
+
+/// Deep check of a Hamming search section against its codes.
+pub(crate) fn validate_hamming(section: &[u8], codes: &[u64], words: usize) -> Result<(), String> {
+    if section.is_empty() {
+        return Ok(());
+    }
+    MihView::new(section, codes, words)
+        .and_then(|v| v.validate())
+        .map_err(|e| e.to_string())
+}
+
+/// Deep check of a MinHash search section against its signatures.
+pub(crate) fn validate_minhash(
+    section: &[u8],
+    sigs: &[u32],
+    k: usize,
+    bands: usize,
+    rows: usize,
+) -> Result<(), String> {
+    if section.is_empty() {
+        return Ok(());
+    }
+    LshView::new(section, sigs, k, bands, rows)
+        .and_then(|v| v.validate())
+        .map_err(|e| e.to_string())
 }

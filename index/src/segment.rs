@@ -173,9 +173,9 @@ impl<'p> SegmentBuilder<'p> {
                 (FieldSpec::MinHash { k, bands, rows, .. }, Codes::MinHash(s)) => {
                     search::build_minhash(s, *k as usize, *bands as usize, *rows as usize)
                 }
-                _ => Vec::new(),
+                _ => Ok(Vec::new()),
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut sections = vec![
             SectionOut {
                 tag: ITEMS,
@@ -269,6 +269,7 @@ pub(crate) struct Segment {
     ids: usize,
     fields: Vec<FieldSections>,
     names: Vec<String>,
+    specs: Vec<FieldSpec>,
 }
 
 impl Segment {
@@ -354,6 +355,7 @@ impl Segment {
             ids,
             fields,
             names: params.fields.iter().map(|f| f.name().to_string()).collect(),
+            specs: params.fields.clone(),
         })
     }
 
@@ -569,6 +571,24 @@ impl Segment {
             if !owners.is_empty() {
                 self.owner(f, owners, owners.len() - 1)?;
             }
+            let section = self.search_section(f)?;
+            let checked = match self.specs[f] {
+                FieldSpec::Hamming { .. } => {
+                    search::validate_hamming(section, self.hamming_codes(f)?, self.words(f))
+                }
+                FieldSpec::MinHash { k, bands, rows, .. } => search::validate_minhash(
+                    section,
+                    self.minhash_sigs(f)?,
+                    k as usize,
+                    bands as usize,
+                    rows as usize,
+                ),
+            };
+            checked.map_err(|what| Error::Search {
+                path: self.path().into(),
+                field: self.names[f].clone(),
+                what,
+            })?;
         }
         Ok(())
     }

@@ -293,3 +293,94 @@ fn knn_returns_distinct_live_items_nearest_first() {
     let got: Vec<(u32, u64)> = knn.iter().map(|h| (h.distance, h.item)).collect();
     assert_eq!(got, all[..7].to_vec());
 }
+
+/// Segments above the linear-scan threshold carry multi-index tables: the
+/// reader's answers through them must equal a brute-force scan, for radius
+/// queries, k-nearest and the incremental pair scan.
+#[test]
+fn large_segments_answer_like_a_brute_force_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    let mut rng = fastrand::Rng::with_seed(99);
+    // 60 clusters of near-duplicates among 6,000 items in two segments.
+    let centres: Vec<[u64; 4]> = (0..60)
+        .map(|_| [rng.u64(..), rng.u64(..), rng.u64(..), rng.u64(..)])
+        .collect();
+    let mut codes = Vec::new();
+    for i in 0..6000u64 {
+        let mut c = if i % 2 == 0 {
+            centres[rng.usize(..60)]
+        } else {
+            [rng.u64(..), rng.u64(..), rng.u64(..), rng.u64(..)]
+        };
+        for _ in 0..rng.u32(..12) {
+            let b = rng.u32(..256);
+            c[(b / 64) as usize] ^= 1 << (b % 64);
+        }
+        codes.push(c);
+        w.add(neardup_index::Item {
+            id: format!("m{i}"),
+            codes: vec![Code::Hamming {
+                field: 1,
+                code: c.to_vec(),
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        if i == 3999 {
+            w.commit().unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    r.verify().unwrap();
+    let dist = |a: &[u64; 4], b: &[u64; 4]| -> u32 {
+        a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+    };
+    for q in 0..40 {
+        let query = codes[q * 131];
+        let radius = 31;
+        let mut expected: Vec<(u32, u64)> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (dist(c, &query), i as u64))
+            .filter(|&(d, _)| d <= radius)
+            .collect();
+        expected.sort();
+        let got: Vec<(u32, u64)> = r
+            .hamming_radius("pdq", &query, radius)
+            .unwrap()
+            .iter()
+            .map(|h| (h.distance, h.item))
+            .collect();
+        assert_eq!(got, expected);
+        let knn: Vec<u32> = r
+            .hamming_knn("pdq", &query, 5)
+            .unwrap()
+            .iter()
+            .map(|h| h.distance)
+            .collect();
+        let mut all: Vec<u32> = codes.iter().map(|c| dist(c, &query)).collect();
+        all.sort();
+        assert_eq!(knn, all[..5].to_vec());
+    }
+    let since = 4500;
+    let mut expected = Vec::new();
+    for b in since..6000usize {
+        for a in 0..b {
+            let d = dist(&codes[a], &codes[b]);
+            if d <= 20 {
+                expected.push((a as u64, b as u64, d));
+            }
+        }
+    }
+    let mut got = Vec::new();
+    r.hamming_pairs("pdq", 20, Some(since as u64), |p| {
+        got.push((p.a, p.b, p.distance))
+    })
+    .unwrap();
+    got.sort();
+    expected.sort();
+    assert!(got == expected, "{} pairs, expected {}", got.len(), expected.len());
+    assert!(!expected.is_empty());
+}

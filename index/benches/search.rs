@@ -1,0 +1,374 @@
+//! Benchmark of the search structures: multi-index hashing (256-bit radius
+//! 31, 64-bit radius 8) and MinHash LSH (k = 128, threshold 0.5), each beside
+//! a linear scan over the same data, on synthetic codes at several sizes.
+//!
+//! ```sh
+//! nice cargo bench -p neardup-index --bench search                 # 10^5 and 10^6
+//! NEARDUP_BENCH_SIZES=100000,1000000,10000000 nice cargo bench -p neardup-index --bench search
+//! NEARDUP_BENCH_PARTS=crossover nice cargo bench -p neardup-index --bench search
+//! ```
+//!
+//! `NEARDUP_BENCH_PARTS` picks among `mih256,mih64,lsh,crossover,tables`
+//! (default: the first three). Each size is built once per run. Prints
+//! markdown tables; times are medians over many queries (one thread).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use neardup_index::hamming::{self, MihIndex, MihLayout, MihView};
+use neardup_index::lsh::{self, LshIndex, LshView};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let out = f();
+    (out, t.elapsed().as_secs_f64())
+}
+
+fn flip(rng: &mut fastrand::Rng, code: &mut [u64], d: u32) {
+    let bits = code.len() * 64;
+    let mut flipped = 0;
+    while flipped < d {
+        let b = rng.usize(..bits);
+        let mask = 1u64 << (b % 64);
+        // Flip only bits not flipped yet, so the distance is exactly d.
+        if code[b / 64] & mask == 0 {
+            code[b / 64] |= mask;
+            flipped += 1;
+        } else if rng.bool() {
+            code[b / 64] &= !mask;
+            flipped += 1;
+        }
+    }
+}
+
+/// `n` codes; clustered: one in four is a near-duplicate (0..=r+2 bits) of
+/// an earlier code, as re-posted images are.
+fn gen_codes(rng: &mut fastrand::Rng, n: usize, w: usize, clustered: bool, r: u32) -> Vec<u64> {
+    let mut codes: Vec<u64> = (0..n * w).map(|_| rng.u64(..)).collect();
+    if clustered {
+        for i in 1..n {
+            if rng.u8(..) < 64 {
+                let src = rng.usize(..i);
+                let mut c = codes[src * w..(src + 1) * w].to_vec();
+                let d = rng.u32(0..=r + 2);
+                flip(rng, &mut c, d);
+                codes[i * w..(i + 1) * w].copy_from_slice(&c);
+            }
+        }
+    }
+    codes
+}
+
+fn near_query(rng: &mut fastrand::Rng, codes: &[u64], w: usize, r: u32) -> Vec<u64> {
+    let n = codes.len() / w;
+    let i = rng.usize(..n);
+    let mut q = codes[i * w..(i + 1) * w].to_vec();
+    let d = rng.u32(0..=r);
+    flip(rng, &mut q, d);
+    q
+}
+
+struct Row {
+    what: String,
+    n: usize,
+    build_rate: f64,
+    bytes_per_item: f64,
+    median_ms: f64,
+    median_near_ms: f64,
+    linear_ms: f64,
+    hits: f64,
+}
+
+fn print_rows(title: &str, rows: &[Row]) {
+    println!("\n### {title}\n");
+    println!("| structure | n | build (items/s, 2 cores) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {} | {:.2e} | {:.1} | {:.4} | {:.4} | {:.3} | {:.0}x | {:.2} |",
+            r.what,
+            r.n,
+            r.build_rate,
+            r.bytes_per_item,
+            r.median_ms,
+            r.median_near_ms,
+            r.linear_ms,
+            r.linear_ms / r.median_ms.max(r.median_near_ms),
+            r.hits
+        );
+    }
+    for pair in rows.windows(2) {
+        if pair[1].n == pair[0].n * 10 && pair[1].what == pair[0].what {
+            println!(
+                "\ngrowth {} {} -> {}: random x{:.2}, near-duplicate x{:.2}, linear x{:.2}",
+                pair[0].what,
+                pair[0].n,
+                pair[1].n,
+                pair[1].median_ms / pair[0].median_ms,
+                pair[1].median_near_ms / pair[0].median_near_ms,
+                pair[1].linear_ms / pair[0].linear_ms
+            );
+        }
+    }
+}
+
+fn queries_for(n: usize) -> usize {
+    if n >= 5_000_000 {
+        300
+    } else {
+        1000
+    }
+}
+
+fn linear_reps(n: usize, w: usize) -> usize {
+    (300_000_000 / (n * w).max(1)).clamp(5, 200)
+}
+
+fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for &n in sizes {
+        let mut rng = fastrand::Rng::with_seed(n as u64 ^ w as u64);
+        let codes = gen_codes(&mut rng, n, w, clustered, r);
+        let (section, secs) = time(|| MihIndex::build(&codes, w).unwrap());
+        let view = MihView::new(&section, &codes, w).unwrap();
+        let mut out = Vec::new();
+        let (mut t_rand, mut t_near, mut hits) = (Vec::new(), Vec::new(), 0usize);
+        for _ in 0..queries_for(n) {
+            let q: Vec<u64> = (0..w).map(|_| rng.u64(..)).collect();
+            let t = Instant::now();
+            view.radius(black_box(&q), r, &mut out).unwrap();
+            t_rand.push(t.elapsed().as_secs_f64());
+            let q = near_query(&mut rng, &codes, w, r);
+            let t = Instant::now();
+            view.radius(black_box(&q), r, &mut out).unwrap();
+            t_near.push(t.elapsed().as_secs_f64());
+            hits += out.len();
+        }
+        let mut t_lin = Vec::new();
+        for _ in 0..linear_reps(n, w) {
+            let q = near_query(&mut rng, &codes, w, r);
+            let t = Instant::now();
+            hamming::linear_radius(&codes, w, black_box(&q), r, &mut out).unwrap();
+            t_lin.push(t.elapsed().as_secs_f64());
+        }
+        let layout = MihIndex::default_layout(n, w)
+            .map_or("scan".into(), |l| format!("m={} s={}", l.tables, l.bits));
+        rows.push(Row {
+            what: format!(
+                "MIH {}-bit r={r} {} ({layout})",
+                64 * w,
+                if clustered { "clustered" } else { "random" }
+            ),
+            n,
+            build_rate: n as f64 / secs,
+            bytes_per_item: (section.len() + codes.len() * 8) as f64 / n as f64,
+            median_ms: median(t_rand) * 1e3,
+            median_near_ms: median(t_near) * 1e3,
+            linear_ms: median(t_lin) * 1e3,
+            hits: hits as f64 / queries_for(n) as f64,
+        });
+        eprintln!("done MIH w={w} n={n} clustered={clustered}");
+    }
+    rows
+}
+
+/// Signatures: random values (unrelated texts share no band), one in four a
+/// near-duplicate of an earlier one at Jaccard uniform in 0.3..1.
+fn gen_sigs(rng: &mut fastrand::Rng, n: usize, k: usize) -> Vec<u32> {
+    let mut sigs: Vec<u32> = (0..n * k).map(|_| rng.u32(..)).collect();
+    for i in 1..n {
+        if rng.u8(..) < 64 {
+            let src = rng.usize(..i);
+            let j = 0.3 + 0.7 * rng.f32();
+            for p in 0..k {
+                sigs[i * k + p] = if rng.f32() < j {
+                    sigs[src * k + p]
+                } else {
+                    rng.u32(..)
+                };
+            }
+        }
+    }
+    sigs
+}
+
+fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
+    // k = 128 at threshold 0.5: 25 bands of 5 rows minimise the integrated
+    // false-positive plus false-negative probability (module docs).
+    let (k, bands, rows_per_band) = (128usize, 25usize, 5usize);
+    let mut rows = Vec::new();
+    for &n in sizes {
+        let mut rng = fastrand::Rng::with_seed(n as u64 ^ 0x15);
+        let sigs = gen_sigs(&mut rng, n, k);
+        let (section, secs) = time(|| LshIndex::build(&sigs, k, bands, rows_per_band).unwrap());
+        let view = LshView::new(&section, &sigs, k, bands, rows_per_band).unwrap();
+        let mut out = Vec::new();
+        let (mut t_rand, mut t_near, mut hits) = (Vec::new(), Vec::new(), 0usize);
+        for _ in 0..queries_for(n) {
+            let q: Vec<u32> = (0..k).map(|_| rng.u32(..)).collect();
+            let t = Instant::now();
+            view.query(black_box(&q), 0.5, &mut out).unwrap();
+            t_rand.push(t.elapsed().as_secs_f64());
+            let src = rng.usize(..n);
+            let q: Vec<u32> = sigs[src * k..(src + 1) * k]
+                .iter()
+                .map(|&v| if rng.u8(..) < 64 { rng.u32(..) } else { v })
+                .collect();
+            let t = Instant::now();
+            view.query(black_box(&q), 0.5, &mut out).unwrap();
+            t_near.push(t.elapsed().as_secs_f64());
+            hits += out.len();
+        }
+        let mut t_lin = Vec::new();
+        for _ in 0..linear_reps(n, 16) {
+            let q: Vec<u32> = (0..k).map(|_| rng.u32(..)).collect();
+            let t = Instant::now();
+            let found = sigs
+                .chunks_exact(k)
+                .enumerate()
+                .filter(|(_, s)| lsh::estimated_jaccard(&q, s) >= 0.5)
+                .count();
+            black_box(found);
+            t_lin.push(t.elapsed().as_secs_f64());
+        }
+        rows.push(Row {
+            what: format!("LSH k={k} b={bands} r={rows_per_band} t=0.5"),
+            n,
+            build_rate: n as f64 / secs,
+            bytes_per_item: (section.len() + sigs.len() * 4) as f64 / n as f64,
+            median_ms: median(t_rand) * 1e3,
+            median_near_ms: median(t_near) * 1e3,
+            linear_ms: median(t_lin) * 1e3,
+            hits: hits as f64 / queries_for(n) as f64,
+        });
+        eprintln!("done LSH n={n}");
+    }
+    rows
+}
+
+/// Probing vs scanning on small sets, to place `LINEAR_SCAN_BELOW`.
+fn bench_crossover() {
+    println!(
+        "\n### Crossover: forced probing vs linear scan (median ms, near-duplicate queries)\n"
+    );
+    println!("| code | radius | n | layout | probe | scan |");
+    println!("|---|---:|---:|---|---:|---:|");
+    for (w, r) in [(4usize, 31u32), (1, 8)] {
+        for n in [256usize, 512, 1024, 2048, 4096, 8192, 16384, 65536] {
+            let mut rng = fastrand::Rng::with_seed(n as u64);
+            let codes = gen_codes(&mut rng, n, w, true, r);
+            let log2n = usize::BITS - 1 - n.leading_zeros();
+            let bits = (log2n).clamp(4, 32);
+            let layout = MihLayout {
+                tables: (64 * w) / bits as usize,
+                bits,
+            };
+            let section = MihIndex::build_with_layout(&codes, w, Some(layout)).unwrap();
+            let view = MihView::new(&section, &codes, w)
+                .unwrap()
+                .with_forced_probing(true);
+            let (mut tp, mut tl, mut out) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..400 {
+                let q = near_query(&mut rng, &codes, w, r);
+                let t = Instant::now();
+                view.radius(black_box(&q), r, &mut out).unwrap();
+                tp.push(t.elapsed().as_secs_f64());
+                let t = Instant::now();
+                hamming::linear_radius(&codes, w, black_box(&q), r, &mut out).unwrap();
+                tl.push(t.elapsed().as_secs_f64());
+            }
+            println!(
+                "| {}-bit | {r} | {n} | m={} s={} | {:.4} | {:.4} |",
+                64 * w,
+                layout.tables,
+                layout.bits,
+                median(tp) * 1e3,
+                median(tl) * 1e3
+            );
+        }
+    }
+}
+
+/// Query time for several table counts at one size (tuning `m`).
+fn bench_tables(sizes: &[usize]) {
+    println!("\n### Table count at fixed n (median ms, random / near-duplicate queries)\n");
+    println!("| code | n | layout | bytes/item | random | near |");
+    println!("|---|---:|---|---:|---:|---:|");
+    for &n in sizes {
+        for (w, r, layouts) in [
+            (
+                4usize,
+                31u32,
+                vec![(11usize, 22u32), (12, 21), (13, 19), (16, 16)],
+            ),
+            (1, 8, vec![(3, 21), (4, 16), (3, 20)]),
+        ] {
+            let mut rng = fastrand::Rng::with_seed(3);
+            let codes = gen_codes(&mut rng, n, w, true, r);
+            for (tables, bits) in layouts {
+                let section =
+                    MihIndex::build_with_layout(&codes, w, Some(MihLayout { tables, bits }))
+                        .unwrap();
+                let view = MihView::new(&section, &codes, w)
+                    .unwrap()
+                    .with_forced_probing(true);
+                let (mut tr, mut tn, mut out) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..300 {
+                    let q: Vec<u64> = (0..w).map(|_| rng.u64(..)).collect();
+                    let t = Instant::now();
+                    view.radius(black_box(&q), r, &mut out).unwrap();
+                    tr.push(t.elapsed().as_secs_f64());
+                    let q = near_query(&mut rng, &codes, w, r);
+                    let t = Instant::now();
+                    view.radius(black_box(&q), r, &mut out).unwrap();
+                    tn.push(t.elapsed().as_secs_f64());
+                }
+                println!(
+                    "| {}-bit r={r} | {n} | m={tables} s={bits} | {:.1} | {:.4} | {:.4} |",
+                    64 * w,
+                    (section.len() + codes.len() * 8) as f64 / n as f64,
+                    median(tr) * 1e3,
+                    median(tn) * 1e3
+                );
+            }
+        }
+    }
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("NEARDUP_BENCH_SIZES")
+        .unwrap_or_else(|_| "100000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let parts = std::env::var("NEARDUP_BENCH_PARTS").unwrap_or_else(|_| "mih256,mih64,lsh".into());
+    let has = |p: &str| parts.split(',').any(|x| x.trim() == p);
+    println!(
+        "sizes {sizes:?}, parts {parts}, rayon threads {}",
+        rayon::current_num_threads()
+    );
+    if has("crossover") {
+        bench_crossover();
+    }
+    if has("tables") {
+        bench_tables(&sizes);
+    }
+    if has("mih256") {
+        let mut rows = bench_mih(4, 31, &sizes, false);
+        rows.extend(bench_mih(4, 31, &sizes, true));
+        print_rows("256-bit codes, radius 31", &rows);
+    }
+    if has("mih64") {
+        let mut rows = bench_mih(1, 8, &sizes, false);
+        rows.extend(bench_mih(1, 8, &sizes, true));
+        print_rows("64-bit codes, radius 8", &rows);
+    }
+    if has("lsh") {
+        print_rows("MinHash LSH, k = 128, threshold 0.5", &bench_lsh(&sizes));
+    }
+}
