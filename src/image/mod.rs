@@ -1,2 +1,5 @@
 //! Image fingerprints: decoding (with a pixel budget and reduced-scale JPEG
 //! decoding), PDQ, pHash and dHash.
+
+pub mod code;
+pub mod pdq;

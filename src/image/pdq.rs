@@ -1,0 +1,698 @@
+//! PDQ, Meta's 256-bit perceptual hash, computed bit for bit as Meta's C++
+//! reference (facebook/ThreatExchange `pdq/cpp`) computes it.
+//!
+//! The steps, all in `f32` in the reference's order of operations (which
+//! matters: PDQ thresholds DCT coefficients at their median, so a coefficient
+//! one rounding step away from the median flips a bit):
+//!
+//! 1. luma `Y = 0.299 R + 0.587 G + 0.114 B` per pixel;
+//! 2. a Jarosz tent filter: two passes of a box filter along rows then
+//!    columns, window `ceil(side / 128)` (a full 64x64 cell over the two
+//!    passes), as running sums;
+//! 3. decimation to 64 x 64 by sampling the cell centres
+//!    (skipped, like steps 2, when the picture is 64 x 64 already);
+//! 4. quality: the sum of quantised neighbour gradients of the 64 x 64
+//!    picture, divided by 90, capped at 100;
+//! 5. the 16 x 16 lowest non-DC coefficients of the 2-D DCT-II (a 16 x 64 DCT
+//!    matrix `D`, `B = D A Dt`);
+//! 6. bit `16 i + j` is set when `B[i][j]` is above the median of the 256
+//!    coefficients (the 128th smallest, as Torben's median returns it).
+//!
+//! The seven other dihedral hashes (rotations and flips of the picture) come
+//! from the same DCT: rotating or flipping a picture transposes its DCT and
+//! changes the signs of odd rows or columns, so no second DCT is needed.
+//!
+//! Pictures are hashed at the size given. Meta's Python reference first
+//! shrinks anything larger than 512 pixels a side to fit 512 x 512 (Pillow
+//! `thumbnail`), and callers should do the same: the decoder in this crate
+//! does.
+//!
+//! ```
+//! use neardup::image::pdq::{pdq_from_rgb, PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY};
+//!
+//! let img = image::RgbImage::from_fn(128, 96, |x, y| image::Rgb([(x * 2) as u8, (y * 2) as u8, ((x ^ y) & 0xff) as u8]));
+//! let a = pdq_from_rgb(&img);
+//! let b = pdq_from_rgb(&img);
+//! assert!(a.quality >= PDQ_MIN_QUALITY);
+//! assert!(a.hash.distance(&b.hash) <= PDQ_MATCH_DISTANCE);
+//! println!("{} {}", a.hash, a.quality);
+//! ```
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use super::code::Hash256;
+
+/// Two PDQ hashes at Hamming distance at most this many bits are a match.
+///
+/// This is the threshold Meta recommends and ThreatExchange / HMA use by
+/// default: about 12 % of the 256 bits, where the false-positive rate on
+/// unrelated photos is still negligible.
+pub const PDQ_MATCH_DISTANCE: u32 = 31;
+
+/// Hashes of quality below this are not trusted for matching.
+///
+/// Meta's guidance: pictures that score under 50 are flat or nearly flat
+/// (few significant gradients), so their bits follow noise and they match
+/// unrelated flat pictures.
+pub const PDQ_MIN_QUALITY: u8 = 50;
+
+/// A PDQ hash and its quality score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pdq {
+    /// The 256-bit hash.
+    pub hash: Hash256,
+    /// Meta's quality score, 0..=100 (see [`PDQ_MIN_QUALITY`]).
+    pub quality: u8,
+}
+
+/// The eight dihedral PDQ hashes of one picture and their common quality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PdqDihedral {
+    /// The hashes of the picture as given, rotated 90, 180 and 270 degrees,
+    /// flipped about the x and y axes, and flipped about the diagonals
+    /// (`flip_plus1`, `flip_minus1`), in Meta's order; see [`Dihedral`].
+    pub hashes: [Hash256; 8],
+    /// Meta's quality score, 0..=100.
+    pub quality: u8,
+}
+
+impl PdqDihedral {
+    /// The hash of the picture as given (the same as [`pdq_from_rgb`] gives,
+    /// except for exactly 64 x 64 pictures; see [`pdq_dihedral_from_luma`]).
+    pub fn original(&self) -> Hash256 {
+        self.hashes[0]
+    }
+
+    /// The hash for one transform.
+    pub fn get(&self, d: Dihedral) -> Hash256 {
+        self.hashes[d as usize]
+    }
+
+    /// The smallest distance from `other` to any of the eight hashes: how
+    /// near `other` is to some rotation or flip of this picture.
+    pub fn min_distance(&self, other: &Hash256) -> u32 {
+        self.hashes
+            .iter()
+            .map(|h| h.distance(other))
+            .min()
+            .unwrap_or(256)
+    }
+}
+
+/// The eight symmetries of a rectangle, in the order of
+/// [`PdqDihedral::hashes`] (Meta's order and names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dihedral {
+    /// The picture as given.
+    Original = 0,
+    /// Rotated 90 degrees counterclockwise.
+    Rotate90 = 1,
+    /// Rotated 180 degrees.
+    Rotate180 = 2,
+    /// Rotated 270 degrees counterclockwise (90 clockwise).
+    Rotate270 = 3,
+    /// Mirrored about the x axis: top and bottom swap (Meta's `flipx`).
+    FlipX = 4,
+    /// Mirrored about the y axis: left and right swap (Meta's `flipy`).
+    FlipY = 5,
+    /// Mirrored about the main diagonal (Meta's `flip_plus1`, a transpose).
+    FlipPlus1 = 6,
+    /// Mirrored about the anti-diagonal (Meta's `flip_minus1`).
+    FlipMinus1 = 7,
+}
+
+impl Dihedral {
+    /// All eight, in [`PdqDihedral::hashes`] order.
+    pub const ALL: [Dihedral; 8] = [
+        Dihedral::Original,
+        Dihedral::Rotate90,
+        Dihedral::Rotate180,
+        Dihedral::Rotate270,
+        Dihedral::FlipX,
+        Dihedral::FlipY,
+        Dihedral::FlipPlus1,
+        Dihedral::FlipMinus1,
+    ];
+
+    /// Meta's name: `orig`, `rot90`, `rot180`, `rot270`, `flipx`, `flipy`,
+    /// `flip_plus1`, `flip_minus1`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dihedral::Original => "orig",
+            Dihedral::Rotate90 => "rot90",
+            Dihedral::Rotate180 => "rot180",
+            Dihedral::Rotate270 => "rot270",
+            Dihedral::FlipX => "flipx",
+            Dihedral::FlipY => "flipy",
+            Dihedral::FlipPlus1 => "flip_plus1",
+            Dihedral::FlipMinus1 => "flip_minus1",
+        }
+    }
+}
+
+/// Pictures narrower or shorter than this get the all-zero hash and quality
+/// 0, as in Meta's reference (`MIN_HASHABLE_DIM`).
+const MIN_HASHABLE_SIDE: usize = 5;
+
+/// The luma weights of Meta's C++ (`luma_from_R_coeff` ...), as `f32`.
+const LUMA_R: f32 = 0.299;
+const LUMA_G: f32 = 0.587;
+const LUMA_B: f32 = 0.114;
+
+/// Meta's luma of one pixel: `f32` products summed left to right.
+#[inline]
+fn luma(r: u8, g: u8, b: u8) -> f32 {
+    LUMA_R * f32::from(r) + LUMA_G * f32::from(g) + LUMA_B * f32::from(b)
+}
+
+/// PDQ hash and quality of an RGB picture, at the size given.
+///
+/// Equal to Meta's reference (`pdqHash256FromFloatLuma` on luma from
+/// `fillFloatLumaFromRGB`) for the same pixels. Pictures with a side under 5
+/// pixels get the all-zero hash and quality 0, as in the reference.
+pub fn pdq_from_rgb(img: &image::RgbImage) -> Pdq {
+    with_luma(img, pdq_from_luma)
+}
+
+/// The eight dihedral PDQ hashes of an RGB picture from one DCT, as Meta's
+/// `pdqDihedralHash256esFromFloatLuma` computes them.
+pub fn pdq_dihedral_from_rgb(img: &image::RgbImage) -> PdqDihedral {
+    with_luma(img, pdq_dihedral_from_luma)
+}
+
+/// PDQ hash and quality of a luma picture (`width * height` values,
+/// row-major, nominally 0..=255).
+///
+/// # Panics
+/// If `luma.len() != width * height` (a caller bug, not a property of input
+/// data).
+pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> Pdq {
+    let Some(dct) = dct16_from_luma(luma, width, height, true) else {
+        return Pdq {
+            hash: Hash256::ZERO,
+            quality: 0,
+        };
+    };
+    Pdq {
+        hash: bits_above_median(&dct.coeffs),
+        quality: dct.quality,
+    }
+}
+
+/// The eight dihedral PDQ hashes of a luma picture (see [`pdq_from_luma`]).
+///
+/// Like Meta's reference, this path always filters, even for a picture of
+/// exactly 64 x 64 pixels, where [`pdq_from_luma`] takes the pixels as they
+/// are; only there can `hashes[0]` differ from [`pdq_from_luma`]'s hash.
+///
+/// # Panics
+/// If `luma.len() != width * height`.
+pub fn pdq_dihedral_from_luma(luma: &[f32], width: usize, height: usize) -> PdqDihedral {
+    let Some(dct) = dct16_from_luma(luma, width, height, false) else {
+        return PdqDihedral {
+            hashes: [Hash256::ZERO; 8],
+            quality: 0,
+        };
+    };
+    let a = &dct.coeffs;
+    let mut hashes = [Hash256::ZERO; 8];
+    let mut t = [0f32; 256];
+    for d in Dihedral::ALL {
+        for i in 0..16 {
+            for j in 0..16 {
+                let v = a[i * 16 + j];
+                // Rotating or flipping the picture maps DCT basis (i, j) to
+                // (j, i) for the transposing symmetries, and multiplies it
+                // by (-1)^i for a vertical flip, (-1)^j for a horizontal one
+                // (basis functions 1..16 here, so "even index" = odd
+                // frequency). Signs and transposes as in Meta's
+                // `dct16OriginalTo*`.
+                let (dst, neg) = match d {
+                    Dihedral::Original => (i * 16 + j, false),
+                    Dihedral::Rotate90 => (j * 16 + i, j & 1 == 0),
+                    Dihedral::Rotate180 => (i * 16 + j, (i + j) & 1 == 1),
+                    Dihedral::Rotate270 => (j * 16 + i, i & 1 == 0),
+                    Dihedral::FlipX => (i * 16 + j, i & 1 == 0),
+                    Dihedral::FlipY => (i * 16 + j, j & 1 == 0),
+                    Dihedral::FlipPlus1 => (j * 16 + i, false),
+                    Dihedral::FlipMinus1 => (j * 16 + i, (i + j) & 1 == 1),
+                };
+                t[dst] = if neg { -v } else { v };
+            }
+        }
+        hashes[d as usize] = bits_above_median(&t);
+    }
+    PdqDihedral {
+        hashes,
+        quality: dct.quality,
+    }
+}
+
+/// Runs `f` on the luma of `img`.
+fn with_luma<T>(img: &image::RgbImage, f: impl FnOnce(&[f32], usize, usize) -> T) -> T {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let luma: Vec<f32> = img
+        .as_raw()
+        .chunks_exact(3)
+        .map(|p| luma(p[0], p[1], p[2]))
+        .collect();
+    f(&luma, w, h)
+}
+
+/// Working buffers of the tent filter, kept per thread so that hashing many
+/// pictures does not allocate (and fault in) fresh megabytes for each.
+#[derive(Default)]
+struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    gathered: Vec<f32>,
+    filtered: Vec<f32>,
+    sums: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+struct Dct16 {
+    /// `B[i][j]` at `16 i + j`: DCT basis functions 1..=16 in each direction.
+    coeffs: [f32; 256],
+    quality: u8,
+}
+
+/// Steps 2 to 5: filter, decimate, quality, DCT. `None` for pictures too
+/// small to hash.
+fn dct16_from_luma(luma: &[f32], width: usize, height: usize, shortcut64: bool) -> Option<Dct16> {
+    assert_eq!(
+        luma.len(),
+        width * height,
+        "PDQ: luma buffer of {} values for a {width} x {height} picture",
+        luma.len()
+    );
+    if width < MIN_HASHABLE_SIDE || height < MIN_HASHABLE_SIDE {
+        return None;
+    }
+    let mut small = [0f32; 64 * 64];
+    if shortcut64 && width == 64 && height == 64 {
+        // Meta's `pdqFloat256FromFloatLuma` takes 64 x 64 input as it is
+        // (meant for video frames already scaled by ffmpeg).
+        small.copy_from_slice(luma);
+    } else {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => tent_filter_decimate(luma, &mut scratch, width, height, &mut small),
+            // Only reachable if hashing re-entered itself on this thread.
+            Err(_) => {
+                tent_filter_decimate(luma, &mut Scratch::default(), width, height, &mut small)
+            }
+        });
+    }
+    let quality = quality(&small);
+    Some(Dct16 {
+        coeffs: dct64_to_16(&small),
+        quality,
+    })
+}
+
+/// Meta's `computeJaroszFilterWindowSize(old, 64)`: half a 64th of the
+/// side, rounded up, because two passes of the box filter together span
+/// a full cell.
+fn window_size(side: usize) -> usize {
+    side.div_ceil(2 * 64)
+}
+
+/// Jarosz filter (box along rows, box along columns, twice) then sampling
+/// of the 64 x 64 cell centres, as Meta's `jaroszFilterFloat` and
+/// `decimateFloat` compute them.
+///
+/// Each column is filtered with the same running sum, in the same order, as
+/// the reference; only the loop nesting differs (all columns advance one row
+/// at a time, which vectorises). The last column pass runs only over the 64
+/// sampled columns and keeps only the 64 sampled rows: the other values are
+/// never read.
+fn tent_filter_decimate(
+    luma: &[f32],
+    s: &mut Scratch,
+    width: usize,
+    height: usize,
+    out: &mut [f32; 64 * 64],
+) {
+    let win_x = window_size(width);
+    let win_y = window_size(height);
+    let n = width * height;
+    for v in [&mut s.a, &mut s.b] {
+        v.clear();
+        v.resize(n, 0.0);
+    }
+    for v in [&mut s.gathered, &mut s.filtered] {
+        v.clear();
+        v.resize(64 * height, 0.0);
+    }
+
+    // Sampled rows and columns: the pixel under each cell centre, computed
+    // in f64 and truncated as in `decimateFloat`.
+    let rows: [usize; 64] =
+        std::array::from_fn(|i| (((i as f64 + 0.5) * height as f64) / 64.0) as usize);
+    let cols: [usize; 64] =
+        std::array::from_fn(|j| (((j as f64 + 0.5) * width as f64) / 64.0) as usize);
+
+    // Pass 1.
+    box_along_rows(luma, &mut s.b, width, win_x);
+    box_along_cols(&s.b, &mut s.a, &mut s.sums, width, height, win_y);
+    // Pass 2.
+    box_along_rows(&s.a, &mut s.b, width, win_x);
+    // Gather the sampled columns, then the last column pass on them only.
+    for (row, g) in s.b.chunks_exact(width).zip(s.gathered.chunks_exact_mut(64)) {
+        for (gv, &c) in g.iter_mut().zip(cols.iter()) {
+            *gv = row[c];
+        }
+    }
+    box_along_cols(&s.gathered, &mut s.filtered, &mut s.sums, 64, height, win_y);
+    for (i, &r) in rows.iter().enumerate() {
+        out[i * 64..(i + 1) * 64].copy_from_slice(&s.filtered[r * 64..(r + 1) * 64]);
+    }
+}
+
+/// Box filter of `window` along one contiguous vector, with Meta's running
+/// sum (`box1DFloat`): output `k` averages inputs `k - (window - half)` to
+/// `k + half - 1` with `half = (window + 2) / 2` (centred; one more on the
+/// right for even windows), and the window shrinks at the ends, where the
+/// sum is divided by the number of values actually in it.
+fn box_1d(input: &[f32], output: &mut [f32], window: usize) {
+    let len = input.len();
+    let half = (window + 2) / 2;
+    let phase1 = half - 1;
+    let phase2 = window - half + 1;
+    let phase3 = len - window;
+    let phase4 = half - 1;
+    let mut sum = 0f32;
+    let mut count = 0usize;
+    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
+    for _ in 0..phase1 {
+        sum += input[ri];
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..phase2 {
+        sum += input[ri];
+        count += 1;
+        output[oi] = sum / count as f32;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase3 {
+        sum += input[ri];
+        sum -= input[li];
+        output[oi] = sum / count as f32;
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase4 {
+        sum -= input[li];
+        count -= 1;
+        output[oi] = sum / count as f32;
+        li += 1;
+        oi += 1;
+    }
+}
+
+fn box_along_rows(input: &[f32], output: &mut [f32], width: usize, window: usize) {
+    for (i, o) in input
+        .chunks_exact(width)
+        .zip(output.chunks_exact_mut(width))
+    {
+        box_1d(i, o, window);
+    }
+}
+
+/// [`box_1d`] down every column at once: row by row, one running sum per
+/// column, the same operations in the same order per column.
+fn box_along_cols(
+    input: &[f32],
+    output: &mut [f32],
+    sums: &mut Vec<f32>,
+    width: usize,
+    height: usize,
+    window: usize,
+) {
+    let half = (window + 2) / 2;
+    let phase1 = half - 1;
+    let phase2 = window - half + 1;
+    let phase3 = height - window;
+    let phase4 = half - 1;
+    sums.clear();
+    sums.resize(width, 0.0);
+    let row = |r: usize| &input[r * width..(r + 1) * width];
+    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
+    let mut count = 0usize;
+    for _ in 0..phase1 {
+        for (s, &v) in sums.iter_mut().zip(row(ri)) {
+            *s += v;
+        }
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..phase2 {
+        count += 1;
+        let c = count as f32;
+        let out = &mut output[oi * width..(oi + 1) * width];
+        for ((s, &v), o) in sums.iter_mut().zip(row(ri)).zip(out.iter_mut()) {
+            *s += v;
+            *o = *s / c;
+        }
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase3 {
+        let c = count as f32;
+        let out = &mut output[oi * width..(oi + 1) * width];
+        for (((s, &v), &u), o) in sums
+            .iter_mut()
+            .zip(row(ri))
+            .zip(row(li))
+            .zip(out.iter_mut())
+        {
+            *s += v;
+            *s -= u;
+            *o = *s / c;
+        }
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase4 {
+        count -= 1;
+        let c = count as f32;
+        let out = &mut output[oi * width..(oi + 1) * width];
+        for ((s, &u), o) in sums.iter_mut().zip(row(li)).zip(out.iter_mut()) {
+            *s -= u;
+            *o = *s / c;
+        }
+        li += 1;
+        oi += 1;
+    }
+}
+
+/// Meta's `pdqImageDomainQualityMetric`: each vertical and horizontal
+/// neighbour difference is scaled to 0..100 and truncated to an integer, so
+/// only significant gradients count; the sum over the 64 x 64 picture,
+/// divided by 90 (a constant Meta tuned by hand), is capped at 100.
+fn quality(a: &[f32; 64 * 64]) -> u8 {
+    let mut sum: i64 = 0;
+    let grad =
+        |u: f32, v: f32| -> i64 { ((((u - v) * 100.0) / 255.0) as i32).unsigned_abs() as i64 };
+    for i in 0..63 {
+        for j in 0..64 {
+            sum += grad(a[i * 64 + j], a[(i + 1) * 64 + j]);
+        }
+    }
+    for i in 0..64 {
+        for j in 0..63 {
+            sum += grad(a[i * 64 + j], a[i * 64 + j + 1]);
+        }
+    }
+    (sum / 90).min(100) as u8
+}
+
+/// The 16 x 64 DCT-II matrix `D[i][j] = sqrt(2/64) cos(pi/128 (i+1)(2j+1))`
+/// (basis functions 1..=16, the DC term left out; Zauner 2010), rounded to
+/// `f32` exactly as the reference computes it (an `f32` scale times an
+/// `f64` cosine). Stored both row-major and transposed.
+struct DctMatrix {
+    d: [f32; 16 * 64],
+    dt: [f32; 64 * 16],
+}
+
+fn dct_matrix() -> &'static DctMatrix {
+    static M: OnceLock<DctMatrix> = OnceLock::new();
+    M.get_or_init(|| {
+        let scale = (2.0f64 / 64.0).sqrt() as f32;
+        let mut d = [0f32; 16 * 64];
+        let mut dt = [0f32; 64 * 16];
+        for i in 0..16 {
+            for j in 0..64 {
+                let angle =
+                    (std::f64::consts::PI / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64;
+                let v = (f64::from(scale) * angle.cos()) as f32;
+                d[i * 64 + j] = v;
+                dt[j * 16 + i] = v;
+            }
+        }
+        DctMatrix { d, dt }
+    })
+}
+
+/// `B = D A Dt` with `f32` sums accumulated over k = 0..64 in order, as
+/// Meta's `dct64To16` does (loops reordered so the inner one vectorises; the
+/// order of additions into each sum is unchanged).
+fn dct64_to_16(a: &[f32; 64 * 64]) -> [f32; 256] {
+    let m = dct_matrix();
+    // T = D A: 16 x 64.
+    let mut t = [0f32; 16 * 64];
+    for i in 0..16 {
+        let trow = &mut t[i * 64..(i + 1) * 64];
+        for k in 0..64 {
+            let dik = m.d[i * 64 + k];
+            let arow = &a[k * 64..(k + 1) * 64];
+            for (tv, &av) in trow.iter_mut().zip(arow) {
+                *tv += dik * av;
+            }
+        }
+    }
+    // B = T Dt: 16 x 16.
+    let mut b = [0f32; 256];
+    for i in 0..16 {
+        let brow = &mut b[i * 16..(i + 1) * 16];
+        for k in 0..64 {
+            let tik = t[i * 64 + k];
+            let dcol = &m.dt[k * 16..(k + 1) * 16];
+            for (bv, &dv) in brow.iter_mut().zip(dcol) {
+                *bv += tik * dv;
+            }
+        }
+    }
+    b
+}
+
+/// Bit `n` set when coefficient `n` is above the median, where the median
+/// is the 128th smallest of the 256 values (what Torben's algorithm in the
+/// reference returns for an even count).
+fn bits_above_median(c: &[f32; 256]) -> Hash256 {
+    let mut sorted = *c;
+    let (_, &mut median, _) = sorted.select_nth_unstable_by(127, f32::total_cmp);
+    let mut h = Hash256::ZERO;
+    for (n, &v) in c.iter().enumerate() {
+        if v > median {
+            h.set_bit(n);
+        }
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(w: u32, h: u32) -> image::RgbImage {
+        image::RgbImage::from_fn(w, h, |x, y| {
+            let v = ((x * 7 + y * 13) ^ (x * y)) as u8;
+            image::Rgb([v, v.wrapping_mul(3), 255 - v])
+        })
+    }
+
+    /// A picture with structure at many scales and no symmetry.
+    fn smooth(w: u32, h: u32) -> image::RgbImage {
+        image::RgbImage::from_fn(w, h, |x, y| {
+            let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
+            let f = 0.5
+                + 0.2 * (7.0 * u + 3.0 * v * v).sin()
+                + 0.15 * (11.0 * v - 5.0 * u).cos()
+                + 0.1 * (23.0 * u * v + 2.0 * u).sin();
+            let g = (f.clamp(0.0, 1.0) * 255.0) as u8;
+            image::Rgb([g, g / 2 + 40, 255 - g])
+        })
+    }
+
+    fn transpose(img: &image::RgbImage) -> image::RgbImage {
+        image::RgbImage::from_fn(img.height(), img.width(), |x, y| *img.get_pixel(y, x))
+    }
+
+    #[test]
+    fn tiny_and_degenerate_pictures_do_not_panic() {
+        for (w, h) in [
+            (1, 1),
+            (4, 100),
+            (100, 4),
+            (5, 5),
+            (9, 7),
+            (500, 12),
+            (12, 500),
+            (64, 64),
+            (65, 63),
+            (1, 2000),
+        ] {
+            let img = pattern(w, h);
+            let p = pdq_from_rgb(&img);
+            let d = pdq_dihedral_from_rgb(&img);
+            assert!(p.quality <= 100 && d.quality == p.quality || (w, h) == (64, 64));
+            if w < 5 || h < 5 {
+                assert_eq!(p.hash, Hash256::ZERO);
+                assert_eq!(p.quality, 0);
+            }
+        }
+        let empty = image::RgbImage::new(0, 0);
+        assert_eq!(pdq_from_rgb(&empty).quality, 0);
+        assert_eq!(pdq_dihedral_from_rgb(&empty).quality, 0);
+    }
+
+    #[test]
+    fn flat_picture_has_quality_zero() {
+        let img = image::RgbImage::from_pixel(200, 100, image::Rgb([90, 90, 90]));
+        assert_eq!(pdq_from_rgb(&img).quality, 0);
+    }
+
+    #[test]
+    fn dihedral_hashes_match_transformed_pictures() {
+        // The DCT shortcut must agree (closely) with hashing the rotated or
+        // flipped pixels; exactness is checked against Meta's vectors in
+        // tests/pdq_core.rs.
+        let img = smooth(512, 512);
+        let d = pdq_dihedral_from_rgb(&img);
+        let cases = [
+            // Meta's rotations are counterclockwise; the image crate's clockwise.
+            (Dihedral::Rotate90, image::imageops::rotate270(&img)),
+            (Dihedral::Rotate180, image::imageops::rotate180(&img)),
+            (Dihedral::Rotate270, image::imageops::rotate90(&img)),
+            (Dihedral::FlipPlus1, transpose(&img)),
+            (Dihedral::FlipX, image::imageops::flip_vertical(&img)),
+            (Dihedral::FlipY, image::imageops::flip_horizontal(&img)),
+        ];
+        for (which, rotated) in cases {
+            let direct = pdq_from_rgb(&rotated).hash;
+            let dists: Vec<u32> = d.hashes.iter().map(|h| h.distance(&direct)).collect();
+            let best = (0..8).min_by_key(|&k| dists[k]).unwrap_or(0);
+            // Not 0: decimation samples are not placed symmetrically, so a
+            // rotated picture's own hash differs by some bits.
+            assert_eq!(best, which as usize, "{}: {dists:?}", which.name());
+            assert!(dists[best] <= 40, "{}: {dists:?}", which.name());
+        }
+        assert_eq!(d.original(), pdq_from_rgb(&img).hash);
+        assert_eq!(d.min_distance(&d.hashes[3]), 0);
+    }
+
+    #[test]
+    fn median_split_sets_half_the_bits() {
+        let img = pattern(300, 200);
+        assert_eq!(pdq_from_rgb(&img).hash.count_ones(), 128);
+    }
+
+    #[test]
+    fn window_size_is_half_a_cell_rounded_up() {
+        assert_eq!(window_size(64), 1);
+        assert_eq!(window_size(128), 1);
+        assert_eq!(window_size(129), 2);
+        assert_eq!(window_size(512), 4);
+        assert_eq!(window_size(1024), 8);
+    }
+}
