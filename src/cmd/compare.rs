@@ -27,6 +27,12 @@ pub struct Args {
     /// Treat A and B as paths of text files.
     #[arg(long)]
     pub text_file: bool,
+    /// With --text/--text-file: keep URLs as words instead of masking them.
+    #[arg(long)]
+    pub keep_urls: bool,
+    /// With --text/--text-file: keep @mentions as words instead of masking them.
+    #[arg(long)]
+    pub keep_mentions: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -1,2 +1,209 @@
 //! Text fingerprints: normalisation, shingles, MinHash, LSH parameters and
 //! SimHash.
+//!
+//! A [`TextHasher`] is built once from [`TextSettings`] (it caches the
+//! MinHash family) and turns a text into a [`TextFingerprint`]: the MinHash
+//! signature (k x `u32`, 512 bytes at k = 128), a 64-bit SimHash, the number
+//! of shingles and a flag for very short texts. Fingerprints carry their
+//! settings and refuse to be compared with fingerprints made otherwise.
+//!
+//! ```
+//! use neardup::text::{TextHasher, TextSettings, DEFAULT_THRESHOLD};
+//! let hasher = TextHasher::new(TextSettings::default()).unwrap();
+//! let a = hasher.fingerprint("Boycott the Paris Olympics! Share before they delete it #Paris2024");
+//! let b = hasher.fingerprint("BOYCOTT the Pаris Olympics!!! share before they delete it 🔥 #Paris2024 #JO");
+//! assert!(a.matches(&b, DEFAULT_THRESHOLD).unwrap());
+//! ```
+
+mod confusables;
+mod error;
+pub mod lsh;
+pub mod minhash;
+pub mod normalize;
+mod settings;
+pub mod shingle;
+pub mod simhash;
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::TextError;
+pub use lsh::{optimal_params, LshParams};
+pub use settings::{ShingleKind, TextSettings, DEFAULT_SEED, MAX_K, MAX_N, MIN_K};
+
+use minhash::MinHasher;
+
+/// Default estimated-Jaccard threshold for "same template". Chosen on the
+/// labelled campaign set (README, "Texts"): campaign edits keep character
+/// 5-gram Jaccard well above it, while unrelated real texts stay far below.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// A text with fewer shingles than this is *short*: a handful of words.
+/// Short texts match only near-exactly ([`SHORT_TEXT_THRESHOLD`]) so that
+/// "thank you!" does not pull in every other two-word post.
+pub const SHORT_TEXT_SHINGLES: usize = 16;
+
+/// Threshold applied when either text is short.
+pub const SHORT_TEXT_THRESHOLD: f64 = 0.9;
+
+/// The fingerprint of one text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextFingerprint {
+    /// The settings that made it.
+    pub settings: TextSettings,
+    /// MinHash signature, k values.
+    pub minhash: Vec<u32>,
+    /// 64-bit SimHash of the same shingles.
+    pub simhash: u64,
+    /// Number of shingles (repeats included); 0 for a text with no words.
+    pub shingles: usize,
+    /// Fewer than [`SHORT_TEXT_SHINGLES`] shingles: matches only
+    /// near-exactly.
+    pub short: bool,
+}
+
+impl TextFingerprint {
+    fn check(&self, other: &TextFingerprint) -> Result<(), TextError> {
+        if self.settings != other.settings {
+            return Err(TextError::SettingsMismatch {
+                a: self.settings.to_string(),
+                b: other.settings.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// MinHash estimate of the Jaccard similarity of the two shingle sets;
+    /// 0 if either text has no shingles.
+    pub fn estimated_jaccard(&self, other: &TextFingerprint) -> Result<f64, TextError> {
+        self.check(other)?;
+        if self.shingles == 0 || other.shingles == 0 {
+            return Ok(0.0);
+        }
+        Ok(minhash::jaccard_estimate(&self.minhash, &other.minhash))
+    }
+
+    /// Hamming distance of the SimHashes.
+    pub fn simhash_distance(&self, other: &TextFingerprint) -> Result<u32, TextError> {
+        self.check(other)?;
+        Ok(simhash::hamming(self.simhash, other.simhash))
+    }
+
+    /// Whether the two texts count as the same template at `threshold`
+    /// (estimated Jaccard >= threshold). A text without shingles matches
+    /// nothing; if either text is short the threshold is raised to
+    /// [`SHORT_TEXT_THRESHOLD`].
+    pub fn matches(&self, other: &TextFingerprint, threshold: f64) -> Result<bool, TextError> {
+        let j = self.estimated_jaccard(other)?;
+        if self.shingles == 0 || other.shingles == 0 {
+            return Ok(false);
+        }
+        let t = if self.short || other.short {
+            threshold.max(SHORT_TEXT_THRESHOLD)
+        } else {
+            threshold
+        };
+        Ok(j >= t)
+    }
+}
+
+/// MinHash estimate of the Jaccard similarity of two fingerprints (see
+/// [`TextFingerprint::estimated_jaccard`]).
+pub fn estimated_jaccard(a: &TextFingerprint, b: &TextFingerprint) -> Result<f64, TextError> {
+    a.estimated_jaccard(b)
+}
+
+/// Makes fingerprints for one [`TextSettings`]; cheap to share across
+/// threads.
+#[derive(Clone, Debug)]
+pub struct TextHasher {
+    settings: TextSettings,
+    minhasher: MinHasher,
+}
+
+impl TextHasher {
+    /// Validates the settings and prepares the MinHash family.
+    pub fn new(settings: TextSettings) -> Result<Self, TextError> {
+        settings.validate()?;
+        Ok(TextHasher {
+            settings,
+            minhasher: MinHasher::new(settings.k, settings.seed),
+        })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &TextSettings {
+        &self.settings
+    }
+
+    /// Normalised form of `text` under these settings.
+    pub fn normalize(&self, text: &str) -> String {
+        normalize::normalize(text, &self.settings.normalize_options())
+    }
+
+    /// Shingle hashes of `text` (normalised first), repeats included.
+    pub fn shingles(&self, text: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        shingle::shingle_hashes(
+            &self.normalize(text),
+            self.settings.shingle,
+            self.settings.n,
+            &mut out,
+        );
+        out
+    }
+
+    /// Fingerprint of `text`. Never fails: any string has one (a text with
+    /// no letters or digits has zero shingles and matches nothing).
+    pub fn fingerprint(&self, text: &str) -> TextFingerprint {
+        let mut norm = String::new();
+        let mut hashes = Vec::new();
+        self.fingerprint_with(text, &mut norm, &mut hashes)
+    }
+
+    /// Like [`TextHasher::fingerprint`], reusing caller buffers (for bulk
+    /// hashing).
+    pub fn fingerprint_with(
+        &self,
+        text: &str,
+        norm: &mut String,
+        hashes: &mut Vec<u64>,
+    ) -> TextFingerprint {
+        normalize::normalize_into(text, &self.settings.normalize_options(), norm);
+        hashes.clear();
+        shingle::shingle_hashes(norm, self.settings.shingle, self.settings.n, hashes);
+        TextFingerprint {
+            settings: self.settings,
+            minhash: self.minhasher.signature(hashes),
+            simhash: simhash::simhash(hashes),
+            shingles: hashes.len(),
+            short: hashes.len() < SHORT_TEXT_SHINGLES,
+        }
+    }
+
+    /// Exact Jaccard similarity of the shingle sets of two texts (0 if
+    /// either has none). Shingles are compared by their 64-bit hashes.
+    pub fn exact_jaccard(&self, a: &str, b: &str) -> f64 {
+        let sa: HashSet<u64> = self.shingles(a).into_iter().collect();
+        let sb: HashSet<u64> = self.shingles(b).into_iter().collect();
+        jaccard_of_sets(&sa, &sb)
+    }
+}
+
+/// Jaccard similarity of two sets (0 if either is empty).
+pub fn jaccard_of_sets(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let inter = a.intersection(b).count();
+    inter as f64 / (a.len() + b.len() - inter) as f64
+}
+
+impl TextSettings {
+    /// Fingerprint of one text with these settings (builds a
+    /// [`TextHasher`]; keep one for many texts).
+    pub fn fingerprint(&self, text: &str) -> Result<TextFingerprint, TextError> {
+        Ok(TextHasher::new(*self)?.fingerprint(text))
+    }
+}

@@ -1,0 +1,212 @@
+//! Folding of confusable look-alike letters (Unicode TR39) to one script.
+//!
+//! The data are Unicode's `confusables.txt` as shipped by the
+//! `unicode-security` crate (maintained by the unicode-rs project, used by
+//! rustc's confusable-identifier lints). From its TR39 `skeleton` we derive,
+//! once per process, a table of every non-ASCII letter whose skeleton is a
+//! single ASCII letter (Cyrillic `а` -> `a`, Greek `ο` -> `o`, Latin `ɑ` ->
+//! `a`, ...) and, per script, the reverse (`a` -> Cyrillic `а`).
+//!
+//! Applying the TR39 skeleton to a whole text would destroy genuine Cyrillic
+//! or Greek: every Russian `о`, `р`, `с` would become Latin and unrelated
+//! Russian words would collide. So folding is decided word by word:
+//!
+//! * the text's *dominant script* is the script with the most letters;
+//! * a word all of whose letters are in the dominant script, or have a
+//!   look-alike in it, is written in the dominant script (`Pаris` with a
+//!   Cyrillic `а` in an English caption becomes `paris`; `пpивет` with a
+//!   Latin `p` in a Russian caption becomes `привет`);
+//! * any other word that mixes scripts is written in its own majority
+//!   script;
+//! * a word in one script only is left alone (`привет` in an English
+//!   caption stays Cyrillic).
+//!
+//! Non-ASCII Latin letters whose skeleton is one ASCII letter (`ɑ`, `ɡ`,
+//! small capitals) are always folded to ASCII. Words made only of ASCII are
+//! never changed.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use unicode_script::{Script, UnicodeScript};
+
+struct Tables {
+    /// Non-ASCII letter -> the ASCII lower-case letter it looks like.
+    to_latin: HashMap<char, char>,
+    /// (script, ASCII letter) -> the lower-case letter of that script that
+    /// looks like it.
+    from_latin: HashMap<(Script, char), char>,
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(build)
+}
+
+fn build() -> Tables {
+    let mut to_latin = HashMap::new();
+    let mut from_latin = HashMap::new();
+    let mut buf = [0u8; 4];
+    // Letters with ASCII look-alikes live in the BMP and plane 1 (the
+    // mathematical alphanumerics there are already removed by NFKC).
+    for cp in 0x80u32..=0x1_FFFF {
+        let Some(c) = char::from_u32(cp) else {
+            continue;
+        };
+        if !c.is_alphabetic() {
+            continue;
+        }
+        let mut sk = unicode_security::skeleton(c.encode_utf8(&mut buf));
+        let (Some(l), None) = (sk.next(), sk.next()) else {
+            continue;
+        };
+        if !l.is_ascii_alphabetic() {
+            continue;
+        }
+        let l = l.to_ascii_lowercase();
+        to_latin.insert(c, l);
+        let script = c.script();
+        // Text is case folded before folding confusables: only lower-case
+        // (or caseless) letters can be targets.
+        if script != Script::Latin && !c.is_uppercase() {
+            from_latin.entry((script, l)).or_insert(c);
+        }
+    }
+    Tables {
+        to_latin,
+        from_latin,
+    }
+}
+
+/// Script of a letter, or `None` for characters that belong to no
+/// particular script (digits, marks, punctuation).
+fn letter_script(c: char) -> Option<Script> {
+    if c.is_ascii_alphabetic() {
+        return Some(Script::Latin);
+    }
+    if c.is_ascii() || !c.is_alphabetic() {
+        return None;
+    }
+    match c.script() {
+        Script::Common | Script::Inherited | Script::Unknown => None,
+        s => Some(s),
+    }
+}
+
+/// The script with the most letters in `text` (Latin if there are none).
+pub(crate) fn dominant_script(text: &str) -> Script {
+    let mut counts: Vec<(Script, usize)> = Vec::new();
+    for c in text.chars() {
+        if let Some(s) = letter_script(c) {
+            match counts.iter_mut().find(|(t, _)| *t == s) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((s, 1)),
+            }
+        }
+    }
+    majority(&counts)
+}
+
+fn majority(counts: &[(Script, usize)]) -> Script {
+    // Ties go to the first script seen; Latin wins ties with any script so
+    // that an evenly split word reads as Latin.
+    let mut best = (Script::Latin, 0usize);
+    for &(s, n) in counts {
+        if n > best.1 || (n == best.1 && s == Script::Latin) {
+            best = (s, n);
+        }
+    }
+    best.0
+}
+
+/// Look-alike of `c` in `target`, if `c` is not already in it.
+fn to_script(t: &Tables, c: char, target: Script) -> Option<char> {
+    let latin = if c.is_ascii_alphabetic() {
+        c
+    } else {
+        *t.to_latin.get(&c)?
+    };
+    if target == Script::Latin {
+        Some(latin)
+    } else {
+        t.from_latin.get(&(target, latin)).copied()
+    }
+}
+
+/// Writes `word` (a run of letters, marks and digits, already case folded)
+/// to `out`, folding its look-alike letters as the module documentation
+/// says; `dominant` is the dominant script of the whole text.
+pub(crate) fn fold_word(word: &str, dominant: Script, out: &mut String) {
+    let t = tables();
+    let mut counts: Vec<(Script, usize)> = Vec::new();
+    let mut all_fit_dominant = true;
+    for c in word.chars() {
+        let Some(s) = letter_script(c) else {
+            continue;
+        };
+        match counts.iter_mut().find(|(t, _)| *t == s) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s, 1)),
+        }
+        if s != dominant && to_script(t, c, dominant).is_none() {
+            all_fit_dominant = false;
+        }
+    }
+    let target = if all_fit_dominant && !counts.is_empty() {
+        Some(dominant)
+    } else if counts.len() > 1 {
+        Some(majority(&counts))
+    } else {
+        None
+    };
+    for c in word.chars() {
+        let s = letter_script(c);
+        let folded = match (target, s) {
+            // Non-ASCII Latin look-alikes of ASCII letters (`ɑ`, `ᴀ`).
+            (_, Some(Script::Latin))
+                if !c.is_ascii() && target.is_none_or(|t| t == Script::Latin) =>
+            {
+                t.to_latin.get(&c).copied().unwrap_or(c)
+            }
+            (Some(target), Some(s)) if s != target => to_script(t, c, target).unwrap_or(c),
+            _ => c,
+        };
+        out.push(folded);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold(word: &str, d: Script) -> String {
+        let mut s = String::new();
+        fold_word(word, d, &mut s);
+        s
+    }
+
+    #[test]
+    fn table_has_the_classic_look_alikes() {
+        let t = tables();
+        for (c, l) in [
+            ('а', 'a'),
+            ('е', 'e'),
+            ('о', 'o'),
+            ('р', 'p'),
+            ('с', 'c'),
+            ('ο', 'o'),
+        ] {
+            assert_eq!(t.to_latin.get(&c), Some(&l), "{c}");
+        }
+        assert_eq!(t.from_latin.get(&(Script::Cyrillic, 'a')), Some(&'а'));
+    }
+
+    #[test]
+    fn words_fold_to_the_dominant_script() {
+        assert_eq!(fold("pаris", Script::Latin), "paris");
+        assert_eq!(fold("рор", Script::Latin), "pop");
+        assert_eq!(fold("пpивет", Script::Cyrillic), "привет");
+        assert_eq!(fold("привет", Script::Latin), "привет");
+        assert_eq!(fold("привет", Script::Cyrillic), "привет");
+    }
+}

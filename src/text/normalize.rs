@@ -1,0 +1,379 @@
+//! Text normalisation: the step that makes a re-typed caption equal to its
+//! template before it is shingled.
+//!
+//! In order, [`normalize`]:
+//! 1. removes invisible characters (general category Cf such as zero-width
+//!    spaces and joiners, bidirectional marks, the byte-order mark, tag
+//!    characters; variation selectors; other default-ignorable code points;
+//!    the Arabic tatweel used to stretch words);
+//! 2. applies Unicode NFKC (full-width letters, ligatures, mathematical
+//!    alphanumerics and circled letters become plain letters);
+//! 3. applies full Unicode case folding (`ß` becomes `ss`), then NFKC again
+//!    (NFKC_Casefold closure); the Turkic dotted/dotless `i` pair is folded to
+//!    `i`, so an Azerbaijani caption typed in upper and in lower case agree;
+//! 4. masks URLs and @mentions to the placeholders [`URL_PLACEHOLDER`] and
+//!    [`MENTION_PLACEHOLDER`] (unless [`NormalizeOptions`] keeps them);
+//! 5. folds confusable look-alike letters (Unicode TR39) to the text's
+//!    dominant script, word by word (see [`super::confusables`]);
+//! 6. keeps letters, marks and digits; every run of anything else (white
+//!    space, punctuation, symbols and emoji, `#` of hashtags) becomes one
+//!    space; the result is trimmed.
+//!
+//! ASCII input, most of the traffic, takes a fast path that skips the
+//! Unicode tables and gives the same result as the general path.
+//!
+//! ```
+//! use neardup::text::normalize::{normalize, NormalizeOptions};
+//! let opts = NormalizeOptions::default();
+//! assert_eq!(
+//!     normalize("BOYCOTT   Pаris 2024!!! 🔥 #Olympics https://t.co/x1 @bob", &opts),
+//!     "boycott paris 2024 olympics <url> <mention>"
+//! );
+//! ```
+
+use std::borrow::Cow;
+
+use caseless::Caseless;
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+
+use super::confusables;
+
+/// Version of the normalisation rules. Any change to what [`normalize`]
+/// outputs must bump it: it is part of [`super::TextSettings`], so an index
+/// built with older rules refuses queries normalised with newer ones.
+pub const NORMALIZER_VERSION: u32 = 1;
+
+/// What a URL becomes when URLs are masked.
+pub const URL_PLACEHOLDER: &str = "<url>";
+/// What an @mention becomes when mentions are masked.
+pub const MENTION_PLACEHOLDER: &str = "<mention>";
+
+/// Options of [`normalize`]. The default masks URLs and mentions: a
+/// campaign re-posts one caption with a different short link and different
+/// accounts tagged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NormalizeOptions {
+    /// Keep URLs as words instead of masking them.
+    pub keep_urls: bool,
+    /// Keep @mentions as words instead of masking them.
+    pub keep_mentions: bool,
+}
+
+/// Normalises `text` (see the module documentation for the steps).
+pub fn normalize(text: &str, opts: &NormalizeOptions) -> String {
+    let mut out = String::with_capacity(text.len());
+    normalize_into(text, opts, &mut out);
+    out
+}
+
+/// Like [`normalize`], but writes into `out` (cleared first) so that a
+/// caller hashing many texts can reuse one buffer.
+pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
+    out.clear();
+    let folded: Cow<'_, str> = if text.is_ascii() {
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(text.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(text)
+        }
+    } else {
+        Cow::Owned(fold_unicode(text))
+    };
+    let dominant = if folded.is_ascii() {
+        None
+    } else {
+        Some(confusables::dominant_script(&folded))
+    };
+    let mut scanner = Scanner {
+        out,
+        word: String::new(),
+        need_space: false,
+        dominant,
+    };
+    scanner.scan(&folded, opts);
+}
+
+/// Steps 1 to 3 for non-ASCII text: invisible characters out, NFKC, full
+/// case folding, NFKC again, Turkic `i` fold.
+fn fold_unicode(text: &str) -> String {
+    let folded: String = text
+        .chars()
+        .filter(|&c| !is_invisible(c))
+        .nfkc()
+        .default_case_fold()
+        .nfkc()
+        .collect();
+    let mut out = String::with_capacity(folded.len());
+    let mut prev = '\0';
+    for c in folded.chars() {
+        // Full case folding maps `İ` to `i` + U+0307 COMBINING DOT ABOVE and
+        // keeps the dotless `ı`; Azerbaijani and Turkish captions typed in
+        // capitals would then differ from the same caption in lower case.
+        let c = match c {
+            'ı' => 'i',
+            '\u{307}' if prev == 'i' || prev == 'j' => continue,
+            c if is_invisible(c) => continue,
+            c => c,
+        };
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
+/// True for characters that render as nothing (or only steer rendering) and
+/// are used to make a copied caption look different to exact matching.
+pub fn is_invisible(c: char) -> bool {
+    if c.is_ascii() {
+        return false;
+    }
+    matches!(c,
+        // Default_Ignorable_Code_Point ranges that are not category Cf.
+        '\u{034F}'                      // combining grapheme joiner
+        | '\u{115F}' | '\u{1160}'       // Hangul fillers
+        | '\u{17B4}' | '\u{17B5}'       // Khmer inherent vowels
+        | '\u{180B}'..='\u{180F}'       // Mongolian variation selectors
+        | '\u{3164}' | '\u{FFA0}'       // Hangul fillers
+        | '\u{FE00}'..='\u{FE0F}'       // variation selectors
+        | '\u{E0100}'..='\u{E01EF}'     // variation selectors supplement
+        | '\u{0640}'                    // Arabic tatweel (kashida)
+        | '\u{2800}' // Braille blank, a popular "invisible" filler
+    ) || c.general_category() == GeneralCategory::Format
+}
+
+/// True for characters kept inside words: letters, marks and digits.
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    matches!(
+        c.general_category_group(),
+        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark | GeneralCategoryGroup::Number
+    )
+}
+
+/// Steps 4 to 6: tokens out of the folded text.
+struct Scanner<'a> {
+    out: &'a mut String,
+    /// The current non-ASCII word, held back for confusable folding.
+    word: String,
+    /// A separator has been seen since the last token.
+    need_space: bool,
+    dominant: Option<unicode_script::Script>,
+}
+
+impl Scanner<'_> {
+    fn scan(&mut self, s: &str, opts: &NormalizeOptions) {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        let mut prev_word = false;
+        while i < s.len() {
+            let at_boundary = !prev_word;
+            if at_boundary {
+                if !opts.keep_urls {
+                    if let Some(len) = url_len(&bytes[i..]) {
+                        self.token(URL_PLACEHOLDER);
+                        i += len;
+                        prev_word = false;
+                        continue;
+                    }
+                }
+                if !opts.keep_mentions && bytes[i] == b'@' {
+                    let len = mention_len(&s[i + 1..]);
+                    if len > 0 {
+                        self.token(MENTION_PLACEHOLDER);
+                        i += 1 + len;
+                        prev_word = false;
+                        continue;
+                    }
+                }
+            }
+            let b = bytes[i];
+            if b < 0x80 {
+                if b.is_ascii_alphanumeric() {
+                    self.begin_word();
+                    if self.word.is_empty() {
+                        self.out.push(b as char);
+                    } else {
+                        self.word.push(b as char);
+                    }
+                    prev_word = true;
+                } else {
+                    self.end_word();
+                    prev_word = false;
+                }
+                i += 1;
+                continue;
+            }
+            // Multi-byte character: `i` is on a char boundary because every
+            // step advances by whole characters.
+            let Some(c) = s[i..].chars().next() else {
+                break;
+            };
+            if is_word_char(c) {
+                self.begin_word();
+                self.hold(c);
+                prev_word = true;
+            } else {
+                self.end_word();
+                prev_word = false;
+            }
+            i += c.len_utf8();
+        }
+        self.end_word();
+    }
+
+    /// Called on each word character: writes the pending separator.
+    fn begin_word(&mut self) {
+        if self.need_space {
+            if !self.out.is_empty() {
+                self.out.push(' ');
+            }
+            self.need_space = false;
+        }
+    }
+
+    /// Holds a non-ASCII character: the word it belongs to is folded as a
+    /// whole once it ends. The ASCII prefix already written moves into the
+    /// held word so that the word is seen whole.
+    fn hold(&mut self, c: char) {
+        if self.word.is_empty() {
+            let start = self.out.rfind(' ').map_or(0, |p| p + 1).min(self.out.len());
+            let tail_is_word = self.out[start..].bytes().all(|b| b.is_ascii_alphanumeric());
+            if tail_is_word && start < self.out.len() {
+                self.word.push_str(&self.out[start..]);
+                self.out.truncate(start);
+            }
+        }
+        self.word.push(c);
+    }
+
+    fn end_word(&mut self) {
+        if !self.word.is_empty() {
+            let word = std::mem::take(&mut self.word);
+            match self.dominant {
+                Some(d) => confusables::fold_word(&word, d, self.out),
+                None => self.out.push_str(&word),
+            }
+            self.word = word;
+            self.word.clear();
+        }
+        self.need_space = true;
+    }
+
+    fn token(&mut self, t: &str) {
+        self.end_word();
+        self.begin_word();
+        self.out.push_str(t);
+        self.need_space = true;
+    }
+}
+
+/// Length in bytes of the URL starting at `b`, if one does: a scheme
+/// (`http://`, `https://`), `www.`, or a bare `domain.tld/path` such as the
+/// short links `bit.ly/x` and `t.co/x`. The URL runs to the next white space.
+fn url_len(b: &[u8]) -> Option<usize> {
+    let to_space = |start: usize| {
+        start
+            + b[start..]
+                .iter()
+                .position(|c| c.is_ascii_whitespace())
+                .unwrap_or(b.len() - start)
+    };
+    for prefix in [&b"https://"[..], b"http://", b"www."] {
+        if b.starts_with(prefix) && b.len() > prefix.len() && !b[prefix.len()].is_ascii_whitespace()
+        {
+            return Some(to_space(prefix.len()));
+        }
+    }
+    // Bare domain followed by a path.
+    let run = b
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-'))
+        .unwrap_or(b.len());
+    if run == 0 || b.get(run) != Some(&b'/') {
+        return None;
+    }
+    let host = &b[..run];
+    let dot = host.iter().rposition(|&c| c == b'.')?;
+    let tld = &host[dot + 1..];
+    if dot == 0 || tld.len() < 2 || !tld.iter().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    Some(to_space(run))
+}
+
+/// Length in bytes of the handle after an `@`: letters, digits, `_` and
+/// inner dots.
+fn mention_len(s: &str) -> usize {
+    let mut len = 0;
+    let mut last_dot = false;
+    for c in s.chars() {
+        if c == '_' || is_word_char(c) {
+            len += c.len_utf8();
+            last_dot = false;
+        } else if c == '.' && len > 0 {
+            len += 1;
+            last_dot = true;
+        } else {
+            break;
+        }
+    }
+    if last_dot {
+        len - 1
+    } else {
+        len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> String {
+        normalize(s, &NormalizeOptions::default())
+    }
+
+    #[test]
+    fn ascii_and_unicode_paths_agree() {
+        // The same ASCII words reached through the Unicode path (an é
+        // elsewhere forces it) must come out identical.
+        let ascii = n("Hello, World!! visit bit.ly/abc @joe_1 #Tag");
+        let uni = n("Hello, World!! visit bit.ly/abc @joe_1 #Tag é");
+        assert_eq!(format!("{ascii} é"), uni);
+    }
+
+    #[test]
+    fn urls_and_mentions() {
+        assert_eq!(n("see https://x.org/a?b=1, ok"), "see <url> ok");
+        assert_eq!(n("www.example.com rocks"), "<url> rocks");
+        assert_eq!(n("go t.co/Ab12 now"), "go <url> now");
+        assert_eq!(n("and/or 3.5/10"), "and or 3 5 10");
+        assert_eq!(n("mail bob@example.org"), "mail bob example org");
+        assert_eq!(n("hi @jane.doe."), "hi <mention>");
+        let keep = NormalizeOptions {
+            keep_urls: true,
+            keep_mentions: true,
+        };
+        assert_eq!(normalize("https://t.co/x @bob", &keep), "https t co x bob");
+    }
+
+    #[test]
+    fn invisible_and_width() {
+        assert_eq!(
+            n("bo\u{200B}y\u{200D}cott\u{FE0F} \u{200F}now"),
+            "boycott now"
+        );
+        assert_eq!(n("ＢＯＹＣＯＴＴ"), "boycott");
+        assert_eq!(n("Straße"), "strasse");
+    }
+
+    #[test]
+    fn mixed_word_with_ascii_prefix_is_folded_whole() {
+        // "pari" typed in Latin then a Cyrillic "с" (es): folded to Latin.
+        assert_eq!(n("paris\u{0441}"), "parisc");
+        assert_eq!(n("pari\u{0455}"), "paris");
+    }
+}
