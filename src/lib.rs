@@ -8,7 +8,9 @@
 pub mod cluster;
 pub mod dedupe;
 pub mod image;
+pub mod ingest;
 pub mod posts;
+pub mod query;
 pub mod schema;
 pub mod text;
 

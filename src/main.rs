@@ -23,6 +23,12 @@ enum Command {
     Hash(cmd::hash::Args),
     /// Compare two images (or, with --text, two texts).
     Compare(cmd::compare::Args),
+    /// Index images, posts (JSON lines, CSV) and hash lists.
+    Index(cmd::index::Args),
+    /// Look up the near-duplicates of an image, a text or a hash.
+    Query(cmd::query::Args),
+    /// Group an index's items into clusters of near-duplicates.
+    Dedupe(cmd::dedupe::Args),
     /// What an index holds: items by kind, posts, segments, size, settings.
     Stats(cmd::stats::Args),
     /// Check every byte of an index (exit 2 on damage, naming it).
@@ -45,6 +51,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(args) => cmd::hash::run(args),
         Command::Compare(args) => cmd::compare::run(args),
+        Command::Index(args) => cmd::index::run(args),
+        Command::Query(args) => cmd::query::run(args),
+        Command::Dedupe(args) => cmd::dedupe::run(args),
         Command::Stats(args) => cmd::stats::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Compact(args) => cmd::compact::run(args),

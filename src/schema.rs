@@ -15,6 +15,77 @@
 
 use serde::{Deserialize, Serialize};
 
+use neardup_index::{FieldSpec, IndexParams};
+
+use crate::image::pdq::PDQ_MIN_QUALITY;
+use crate::text::lsh::optimal_params;
+use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
+
+/// Version of this schema: the fields, kinds and what each code means.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything that changes what an index's codes mean, stored in the index
+/// (as JSON) and compared whenever the index is written or queried.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexSettings {
+    /// [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// How texts are fingerprinted.
+    pub text: TextSettings,
+    /// The similarity the MinHash bands are tuned for.
+    pub text_threshold: f64,
+    /// PDQ hashes below this quality are not indexed for matching.
+    pub pdq_min_quality: u8,
+}
+
+impl IndexSettings {
+    /// Settings with the given text settings and the default threshold.
+    pub fn new(text: TextSettings) -> Self {
+        IndexSettings {
+            schema: SCHEMA_VERSION,
+            text,
+            text_threshold: DEFAULT_THRESHOLD,
+            pdq_min_quality: PDQ_MIN_QUALITY,
+        }
+    }
+
+    /// The settings as stored in the index.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the settings stored in an index.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The index parameters: the three fields, with LSH bands tuned for
+    /// [`IndexSettings::text_threshold`] using all k values.
+    pub fn params(&self) -> Result<IndexParams, TextError> {
+        self.text.validate()?;
+        let lsh = optimal_params(self.text_threshold, self.text.k, 0.5, 0.5)?;
+        Ok(IndexParams {
+            fields: vec![
+                FieldSpec::Hamming {
+                    name: FIELD_PDQ.into(),
+                    bits: 256,
+                },
+                FieldSpec::Hamming {
+                    name: FIELD_PHASH.into(),
+                    bits: 64,
+                },
+                FieldSpec::MinHash {
+                    name: FIELD_MINHASH.into(),
+                    k: self.text.k as u32,
+                    bands: lsh.bands as u32,
+                    rows: lsh.rows as u32,
+                },
+            ],
+            settings: self.to_json(),
+        })
+    }
+}
+
 /// Name of the PDQ field.
 pub const FIELD_PDQ: &str = "pdq";
 /// Name of the pHash field.
@@ -83,6 +154,19 @@ pub fn is_low_info(kind_byte: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_round_trip_and_params_use_all_k_values() {
+        let s = IndexSettings::new(TextSettings::default());
+        assert_eq!(IndexSettings::from_json(&s.to_json()).unwrap(), s);
+        let params = s.params().unwrap();
+        params.validate().unwrap();
+        let Some(FieldSpec::MinHash { k, bands, rows, .. }) = params.fields.get(2).cloned() else {
+            panic!("no MinHash field");
+        };
+        assert_eq!(bands * rows, k);
+        assert_eq!(k as usize, s.text.k);
+    }
 
     #[test]
     fn kind_bytes_round_trip_with_and_without_flag() {

@@ -1,0 +1,210 @@
+//! `neardup dedupe`: every near-duplicate cluster of an index.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::common::IndexArg;
+use neardup::cluster::ClusterSummary;
+use neardup::dedupe::{dedupe, DedupeOptions, Mode};
+use neardup::posts::format_time;
+
+/// The record of the previous run, in the index directory.
+pub const STATE_FILE: &str = "dedupe-state.json";
+
+/// What to cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KindArg {
+    /// Images by PDQ.
+    Image,
+    /// Texts by MinHash.
+    Text,
+    /// Posts joined through their pictures and captions.
+    #[default]
+    All,
+}
+
+/// Output format of `neardup dedupe`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per cluster.
+    #[default]
+    Jsonl,
+    /// CSV with a header; members separated by `|`.
+    Csv,
+}
+
+/// Arguments of `neardup dedupe`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    index: IndexArg,
+    /// What to cluster.
+    #[arg(long, value_enum, default_value_t = KindArg::All)]
+    kind: KindArg,
+    /// Largest PDQ distance of an image match.
+    #[arg(long, value_name = "BITS", default_value_t = neardup::image::pdq::PDQ_MATCH_DISTANCE)]
+    max_distance: u32,
+    /// Smallest estimated Jaccard similarity of a text match.
+    #[arg(long, value_name = "J", default_value_t = neardup::text::DEFAULT_THRESHOLD)]
+    min_similarity: f64,
+    /// Compare only items added since: an item number, or `last` for the
+    /// previous run recorded in the index. Reports the clusters they touch.
+    #[arg(long, value_name = "N|last")]
+    since: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    format: Format,
+}
+
+#[derive(Serialize, Deserialize)]
+struct State {
+    next_item: u64,
+    generation: u64,
+    time: String,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    cluster: &'a str,
+    kind: &'a str,
+    size: usize,
+    members: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distinct_authors: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_seen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_seen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_author: Option<&'a str>,
+    representative: &'a str,
+}
+
+fn row(c: &ClusterSummary) -> Row<'_> {
+    Row {
+        cluster: &c.cluster,
+        kind: &c.kind,
+        size: c.size,
+        members: &c.members,
+        distinct_authors: c.distinct_authors,
+        first_seen: c.first_seen.map(format_time),
+        last_seen: c.last_seen.map(format_time),
+        first_author: c.first_author.as_deref(),
+        representative: &c.representative,
+    }
+}
+
+fn read_state(dir: &Path) -> anyhow::Result<State> {
+    let path = dir.join(STATE_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{}: no record of a previous run (run a full dedupe first)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).with_context(|| format!("{}: unreadable", path.display()))
+}
+
+/// Replaces the state file atomically. Its temporary name does not end in
+/// `.tmp`, which the index writer would take for its own leftovers.
+fn write_state(dir: &Path, state: &State) -> anyhow::Result<()> {
+    let tmp = dir.join(format!(".{STATE_FILE}.partial"));
+    let path = dir.join(STATE_FILE);
+    std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .with_context(|| format!("{}: cannot record this run", path.display()))
+}
+
+/// Runs `neardup dedupe`: exit 0 when a cluster was found, 1 when none was.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = args.index.dir();
+    let reader = neardup_index::Reader::open(&dir)
+        .with_context(|| format!("{}: cannot open index", dir.display()))?;
+    let since = match args.since.as_deref() {
+        None => None,
+        Some("last") => Some(read_state(&dir)?.next_item),
+        Some(n) => Some(
+            n.parse::<u64>()
+                .with_context(|| format!("--since {n:?}: expected an item number or `last`"))?,
+        ),
+    };
+    if !(0.0..=1.0).contains(&args.min_similarity) {
+        anyhow::bail!(
+            "--min-similarity must lie in 0..=1, not {}",
+            args.min_similarity
+        );
+    }
+    let opts = DedupeOptions {
+        mode: match args.kind {
+            KindArg::Image => Mode::Image,
+            KindArg::Text => Mode::Text,
+            KindArg::All => Mode::All,
+        },
+        max_distance: args.max_distance,
+        min_similarity: args.min_similarity as f32,
+        since,
+    };
+    let report =
+        dedupe(&reader, &opts).with_context(|| format!("{}: dedupe failed", dir.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Jsonl => {
+            use std::io::Write;
+            for c in &report.clusters {
+                serde_json::to_writer(&mut out, &row(c))?;
+                writeln!(out)?;
+            }
+            out.flush()?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "cluster",
+                "kind",
+                "size",
+                "distinct_authors",
+                "first_seen",
+                "last_seen",
+                "first_author",
+                "representative",
+                "members",
+            ])?;
+            for c in &report.clusters {
+                let r = row(c);
+                w.write_record([
+                    r.cluster.to_string(),
+                    r.kind.to_string(),
+                    r.size.to_string(),
+                    r.distinct_authors.map_or(String::new(), |n| n.to_string()),
+                    r.first_seen.unwrap_or_default(),
+                    r.last_seen.unwrap_or_default(),
+                    r.first_author.unwrap_or_default().to_string(),
+                    r.representative.to_string(),
+                    r.members.join("|"),
+                ])?;
+            }
+            w.flush()?;
+        }
+    }
+    write_state(
+        &dir,
+        &State {
+            next_item: reader.next_item(),
+            generation: reader.generation(),
+            time: format_time(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64),
+            ),
+        },
+    )?;
+    Ok(if report.clusters.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

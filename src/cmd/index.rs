@@ -1,0 +1,241 @@
+//! `neardup index`: bulk indexing of images, posts and hash lists.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::common::IndexArg;
+use neardup::ingest::{discover, ingest, Failure, IngestOptions, IngestSink, Input, Summary};
+use neardup::posts::FieldMap;
+use neardup::schema::IndexSettings;
+use neardup::text::{TextHasher, TextSettings};
+
+/// The failures log inside the index directory (JSON lines, appended).
+pub const ERRORS_FILE: &str = "errors.jsonl";
+
+/// Arguments of `neardup index`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    index: IndexArg,
+    /// Image files, directories (recursive), and posts files (*.jsonl, *.csv).
+    paths: Vec<PathBuf>,
+    /// A hash list to import: CSV rows of `id,pdq` or `id,phash` (hex).
+    #[arg(long, value_name = "FILE")]
+    hashes: Vec<PathBuf>,
+    /// Field of a post's id (dotted path into nested JSON).
+    #[arg(long, default_value = "id", value_name = "FIELD")]
+    id_field: String,
+    /// Field of a post's text.
+    #[arg(long, default_value = "text", value_name = "FIELD")]
+    text_field: String,
+    /// Field of a post's author.
+    #[arg(long, default_value = "author", value_name = "FIELD")]
+    author_field: String,
+    /// Field of a post's creation time (RFC 3339 or Unix seconds).
+    #[arg(long, default_value = "created_at", value_name = "FIELD")]
+    time_field: String,
+    /// Field of a post's media: a path or a list of paths.
+    #[arg(long, default_value = "media", value_name = "FIELD")]
+    media_field: String,
+    /// Threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Refuse images with more pixels than this (checked before decoding).
+    #[arg(long, value_name = "N", default_value_t = neardup::image::decode::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
+    /// Items per commit: a crash loses at most this many.
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    batch: usize,
+    /// New index only: keep URLs in texts instead of masking them.
+    #[arg(long)]
+    keep_urls: bool,
+    /// New index only: keep @mentions in texts instead of masking them.
+    #[arg(long)]
+    keep_mentions: bool,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+struct Sink {
+    log: Option<std::fs::File>,
+    log_path: PathBuf,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl IngestSink for Sink {
+    fn failure(&mut self, f: &Failure) {
+        let line = format!("neardup: {}: {}", f.location, f.reason);
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+        if let Some(log) = &mut self.log {
+            let record = serde_json::json!({
+                "time": neardup::posts::format_time(now()),
+                "location": f.location,
+                "reason": f.reason,
+            });
+            if writeln!(log, "{record}").is_err() {
+                eprintln!(
+                    "neardup: {}: cannot append to the errors file",
+                    self.log_path.display()
+                );
+                self.log = None;
+            }
+        }
+    }
+
+    fn progress(&mut self, bytes_done: u64, s: &Summary) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes_done);
+            bar.set_message(format!(
+                "{} indexed, {} unchanged, {} failed",
+                s.indexed, s.unchanged, s.failed
+            ));
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Opens the index for writing, creating it with `settings` if there is
+/// none; an existing index with other settings is refused.
+pub fn open_writer(dir: &Path, settings: &IndexSettings) -> anyhow::Result<neardup_index::Writer> {
+    if dir.join(neardup_index::MANIFEST).exists() {
+        let writer = neardup_index::Writer::open(dir)
+            .with_context(|| format!("{}: cannot open index for writing", dir.display()))?;
+        let stored = IndexSettings::from_json(writer.params().settings.as_str())
+            .with_context(|| format!("{}: the index's settings are unreadable", dir.display()))?;
+        if stored != *settings {
+            anyhow::bail!(
+                "{}: the index was made with other fingerprint settings\n  index: {}\n  asked: {}\n\
+                 use the index's settings, or another --index",
+                dir.display(),
+                stored.to_json(),
+                settings.to_json()
+            );
+        }
+        Ok(writer)
+    } else {
+        let params = settings.params()?;
+        neardup_index::Writer::create(dir, params)
+            .with_context(|| format!("{}: cannot create index", dir.display()))
+    }
+}
+
+/// Runs `neardup index`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.paths.is_empty() && args.hashes.is_empty() {
+        anyhow::bail!("nothing to index: give image files, directories, posts files or --hashes");
+    }
+    if args.batch == 0 {
+        anyhow::bail!("--batch must be at least 1");
+    }
+    if let Some(jobs) = args.jobs {
+        super::set_threads(jobs)?;
+    }
+    let dir = args.index.dir();
+    let settings = IndexSettings::new(TextSettings {
+        keep_urls: args.keep_urls,
+        keep_mentions: args.keep_mentions,
+        ..TextSettings::default()
+    });
+    let mut writer = open_writer(&dir, &settings)?;
+    let hasher = TextHasher::new(settings.text)?;
+
+    let (mut inputs, walk_failures) = discover(&args.paths);
+    inputs.extend(args.hashes.iter().cloned().map(Input::Hashes));
+    let total: u64 = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Image(p) | Input::Posts(p) | Input::Hashes(p) => {
+                std::fs::metadata(p).map_or(0, |m| m.len())
+            }
+        })
+        .sum();
+
+    let log_path = dir.join(ERRORS_FILE);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| {
+            eprintln!(
+                "neardup: {}: cannot open the errors file: {e}",
+                log_path.display()
+            )
+        })
+        .ok();
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut sink = Sink {
+        log,
+        log_path: log_path.clone(),
+        bar,
+    };
+    for f in &walk_failures {
+        sink.failure(f);
+    }
+    let opts = IngestOptions {
+        pipeline: neardup::image::pipeline::PipelineOptions {
+            max_pixels: args.max_pixels,
+            dhash: false,
+            ..Default::default()
+        },
+        fields: FieldMap {
+            id: args.id_field,
+            text: args.text_field,
+            author: args.author_field,
+            time: args.time_field,
+            media: args.media_field,
+        },
+        batch: args.batch,
+    };
+    let result = ingest(&mut writer, &hasher, &inputs, &opts, &mut sink);
+    if let Some(bar) = sink.bar.take() {
+        bar.finish_and_clear();
+    }
+    let mut summary = result.with_context(|| {
+        format!(
+            "{}: indexing stopped: the index could not be written",
+            dir.display()
+        )
+    })?;
+    summary.failed += walk_failures.len() as u64;
+    if !args.quiet {
+        eprintln!(
+            "neardup: {}: {} indexed, {} unchanged, {} failed ({} posts){}",
+            dir.display(),
+            summary.indexed,
+            summary.unchanged,
+            summary.failed,
+            summary.posts,
+            if summary.failed > 0 {
+                format!("; failures logged in {}", log_path.display())
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,721 @@
+//! Bulk indexing: images, posts and hash lists into an index.
+//!
+//! Inputs are discovered from paths ([`discover`]): directories are walked
+//! recursively, `*.jsonl`, `*.ndjson` and `*.csv` files are posts (see
+//! [`crate::posts`]), other files are images. Work is cut into chunks;
+//! each chunk is fingerprinted in parallel (rayon) and added in input order,
+//! so the item numbers, and everything reported from them, are the same
+//! whatever the number of threads. Items are committed every
+//! [`IngestOptions::batch`] items, so a crash loses at most the batch in
+//! flight, and a re-run adds nothing that is already there: an item whose
+//! id is indexed with the same content digest is counted unchanged without
+//! decoding it again.
+//!
+//! Nothing a user feeds in stops the run: every item that cannot be indexed
+//! becomes a [`Failure`] (where, and why) handed to the caller's
+//! [`IngestSink`], and the run goes on.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::Xxh3;
+
+use neardup_index::{AddOutcome, Code, Item, Reader, Writer};
+
+use crate::image::code::{Hash256, Hash64};
+use crate::image::pdq::PDQ_MIN_QUALITY;
+use crate::image::pipeline::{fingerprint_bytes, read_image_file, PipelineOptions};
+use crate::posts::{is_posts_file, FieldMap, Post, PostReader};
+use crate::schema::{Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH, FLAG_LOW_INFO};
+use crate::text::TextHasher;
+
+/// File extensions taken as images when a directory is walked (explicit
+/// file arguments are always tried, whatever their name).
+pub const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "tif", "tiff",
+];
+
+/// Characters of a post's text kept as the snippet shown in reports.
+pub const SNIPPET_CHARS: usize = 160;
+
+/// One input found by [`discover`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// An image file; its id is its path as discovered.
+    Image(PathBuf),
+    /// A posts file (JSON lines or CSV).
+    Posts(PathBuf),
+    /// A hash list: CSV rows of `id,pdq` or `id,phash`.
+    Hashes(PathBuf),
+}
+
+impl Input {
+    fn path(&self) -> &Path {
+        match self {
+            Input::Image(p) | Input::Posts(p) | Input::Hashes(p) => p,
+        }
+    }
+}
+
+/// Something that could not be indexed: where, and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Failure {
+    /// The file, or `file:line` for a post.
+    pub location: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// Counts of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Items added.
+    pub indexed: u64,
+    /// Items already indexed with the same content.
+    pub unchanged: u64,
+    /// Items that could not be indexed.
+    pub failed: u64,
+    /// Posts read (with or without text and media).
+    pub posts: u64,
+    /// Commits made.
+    pub commits: u64,
+}
+
+/// Where a run reports failures and progress.
+pub trait IngestSink {
+    /// An item could not be indexed.
+    fn failure(&mut self, failure: &Failure);
+    /// Work done so far: bytes of input consumed, and the counts.
+    fn progress(&mut self, _bytes_done: u64, _summary: &Summary) {}
+}
+
+/// Settings of a run.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// How images are decoded and hashed.
+    pub pipeline: PipelineOptions,
+    /// Field names of posts files.
+    pub fields: FieldMap,
+    /// Items per commit.
+    pub batch: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            pipeline: PipelineOptions {
+                dhash: false,
+                ..PipelineOptions::default()
+            },
+            fields: FieldMap::default(),
+            batch: 50_000,
+        }
+    }
+}
+
+/// Finds the inputs under `paths`: directories recursively (sorted, so
+/// the order is the same on every run), posts files by extension, images by
+/// extension inside directories and as given otherwise. Paths that cannot
+/// be read are returned as failures.
+pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>) {
+    let mut inputs = Vec::new();
+    let mut failures = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => walk(path, &mut inputs, &mut failures),
+            Ok(_) if is_posts_file(path) => inputs.push(Input::Posts(path.clone())),
+            Ok(_) => inputs.push(Input::Image(path.clone())),
+            Err(e) => failures.push(Failure {
+                location: path.display().to_string(),
+                reason: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    (inputs, failures)
+}
+
+fn walk(dir: &Path, inputs: &mut Vec<Input>, failures: &mut Vec<Failure>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            failures.push(Failure {
+                location: dir.display().to_string(),
+                reason: format!("cannot list directory: {e}"),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<(PathBuf, bool)> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => {
+                let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                paths.push((entry.path(), is_dir));
+            }
+            Err(e) => failures.push(Failure {
+                location: dir.display().to_string(),
+                reason: format!("cannot list directory: {e}"),
+            }),
+        }
+    }
+    paths.sort();
+    for (path, is_dir) in paths {
+        if is_dir {
+            walk(&path, inputs, failures);
+        } else if is_posts_file(&path) {
+            inputs.push(Input::Posts(path));
+        } else if has_image_extension(&path) {
+            inputs.push(Input::Image(path));
+        }
+    }
+}
+
+/// Whether the file name ends in one of [`IMAGE_EXTENSIONS`].
+pub fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// One unit of work: what becomes one item.
+enum Unit {
+    Image {
+        path: PathBuf,
+        id: String,
+        post: Option<PostInfo>,
+        location: String,
+    },
+    Text {
+        post: PostInfo,
+        text: String,
+        location: String,
+    },
+    Ready {
+        item: Item,
+    },
+}
+
+/// What an item inherits from its post.
+#[derive(Clone)]
+struct PostInfo {
+    id: String,
+    author: String,
+    time: Option<i64>,
+}
+
+/// Result of working on a unit.
+enum Done {
+    Item(Item),
+    Unchanged,
+    Failed(Failure),
+}
+
+/// Field numbers of the neardup schema in this index.
+#[derive(Clone, Copy)]
+struct Fields {
+    pdq: usize,
+    phash: usize,
+    minhash: usize,
+}
+
+/// Indexes `inputs` into `writer`. Returns the counts; an `Err` is an
+/// index error (a failing disk), after which nothing more was committed.
+pub fn ingest(
+    writer: &mut Writer,
+    hasher: &TextHasher,
+    inputs: &[Input],
+    opts: &IngestOptions,
+    sink: &mut dyn IngestSink,
+) -> neardup_index::Result<Summary> {
+    let fields = Fields {
+        pdq: writer.field(FIELD_PDQ)?,
+        phash: writer.field(FIELD_PHASH)?,
+        minhash: writer.field(FIELD_MINHASH)?,
+    };
+    let mut run = Run {
+        writer,
+        hasher,
+        opts,
+        fields,
+        sink,
+        summary: Summary::default(),
+        units: Vec::new(),
+        linked: HashSet::new(),
+        bytes_done: 0,
+        chunk_bytes: 0,
+    };
+    // Posts first: a picture that a post links is indexed as the post's
+    // media, not a second time as a loose image when its directory is
+    // walked too.
+    for input in inputs.iter().filter(|i| matches!(i, Input::Posts(_))) {
+        run.input(input)?;
+    }
+    for input in inputs.iter().filter(|i| !matches!(i, Input::Posts(_))) {
+        if let Input::Image(path) = input {
+            if run.linked.contains(&canonical(path)) {
+                continue;
+            }
+        }
+        run.input(input)?;
+    }
+    run.flush()?;
+    if run.writer.pending() > 0 {
+        run.writer.commit()?;
+        run.summary.commits += 1;
+    }
+    Ok(run.summary)
+}
+
+/// Units fingerprinted together; large enough to keep every core busy,
+/// small enough to bound memory.
+const CHUNK: usize = 4096;
+
+struct Run<'a> {
+    writer: &'a mut Writer,
+    hasher: &'a TextHasher,
+    opts: &'a IngestOptions,
+    fields: Fields,
+    sink: &'a mut dyn IngestSink,
+    summary: Summary,
+    units: Vec<Unit>,
+    /// Media files linked by posts (canonical paths).
+    linked: HashSet<PathBuf>,
+    bytes_done: u64,
+    chunk_bytes: u64,
+}
+
+impl Run<'_> {
+    fn fail(&mut self, failure: Failure) {
+        self.summary.failed += 1;
+        self.sink.failure(&failure);
+    }
+
+    fn push(&mut self, unit: Unit, bytes: u64) -> neardup_index::Result<()> {
+        self.units.push(unit);
+        self.chunk_bytes += bytes;
+        if self.units.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn input(&mut self, input: &Input) -> neardup_index::Result<()> {
+        let size = std::fs::metadata(input.path()).map_or(0, |m| m.len());
+        match input {
+            Input::Image(path) => {
+                let id = path.display().to_string();
+                let unit = Unit::Image {
+                    path: path.clone(),
+                    location: id.clone(),
+                    id,
+                    post: None,
+                };
+                self.push(unit, size)
+            }
+            Input::Posts(path) => self.posts(path, size),
+            Input::Hashes(path) => self.hashes(path, size),
+        }
+    }
+
+    fn posts(&mut self, path: &Path, size: u64) -> neardup_index::Result<()> {
+        let reader = match PostReader::open(path, self.opts.fields.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.fail(Failure {
+                    location: path.display().to_string(),
+                    reason: e.to_string(),
+                });
+                return Ok(());
+            }
+        };
+        for post in reader {
+            match post {
+                Ok(post) => self.post(post)?,
+                Err(e) => {
+                    let location = e
+                        .location()
+                        .map_or_else(|| path.display().to_string(), |l| l.to_string());
+                    let reason = e.to_string();
+                    let reason = reason
+                        .strip_prefix(&format!("{location}: "))
+                        .unwrap_or(&reason)
+                        .to_string();
+                    self.fail(Failure { location, reason });
+                }
+            }
+        }
+        // Progress counts a posts file as done once it is read through.
+        self.chunk_bytes += size;
+        Ok(())
+    }
+
+    fn post(&mut self, post: Post) -> neardup_index::Result<()> {
+        self.summary.posts += 1;
+        let info = PostInfo {
+            id: post.id.clone(),
+            author: post.author.clone().unwrap_or_default(),
+            time: post.created_at,
+        };
+        let location = post.location.to_string();
+        if let Some(text) = post.text {
+            if !text.is_empty() {
+                let unit = Unit::Text {
+                    post: info.clone(),
+                    text,
+                    location: location.clone(),
+                };
+                self.push(unit, 0)?;
+            }
+        }
+        for (i, media) in post.media.into_iter().enumerate() {
+            self.linked.insert(canonical(&media));
+            let unit = Unit::Image {
+                id: format!("{}#media{}", post.id, i + 1),
+                location: format!("{location}: media {}", media.display()),
+                path: media,
+                post: Some(info.clone()),
+            };
+            self.push(unit, 0)?;
+        }
+        Ok(())
+    }
+
+    fn hashes(&mut self, path: &Path, size: u64) -> neardup_index::Result<()> {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.fail(Failure {
+                    location: path.display().to_string(),
+                    reason: format!("cannot read: {e}"),
+                });
+                return Ok(());
+            }
+        };
+        let mut rows = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&text[..]);
+        let mut record = csv::ByteRecord::new();
+        let mut line = 0u64;
+        loop {
+            line += 1;
+            let location = format!("{}:{line}", path.display());
+            match rows.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    self.fail(Failure {
+                        location,
+                        reason: format!("malformed CSV: {e}"),
+                    });
+                    continue;
+                }
+            }
+            match parse_hash_row(&record, line == 1) {
+                Ok(None) => continue,
+                Ok(Some(HashRow::Header)) => {}
+                Ok(Some(HashRow::Code { id, code })) => {
+                    let (field, kind_name) = match &code {
+                        HashCode::Pdq(_) => (self.fields.pdq, "pdq"),
+                        HashCode::Phash(_) => (self.fields.phash, "phash"),
+                    };
+                    let words = match code {
+                        HashCode::Pdq(h) => h.0.to_vec(),
+                        HashCode::Phash(h) => vec![h.0],
+                    };
+                    let mut digest = Xxh3::new();
+                    digest.update(kind_name.as_bytes());
+                    for w in &words {
+                        digest.update(&w.to_le_bytes());
+                    }
+                    let item = Item {
+                        id,
+                        kind: Kind::Hash.to_byte(),
+                        path: path.display().to_string(),
+                        digest: digest.digest(),
+                        codes: vec![Code::Hamming { field, code: words }],
+                        ..Item::default()
+                    };
+                    self.push(Unit::Ready { item }, 0)?;
+                }
+                Err(reason) => self.fail(Failure { location, reason }),
+            }
+        }
+        self.chunk_bytes += size;
+        Ok(())
+    }
+
+    /// Fingerprints the pending units in parallel and adds them in order.
+    fn flush(&mut self) -> neardup_index::Result<()> {
+        let units = std::mem::take(&mut self.units);
+        let reader = self.writer.reader();
+        let (hasher, opts, fields) = (self.hasher, self.opts, self.fields);
+        let done: Vec<Done> = units
+            .into_par_iter()
+            .map(|unit| work(unit, reader, hasher, opts, fields))
+            .collect();
+        for d in done {
+            match d {
+                Done::Unchanged => self.summary.unchanged += 1,
+                Done::Failed(f) => self.fail(f),
+                Done::Item(item) => {
+                    let id = item.id.clone();
+                    let location = item.path.clone();
+                    match self.writer.add(item)? {
+                        AddOutcome::Added(_) => self.summary.indexed += 1,
+                        AddOutcome::Unchanged(_) => self.summary.unchanged += 1,
+                        AddOutcome::Conflict { .. } => self.fail(Failure {
+                            location,
+                            reason: format!("duplicate id {id:?} with different content"),
+                        }),
+                    }
+                }
+            }
+            if self.writer.pending() >= self.opts.batch {
+                self.writer.commit()?;
+                self.summary.commits += 1;
+            }
+        }
+        self.bytes_done += std::mem::take(&mut self.chunk_bytes);
+        self.sink.progress(self.bytes_done, &self.summary);
+        Ok(())
+    }
+}
+
+/// Fingerprints one unit, unless the index already holds it unchanged.
+fn work(
+    unit: Unit,
+    reader: &Reader,
+    hasher: &TextHasher,
+    opts: &IngestOptions,
+    fields: Fields,
+) -> Done {
+    let unchanged =
+        |id: &str, digest: u64| matches!(reader.get_by_id(id), Ok(Some(r)) if r.digest == digest);
+    match unit {
+        Unit::Ready { item } => {
+            if unchanged(&item.id, item.digest) {
+                Done::Unchanged
+            } else {
+                Done::Item(item)
+            }
+        }
+        Unit::Text {
+            post,
+            text,
+            location,
+        } => {
+            let mut digest = Xxh3::new();
+            for part in [text.as_str(), &post.author] {
+                digest.update(&(part.len() as u64).to_le_bytes());
+                digest.update(part.as_bytes());
+            }
+            digest.update(&post.time.unwrap_or(i64::MIN).to_le_bytes());
+            let digest = digest.digest();
+            if unchanged(&post.id, digest) {
+                return Done::Unchanged;
+            }
+            let fp = hasher.fingerprint(&text);
+            let low = if fp.short { FLAG_LOW_INFO } else { 0 };
+            Done::Item(Item {
+                id: post.id.clone(),
+                kind: Kind::Text.to_byte() | low,
+                path: location,
+                author: post.author,
+                timestamp: post.time,
+                snippet: snippet(&text),
+                group: Some(post.id),
+                digest,
+                codes: vec![Code::MinHash {
+                    field: fields.minhash,
+                    signature: fp.minhash,
+                }],
+            })
+        }
+        Unit::Image {
+            path,
+            id,
+            post,
+            location,
+        } => {
+            let bytes = match read_image_file(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Done::Failed(Failure {
+                        location,
+                        reason: e.reason(),
+                    })
+                }
+            };
+            let mut digest = Xxh3::new();
+            digest.update(&bytes);
+            if let Some(p) = &post {
+                digest.update(p.author.as_bytes());
+                digest.update(&p.time.unwrap_or(i64::MIN).to_le_bytes());
+            }
+            let digest = digest.digest();
+            if unchanged(&id, digest) {
+                return Done::Unchanged;
+            }
+            let fp = match fingerprint_bytes(&bytes, &opts.pipeline) {
+                Ok(fp) => fp,
+                Err(e) => {
+                    return Done::Failed(Failure {
+                        location,
+                        reason: e.to_string(),
+                    })
+                }
+            };
+            let mut codes = Vec::with_capacity(2);
+            let mut low = FLAG_LOW_INFO;
+            if let Some(pdq) = fp.pdq {
+                // PDQ's own rule: hashes of quality < 50 are too flat to
+                // compare, so they are not indexed for matching.
+                if pdq.quality >= PDQ_MIN_QUALITY {
+                    low = 0;
+                    codes.push(Code::Hamming {
+                        field: fields.pdq,
+                        code: pdq.hash.0.to_vec(),
+                    });
+                }
+            }
+            if let Some(phash) = fp.phash {
+                codes.push(Code::Hamming {
+                    field: fields.phash,
+                    code: vec![phash.0],
+                });
+            }
+            Done::Item(Item {
+                id,
+                kind: Kind::Image.to_byte() | low,
+                path: path.display().to_string(),
+                author: post.as_ref().map(|p| p.author.clone()).unwrap_or_default(),
+                timestamp: post.as_ref().and_then(|p| p.time),
+                snippet: String::new(),
+                group: post.map(|p| p.id),
+                digest,
+                codes,
+            })
+        }
+    }
+}
+
+/// The path with symbolic links and `..` resolved, when it exists.
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The first [`SNIPPET_CHARS`] characters of a text, on one line.
+pub fn snippet(text: &str) -> String {
+    let mut out = String::new();
+    let mut last_space = false;
+    for c in text.chars() {
+        if out.chars().count() >= SNIPPET_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_whitespace() {
+            if !last_space && !out.is_empty() {
+                out.push(' ');
+            }
+            last_space = true;
+        } else {
+            out.push(c);
+            last_space = false;
+        }
+    }
+    out.trim_end().to_string()
+}
+
+enum HashCode {
+    Pdq(Hash256),
+    Phash(Hash64),
+}
+
+enum HashRow {
+    Header,
+    Code { id: String, code: HashCode },
+}
+
+/// One row of a hash list: `id,hex` where hex is 64 digits (PDQ) or 16
+/// (pHash). A first row whose second field is not hex is a header.
+fn parse_hash_row(record: &csv::ByteRecord, first: bool) -> Result<Option<HashRow>, String> {
+    let field = |i: usize| {
+        record
+            .get(i)
+            .map(|b| String::from_utf8_lossy(b).trim().to_string())
+    };
+    let (Some(id), Some(hex)) = (field(0), field(1)) else {
+        if record.iter().all(|f| f.trim_ascii().is_empty()) {
+            return Ok(None);
+        }
+        return Err("expected two fields: id,hash".into());
+    };
+    let is_hex = !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    if first && !is_hex {
+        return Ok(Some(HashRow::Header));
+    }
+    if id.is_empty() {
+        return Err("missing id".into());
+    }
+    let code = match hex.len() {
+        64 => HashCode::Pdq(Hash256::from_hex(&hex).map_err(|e| e.to_string())?),
+        16 => HashCode::Phash(Hash64::from_hex(&hex).map_err(|e| e.to_string())?),
+        n => {
+            return Err(format!(
+                "hash {hex:?} has {n} characters: expected 64 (PDQ) or 16 (pHash)"
+            ))
+        }
+    };
+    Ok(Some(HashRow::Code { id, code }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_collapses_space_and_cuts_long_texts() {
+        assert_eq!(snippet("  a\n\n b\tc "), "a b c");
+        let long = "x".repeat(500);
+        let s = snippet(&long);
+        assert_eq!(s.chars().count(), SNIPPET_CHARS + 1);
+        assert!(s.ends_with('…'));
+    }
+
+    #[test]
+    fn discover_walks_directories_in_sorted_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        for name in [
+            "b.jpg",
+            "a.png",
+            "sub/c.webp",
+            "posts.jsonl",
+            "notes.txt",
+            "sub/p.csv",
+        ] {
+            std::fs::write(root.join(name), b"x").unwrap();
+        }
+        let (inputs, failures) = discover(&[
+            root.to_path_buf(),
+            root.join("notes.txt"),
+            root.join("missing.jpg"),
+        ]);
+        assert_eq!(
+            inputs,
+            vec![
+                Input::Image(root.join("a.png")),
+                Input::Image(root.join("b.jpg")),
+                Input::Posts(root.join("posts.jsonl")),
+                Input::Image(root.join("sub/c.webp")),
+                Input::Posts(root.join("sub/p.csv")),
+                Input::Image(root.join("notes.txt")),
+            ]
+        );
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].location.ends_with("missing.jpg"));
+    }
+}

@@ -1,0 +1,433 @@
+//! The three jobs end to end through the binary: index, query, dedupe,
+//! re-index, interrupted index, incremental dedupe, bad inputs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_neardup"));
+    c.env_remove("NEARDUP_INDEX");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run neardup")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/campaign")
+}
+
+fn posts_of(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn jsonl(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn stats(index: &Path) -> Value {
+    let o = run(&[
+        "stats",
+        "--index",
+        index.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+#[test]
+fn sample_campaign_is_indexed_and_found_as_one_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let o = run(&["index", "--index", idx, sample().to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let posts = posts_of(&sample().join("posts.jsonl"));
+    let media: usize = posts
+        .iter()
+        .map(|p| match &p["media"] {
+            Value::String(_) => 1,
+            Value::Array(a) => a.len(),
+            _ => 0,
+        })
+        .sum();
+    let s = stats(&index);
+    assert_eq!(s["items"]["text"].as_u64(), Some(posts.len() as u64));
+    assert_eq!(s["items"]["image"].as_u64(), Some(media as u64));
+    assert_eq!(s["posts"].as_u64(), Some(posts.len() as u64));
+
+    let o = run(&["dedupe", "--index", idx]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let clusters = jsonl(&o);
+    let campaign: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["id"].as_str().unwrap().starts_with("cmp-"))
+        .collect();
+    let biggest = &clusters[0];
+    let mut members: Vec<&str> = biggest["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    members.sort();
+    let mut expected: Vec<&str> = campaign.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    expected.sort();
+    assert_eq!(
+        members, expected,
+        "the campaign cluster holds every campaign post, nothing else"
+    );
+    let first = campaign
+        .iter()
+        .min_by_key(|p| p["created_at"].as_str().unwrap().to_string())
+        .unwrap();
+    assert_eq!(biggest["first_author"], first["author"]);
+    let authors: std::collections::BTreeSet<&str> = campaign
+        .iter()
+        .map(|p| p["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        biggest["distinct_authors"].as_u64(),
+        Some(authors.len() as u64)
+    );
+    for c in &clusters[1..] {
+        for m in c["members"].as_array().unwrap() {
+            assert!(
+                !m.as_str().unwrap().starts_with("cmp-"),
+                "campaign split: {c}"
+            );
+        }
+    }
+
+    // Re-indexing the same input adds nothing.
+    let before = stats(&index);
+    let o = run(&["index", "--index", idx, sample().to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains(" 0 indexed"), "{}", stderr(&o));
+    assert_eq!(stats(&index)["items"], before["items"]);
+
+    // Lookup of the campaign's visual and caption.
+    let o = run(&[
+        "query",
+        "--index",
+        idx,
+        "--image",
+        sample().join("media/visual.png").to_str().unwrap(),
+        "--text",
+        campaign[3]["text"].as_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let answers = jsonl(&o);
+    assert_eq!(answers.len(), 2);
+    for a in &answers {
+        let matches = a["matches"].as_array().unwrap();
+        assert!(matches.len() >= 2, "{a}");
+        for m in matches {
+            let post = m["post"].as_str().unwrap_or("");
+            assert!(post.starts_with("cmp-"), "unrelated match {m}");
+        }
+    }
+    let image_matches = answers[0]["matches"].as_array().unwrap();
+    assert_eq!(image_matches[0]["distance"].as_u64(), Some(0));
+    let text_matches = answers[1]["matches"].as_array().unwrap();
+    assert!(text_matches.iter().all(|m| m["kind"] == "text"));
+
+    // Nothing matches an unrelated caption: exit 1.
+    let o = run(&[
+        "query",
+        "--index",
+        idx,
+        "--text",
+        "A completely different sentence about quantum chromodynamics and lattice gauge theory.",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+
+    let o = run(&["verify", "--index", idx]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+fn write_posts(path: &Path, posts: &[Value]) {
+    let text: String = posts.iter().map(|p| format!("{p}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn incremental_dedupe_reports_only_clusters_touched_by_new_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let posts = posts_of(&sample().join("posts.jsonl"));
+    let text_only = |p: &Value| {
+        let mut p = p.clone();
+        p.as_object_mut().unwrap().remove("media");
+        p
+    };
+    // Night 1: the background and half the campaign; night 2: the rest.
+    let (bg, cmp): (Vec<Value>, Vec<Value>) = posts
+        .iter()
+        .map(text_only)
+        .partition(|p| p["id"].as_str().unwrap().starts_with("bg-"));
+    let night1: Vec<Value> = bg.iter().chain(&cmp[..6]).cloned().collect();
+    let night2: Vec<Value> = cmp[6..].to_vec();
+    write_posts(&dir.path().join("night1.jsonl"), &night1);
+    write_posts(&dir.path().join("night2.jsonl"), &night2);
+
+    let o = run(&[
+        "index",
+        "--index",
+        idx,
+        dir.path().join("night1.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["dedupe", "--index", idx, "--kind", "text"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&[
+        "index",
+        "--index",
+        idx,
+        dir.path().join("night2.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let o = run(&[
+        "dedupe", "--index", idx, "--kind", "text", "--since", "last",
+    ]);
+    let inc = jsonl(&o);
+    let full = jsonl(&run(&["dedupe", "--index", idx, "--kind", "text"]));
+    let new_ids: Vec<String> = night2
+        .iter()
+        .map(|p| format!("{}", p["id"].as_str().unwrap()))
+        .collect();
+    let touched: Vec<&Value> = full
+        .iter()
+        .filter(|c| {
+            c["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| new_ids.iter().any(|n| n == m.as_str().unwrap()))
+        })
+        .collect();
+    assert!(!touched.is_empty());
+    assert_eq!(inc.iter().collect::<Vec<_>>(), touched);
+    // Nothing new since the last run: nothing to report.
+    let o = run(&[
+        "dedupe", "--index", idx, "--kind", "text", "--since", "last",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+}
+
+#[test]
+fn bad_posts_are_reported_with_their_line_and_the_rest_is_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let posts = dir.path().join("posts.jsonl");
+    let mut data = Vec::new();
+    data.extend_from_slice(
+        b"{\"id\": \"ok1\", \"text\": \"a perfectly fine post about the weather today\"}\n",
+    );
+    data.extend_from_slice(b"{\"id\": \"broken\", \"text\": \n");
+    data.extend_from_slice(b"{\"text\": \"no id here\"}\n");
+    data.extend_from_slice(b"{\"id\": \"bad-utf8\", \"text\": \"caf\xe9\"}\n");
+    data.extend_from_slice(
+        b"{\"id\": \"no-media\", \"text\": \"picture missing\", \"media\": \"gone.jpg\"}\n",
+    );
+    data.extend_from_slice(
+        b"{\"id\": \"ok2\", \"text\": \"another fine post, this one about trains\"}\n",
+    );
+    std::fs::write(&posts, &data).unwrap();
+    std::fs::write(dir.path().join("fake.jpg"), b"not an image at all").unwrap();
+
+    let o = run(&["index", "--index", idx, dir.path().to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    for needle in [
+        "posts.jsonl:2",
+        "posts.jsonl:3",
+        "posts.jsonl:4",
+        "gone.jpg",
+        "fake.jpg",
+    ] {
+        assert!(err.contains(needle), "{needle} not reported in:\n{err}");
+    }
+    let log = std::fs::read_to_string(index.join("errors.jsonl")).unwrap();
+    let logged: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(logged.len(), 5, "{log}");
+    assert!(logged
+        .iter()
+        .all(|l| l["location"].is_string() && l["reason"].is_string()));
+    let s = stats(&index);
+    // ok1, ok2 and no-media's text.
+    assert_eq!(s["items"]["text"].as_u64(), Some(3));
+}
+
+#[test]
+fn index_with_other_text_settings_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let posts = dir.path().join("p.jsonl");
+    std::fs::write(&posts, "{\"id\": 1, \"text\": \"hello there, general\"}\n").unwrap();
+    let o = run(&["index", "--index", idx, posts.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&[
+        "index",
+        "--index",
+        idx,
+        "--keep-urls",
+        posts.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("other fingerprint settings"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn interrupted_index_completes_without_duplicates_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let posts = dir.path().join("many.jsonl");
+    let n = 20_000;
+    let text: String = (0..n)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"id": format!("p{i}"), "text": format!("post number {i} says {} things", i * 7919 % 1000)})
+            )
+        })
+        .collect();
+    std::fs::write(&posts, text).unwrap();
+    let mut child = bin()
+        .args([
+            "index",
+            "--quiet",
+            "--batch",
+            "500",
+            "--index",
+            idx,
+            posts.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    // Kill it once a commit has landed (or let it finish on a fast machine).
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        let committed = std::fs::read_to_string(index.join("MANIFEST"))
+            .map(|m| m.contains("seg-"))
+            .unwrap_or(false);
+        if committed || start.elapsed().as_secs() > 60 {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let o = run(&["verify", "--index", idx]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["index", "--quiet", "--index", idx, posts.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stats(&index)["items"]["text"].as_u64(), Some(n));
+    let o = run(&["verify", "--index", idx]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn hash_lists_are_imported_and_matched_by_pdq() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let visual = sample().join("media/visual.png");
+    let o = run(&["hash", "--format", "jsonl", visual.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let h = &jsonl(&o)[0];
+    let pdq = h["pdq"].as_str().unwrap();
+    let list = dir.path().join("known.csv");
+    std::fs::write(
+        &list,
+        format!(
+            "id,pdq\nknown-1,{pdq}\nknown-2,{}\nbad-row,xyz\n",
+            "0".repeat(64)
+        ),
+    )
+    .unwrap();
+    let o = run(&["index", "--index", idx, "--hashes", list.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "the bad row fails: {}", stderr(&o));
+    assert!(stderr(&o).contains("known.csv:4"), "{}", stderr(&o));
+    let o = run(&[
+        "query",
+        "--index",
+        idx,
+        "--image",
+        sample()
+            .join("media/visual-reencoded.jpg")
+            .to_str()
+            .unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let answers: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let matches = answers[0]["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 1, "{answers}");
+    assert_eq!(matches[0]["id"], "known-1");
+}
+
+#[test]
+fn verify_names_a_damaged_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let o = run(&["index", "--index", idx, sample().to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let seg = std::fs::read_dir(&index)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "nds"))
+        .unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&seg, bytes).unwrap();
+    let o = run(&["verify", "--index", idx]);
+    assert_eq!(code(&o), 2);
+    let name = seg.file_name().unwrap().to_str().unwrap();
+    assert!(stderr(&o).contains(name), "{}", stderr(&o));
+}
