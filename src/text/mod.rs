@@ -149,6 +149,7 @@ impl TextHasher {
             &self.normalize(text),
             self.settings.shingle,
             self.settings.n,
+            self.settings.seed,
             &mut out,
         );
         out
@@ -172,7 +173,13 @@ impl TextHasher {
     ) -> TextFingerprint {
         normalize::normalize_into(text, &self.settings.normalize_options(), norm);
         hashes.clear();
-        shingle::shingle_hashes(norm, self.settings.shingle, self.settings.n, hashes);
+        shingle::shingle_hashes(
+            norm,
+            self.settings.shingle,
+            self.settings.n,
+            self.settings.seed,
+            hashes,
+        );
         TextFingerprint {
             settings: self.settings,
             minhash: self.minhasher.signature(hashes),

@@ -78,6 +78,10 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
         } else {
             Cow::Borrowed(text)
         }
+    } else if let Some(f) = fold_latin1(text) {
+        // Latin-1 letters have no ASCII look-alike in the TR39 data (a test
+        // checks it), so there is nothing to fold: skip the script analysis.
+        return scan_folded(&f, None, opts, out);
     } else {
         Cow::Owned(fold_unicode(text))
     };
@@ -86,13 +90,46 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
     } else {
         Some(confusables::dominant_script(&folded))
     };
+    scan_folded(&folded, dominant, opts, out);
+}
+
+fn scan_folded(
+    folded: &str,
+    dominant: Option<unicode_script::Script>,
+    opts: &NormalizeOptions,
+    out: &mut String,
+) {
     let mut scanner = Scanner {
         out,
         word: String::new(),
         need_space: false,
         dominant,
     };
-    scanner.scan(&folded, opts);
+    scanner.scan(folded, opts);
+}
+
+/// Steps 1 to 3 for the common Western European case: text made of ASCII,
+/// Latin-1 letters and punctuation that NFKC leaves as punctuation. Returns
+/// `None` for any other character (then the general path runs). The result
+/// equals the general path's (tested on every character it accepts).
+fn fold_latin1(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            'A'..='Z' => out.push(c.to_ascii_lowercase()),
+            c if c.is_ascii() => out.push(c),
+            // Upper-case Latin-1 letters (not U+00D7 MULTIPLICATION SIGN).
+            // Þ and þ are left to the general path: TR39 lists þ as a
+            // look-alike of p.
+            '\u{C0}'..='\u{DD}' if c != '\u{D7}' => {
+                out.push(char::from_u32(u32::from(c) + 0x20)?);
+            }
+            'ß' => out.push_str("ss"),
+            '\u{E0}'..='\u{FD}' | '\u{FF}' | latin1_punct!() => out.push(c),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// Steps 1 to 3 for non-ASCII text: invisible characters out, NFKC, full
@@ -122,6 +159,29 @@ fn fold_unicode(text: &str) -> String {
     }
     out
 }
+
+/// Punctuation and symbols that are NFKC-stable (or NFKC to punctuation),
+/// not invisible and not case-mapped.
+macro_rules! latin1_punct {
+    () => {
+        '\u{A1}'..='\u{A7}'
+            | '\u{A9}'
+            | '\u{AB}'
+            | '\u{AC}'
+            | '\u{AE}'
+            | '\u{B0}'
+            | '\u{B1}'
+            | '\u{B6}'
+            | '\u{B7}'
+            | '\u{BB}'
+            | '\u{BF}'
+            | '\u{2010}'..='\u{2016}'
+            | '\u{2018}'..='\u{2027}'
+            | '\u{2030}'..='\u{203D}'
+            | '\u{20AC}'
+    };
+}
+use latin1_punct;
 
 /// True for characters that render as nothing (or only steer rendering) and
 /// are used to make a copied caption look different to exact matching.
@@ -343,6 +403,31 @@ mod tests {
         let ascii = n("Hello, World!! visit bit.ly/abc @joe_1 #Tag");
         let uni = n("Hello, World!! visit bit.ly/abc @joe_1 #Tag é");
         assert_eq!(format!("{ascii} é"), uni);
+    }
+
+    #[test]
+    fn latin1_fast_path_equals_general_path() {
+        let mut accepted = 0;
+        for cp in 0x80u32..0x2100 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let text = format!("Ab{c}cd {c}Ef x{c} {c}");
+            if fold_latin1(&text).is_some() {
+                accepted += 1;
+                let general = fold_unicode(&text);
+                let mut expected = String::new();
+                let d = confusables::dominant_script(&general);
+                scan_folded(
+                    &general,
+                    Some(d),
+                    &NormalizeOptions::default(),
+                    &mut expected,
+                );
+                assert_eq!(n(&text), expected, "U+{cp:04X}");
+            }
+        }
+        assert!(accepted > 100);
     }
 
     #[test]
