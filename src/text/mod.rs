@@ -39,10 +39,12 @@ use minhash::MinHasher;
 /// 5-gram Jaccard well above it, while unrelated real texts stay far below.
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
-/// A text with fewer shingles than this is *short*: a handful of words.
-/// Short texts match only near-exactly ([`SHORT_TEXT_THRESHOLD`]) so that
-/// "thank you!" does not pull in every other two-word post.
-pub const SHORT_TEXT_SHINGLES: usize = 16;
+/// A text whose normalised form has fewer characters than this is *short*:
+/// two or three words. Short texts match only near-exactly
+/// ([`SHORT_TEXT_THRESHOLD`]) so that "thank you!" does not pull in every
+/// other two-word post. (Counted in characters, not shingles, so that the
+/// rule is the same for every shingle kind.)
+pub const SHORT_TEXT_CHARS: usize = 20;
 
 /// Threshold applied when either text is short.
 pub const SHORT_TEXT_THRESHOLD: f64 = 0.9;
@@ -58,8 +60,8 @@ pub struct TextFingerprint {
     pub simhash: u64,
     /// Number of shingles (repeats included); 0 for a text with no words.
     pub shingles: usize,
-    /// Fewer than [`SHORT_TEXT_SHINGLES`] shingles: matches only
-    /// near-exactly.
+    /// Normalised text shorter than [`SHORT_TEXT_CHARS`] characters:
+    /// matches only near-exactly.
     pub short: bool,
 }
 
@@ -185,7 +187,7 @@ impl TextHasher {
             minhash: self.minhasher.signature(hashes),
             simhash: simhash::simhash(hashes),
             shingles: hashes.len(),
-            short: hashes.len() < SHORT_TEXT_SHINGLES,
+            short: norm.chars().count() < SHORT_TEXT_CHARS,
         }
     }
 
