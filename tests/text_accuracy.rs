@@ -185,3 +185,54 @@ fn estimate_is_unbiased_over_seeds() {
         assert!((mean - j).abs() <= 4.0 * se, "J {j} mean {mean}");
     }
 }
+
+/// The `probabilistic-collections` MinHash on the same pairs and the same
+/// normalised character 5-gram shingles, for the README's verdict (it is not
+/// used by neardup). Run with `--ignored --nocapture`.
+#[test]
+#[ignore = "evaluation of an alternative crate, for the README"]
+fn probabilistic_collections_minhash_evaluation() {
+    use probabilistic_collections::similarity::MinHash;
+    use probabilistic_collections::SipHasherBuilder;
+    let pairs = edited_pairs(10_000);
+    let hasher = TextHasher::new(TextSettings::default()).expect("valid");
+    let shingles = |t: &str| -> Vec<String> {
+        let chars: Vec<char> = hasher.normalize(t).chars().collect();
+        chars.windows(5).map(|w| w.iter().collect()).collect()
+    };
+    let (mut sum_err, mut sum_sq, mut sum_var, mut n) = (0.0, 0.0, 0.0, 0usize);
+    for seed in 0..4u64 {
+        let mh = MinHash::with_hashers(
+            128,
+            [
+                SipHasherBuilder::from_seed(seed, 1),
+                SipHasherBuilder::from_seed(seed, 2),
+            ],
+        );
+        for (a, b) in &pairs {
+            let (sa, sb) = (shingles(a), shingles(b));
+            // get_min_hashes panics on an empty shingle set.
+            if sa.is_empty() || sb.is_empty() {
+                continue;
+            }
+            let ha: HashSet<&String> = sa.iter().collect();
+            let hb: HashSet<&String> = sb.iter().collect();
+            let inter = ha.intersection(&hb).count();
+            let exact = inter as f64 / (ha.len() + hb.len() - inter) as f64;
+            let ma = mh.get_min_hashes(sa.clone().into_iter());
+            let mb = mh.get_min_hashes(sb.clone().into_iter());
+            let est = mh.get_similarity_from_hashes(&ma, &mb);
+            sum_err += est - exact;
+            sum_sq += (est - exact) * (est - exact);
+            sum_var += exact * (1.0 - exact) / 128.0;
+            n += 1;
+        }
+    }
+    let (mean, rmse, bound) = (
+        sum_err / n as f64,
+        (sum_sq / n as f64).sqrt(),
+        1.1 * (sum_var / n as f64).sqrt(),
+    );
+    println!("probabilistic-collections MinHash: {n} pairs, mean error {mean:+.5}, RMSE {rmse:.5}, bound {bound:.5}");
+    assert!(n > 0);
+}

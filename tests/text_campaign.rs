@@ -25,8 +25,10 @@ fn campaign_bars_at_default_settings() {
             .expect("same settings")
     });
     let background = items.iter().filter(|i| i.template.is_none()).count();
+    let hard = items.iter().filter(|i| i.kind == "hard_negative").count();
     eprintln!(
-        "campaign set: {TEMPLATES} templates x {} posts, {background} background texts",
+        "campaign set: {TEMPLATES} templates x {} posts, {background} background texts \
+         ({hard} hard negatives)",
         KINDS.len() + 1
     );
     eprintln!(

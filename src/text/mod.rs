@@ -144,11 +144,16 @@ impl TextHasher {
         normalize::normalize(text, &self.settings.normalize_options())
     }
 
-    /// Shingle hashes of `text` (normalised first), repeats included.
+    /// Shingle hashes of `text` (normalised first), repeats included; none
+    /// for a text with no words besides URL and mention placeholders.
     pub fn shingles(&self, text: &str) -> Vec<u64> {
         let mut out = Vec::new();
+        let norm = self.normalize(text);
+        if !has_content(&norm) {
+            return out;
+        }
         shingle::shingle_hashes(
-            &self.normalize(text),
+            &norm,
             self.settings.shingle,
             self.settings.n,
             self.settings.seed,
@@ -175,6 +180,12 @@ impl TextHasher {
     ) -> TextFingerprint {
         normalize::normalize_into(text, &self.settings.normalize_options(), norm);
         hashes.clear();
+        if !has_content(norm) {
+            // Nothing but URL and mention placeholders: no text to compare,
+            // so no shingles (otherwise every link-only post would match
+            // every other one).
+            norm.clear();
+        }
         shingle::shingle_hashes(
             norm,
             self.settings.shingle,
@@ -198,6 +209,13 @@ impl TextHasher {
         let sb: HashSet<u64> = self.shingles(b).into_iter().collect();
         jaccard_of_sets(&sa, &sb)
     }
+}
+
+/// True if the normalised text has a word that is not a placeholder.
+fn has_content(norm: &str) -> bool {
+    norm.split(' ').any(|w| {
+        !w.is_empty() && w != normalize::URL_PLACEHOLDER && w != normalize::MENTION_PLACEHOLDER
+    })
 }
 
 /// Jaccard similarity of two sets (0 if either is empty).

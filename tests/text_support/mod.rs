@@ -167,7 +167,8 @@ pub struct Item {
 
 /// The labelled campaign set: `templates` captions of 60 to 280 characters
 /// taken from the fixture, each posted as is and re-posted once with each
-/// kind of edit; the other fixture texts as background, minus any whose
+/// kind of edit; as background, each template with 60% of its words
+/// replaced (hard negatives) and the other fixture texts, minus any whose
 /// exact shingle Jaccard with a template is >= 0.2 (the corpus has real
 /// near-duplicates of its own, which are not errors of the method).
 pub fn campaign_set(templates: usize) -> Vec<Item> {
@@ -198,6 +199,25 @@ pub fn campaign_set(templates: usize) -> Vec<Item> {
                 kind,
             });
         }
+    }
+    // Hard negatives: each template with 60% of its words replaced (same
+    // frame, another message); they are background, not re-posts.
+    for &i in &chosen {
+        let text: Vec<String> = words_of(&texts[i])
+            .into_iter()
+            .map(|w| {
+                if rng.unit() < 0.6 {
+                    rng.pick(&donor).clone()
+                } else {
+                    w
+                }
+            })
+            .collect();
+        items.push(Item {
+            text: text.join(" "),
+            template: None,
+            kind: "hard_negative",
+        });
     }
     for (i, text) in texts.iter().enumerate() {
         if chosen.contains(&i) {
