@@ -87,7 +87,7 @@ def main():
     n = len(texts)
     print(f"{n} texts from {os.path.basename(path)}, {a.rounds} rounds, medians")
     print()
-    print("| tool | work per text | median time | texts/s | neardup 1 thread is faster by |")
+    print("| tool | work per text | median time | texts/s | time ratio to neardup 1 thread (median of rounds) |")
     print("|---|---|---|---|---|")
     desc = {
         "neardup_1t": "normalise + char 5-grams + MinHash k=128 + SimHash, 1 thread",

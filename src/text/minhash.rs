@@ -162,9 +162,7 @@ mod tests {
     #[test]
     fn dispatch_matches_portable() {
         let m = MinHasher::new(128, 1);
-        let hashes: Vec<u64> = (0..300u64)
-            .map(|i| super::super::shingle::fmix64(i))
-            .collect();
+        let hashes: Vec<u64> = (0..300u64).map(super::super::shingle::fmix64).collect();
         let fast = m.signature(&hashes);
         let mut slow = vec![u32::MAX; 128];
         update_portable(&mut slow, &m.a, &m.b, &hashes);

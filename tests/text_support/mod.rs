@@ -309,8 +309,8 @@ pub fn score(items: &[Item], is_match: impl Fn(usize, usize) -> bool) -> Scores 
             }
         }
         // Campaign-background pairs.
-        for j in 0..items.len() {
-            if items[j].template.is_none() && is_match(i, j) {
+        for (j, item) in items.iter().enumerate() {
+            if item.template.is_none() && is_match(i, j) {
                 s.fp += 1;
                 s.fp_background += 1;
             }
