@@ -110,6 +110,31 @@ impl TextFingerprint {
     }
 }
 
+impl TextFingerprint {
+    /// One 64-bit key per LSH band: band i covers signature values
+    /// `i * rows .. (i + 1) * rows`. Two fingerprints are LSH candidates
+    /// when some band has equal keys (equal values give equal keys; unequal
+    /// values collide with probability about 2^-64). The band number is
+    /// mixed in, so keys of different bands never need telling apart.
+    /// Returns an empty list if `bands * rows` is not the signature length.
+    pub fn band_keys(&self, params: LshParams) -> Vec<u64> {
+        if params.bands * params.rows != self.minhash.len() || params.rows == 0 {
+            return Vec::new();
+        }
+        self.minhash
+            .chunks_exact(params.rows)
+            .enumerate()
+            .map(|(band, values)| {
+                let mut h = shingle::fmix64(band as u64 ^ 0x5851_F42D_4C95_7F2D);
+                for &v in values {
+                    h = shingle::fmix64(h ^ u64::from(v));
+                }
+                h
+            })
+            .collect()
+    }
+}
+
 /// MinHash estimate of the Jaccard similarity of two fingerprints (see
 /// [`TextFingerprint::estimated_jaccard`]).
 pub fn estimated_jaccard(a: &TextFingerprint, b: &TextFingerprint) -> Result<f64, TextError> {
@@ -219,6 +244,13 @@ fn has_content(norm: &str) -> bool {
 }
 
 /// Jaccard similarity of two sets (0 if either is empty).
+///
+/// ```
+/// use std::collections::HashSet;
+/// let a: HashSet<u64> = [1, 2, 3].into();
+/// let b: HashSet<u64> = [2, 3, 4].into();
+/// assert_eq!(neardup::text::jaccard_of_sets(&a, &b), 0.5);
+/// ```
 pub fn jaccard_of_sets(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
@@ -232,5 +264,27 @@ impl TextSettings {
     /// [`TextHasher`]; keep one for many texts).
     pub fn fingerprint(&self, text: &str) -> Result<TextFingerprint, TextError> {
         Ok(TextHasher::new(*self)?.fingerprint(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_keys_agree_exactly_where_bands_agree() {
+        let h = TextHasher::new(TextSettings::default()).expect("valid");
+        let p = optimal_params(DEFAULT_THRESHOLD, 128, 0.5, 0.5).expect("valid");
+        let a = h.fingerprint("Boycott the Paris Olympics, share before they delete it");
+        let b = h.fingerprint("BOYCOTT the Paris Olympics!! share before they delete it now");
+        let (ka, kb) = (a.band_keys(p), b.band_keys(p));
+        assert_eq!(ka.len(), p.bands);
+        for i in 0..p.bands {
+            let same =
+                a.minhash[i * p.rows..(i + 1) * p.rows] == b.minhash[i * p.rows..(i + 1) * p.rows];
+            assert_eq!(same, ka[i] == kb[i], "band {i}");
+        }
+        assert!(ka.iter().zip(&kb).any(|(x, y)| x == y));
+        assert!(a.band_keys(LshParams { bands: 3, rows: 3 }).is_empty());
     }
 }
