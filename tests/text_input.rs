@@ -66,8 +66,10 @@ fn latin_with_cyrillic_look_alikes_equals_latin() {
         n("call the сор and а lawyer"),
         n("call the cop and a lawyer")
     );
-    // But a text entirely in Cyrillic is Russian, and stays Cyrillic.
-    assert_eq!(n("а сор"), "а сор");
+    // A Cyrillic text made only of look-alike letters reads as Latin, and
+    // stays distinct from another such text.
+    assert_eq!(n("а сор"), "a cop");
+    assert_ne!(n("а сор"), n("а рос"));
 }
 
 #[test]
@@ -179,6 +181,41 @@ fn control_characters_and_random_bytes_do_not_panic() {
         let fp = h.fingerprint(&text);
         assert_eq!(fp.minhash.len(), 128);
         let _ = h.normalize(&text);
+    }
+}
+
+#[test]
+fn random_code_points_and_url_fragments_do_not_panic() {
+    let h = hasher();
+    let pieces = [
+        "http://", "www.", "@", "a.b/", "#", " ", "İ", "\u{301}", "\u{200D}", "а", "ß",
+    ];
+    let mut state = 11u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..(next() % 40) {
+            if next() % 3 == 0 {
+                text.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+            } else if let Some(c) = char::from_u32((next() % 0x11_0000) as u32) {
+                text.push(c);
+            }
+        }
+        let fp = h.fingerprint(&text);
+        assert_eq!(fp.minhash.len(), 128);
+        // With URLs and mentions kept (no placeholders), normalising twice
+        // changes nothing.
+        let keep = NormalizeOptions {
+            keep_urls: true,
+            keep_mentions: true,
+        };
+        let once = normalize(&text, &keep);
+        assert_eq!(normalize(&once, &keep), once, "{text:?}");
     }
 }
 

@@ -28,6 +28,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use caseless::Caseless;
+use unicode_normalization::UnicodeNormalization;
 use unicode_script::{Script, UnicodeScript};
 
 struct Tables {
@@ -36,6 +38,8 @@ struct Tables {
     /// (script, ASCII letter) -> the lower-case letter of that script that
     /// looks like it.
     from_latin: HashMap<(Script, char), char>,
+    /// ASCII letters that have a look-alike in some other script.
+    ambiguous_ascii: [bool; 26],
 }
 
 fn tables() -> &'static Tables {
@@ -66,15 +70,26 @@ fn build() -> Tables {
         let l = l.to_ascii_lowercase();
         to_latin.insert(c, l);
         let script = c.script();
-        // Text is case folded before folding confusables: only lower-case
-        // (or caseless) letters can be targets.
-        if script != Script::Latin && !c.is_uppercase() {
+        // Text goes through NFKC and case folding before confusables are
+        // folded: only letters those leave alone can be targets (lower-case
+        // Cyrillic; upper-case Cherokee, which folds the other way; not the
+        // Greek lunate sigma, a compatibility variant of sigma).
+        let fold_stable = {
+            let mut f = std::iter::once(c).nfkc().default_case_fold().nfkc();
+            (f.next(), f.next()) == (Some(c), None)
+        };
+        if script != Script::Latin && fold_stable {
             from_latin.entry((script, l)).or_insert(c);
         }
+    }
+    let mut ambiguous_ascii = [false; 26];
+    for (_, l) in from_latin.keys() {
+        ambiguous_ascii[(*l as u8 - b'a') as usize] = true;
     }
     Tables {
         to_latin,
         from_latin,
+        ambiguous_ascii,
     }
 }
 
@@ -94,16 +109,46 @@ fn letter_script(c: char) -> Option<Script> {
 }
 
 /// The script with the most letters in `text` (Latin if there are none).
+///
+/// Letters that have a look-alike in another script (Latin `a`, Cyrillic
+/// `а`) are not counted: they are what a spoofer changes, so they must not
+/// decide which script the text is in. A text with only such letters is
+/// read as Latin.
+/// This also makes normalising twice give the same result, since folding
+/// only ever changes such letters.
 pub(crate) fn dominant_script(text: &str) -> Script {
+    let t = tables();
     let mut counts: Vec<(Script, usize)> = Vec::new();
     for c in text.chars() {
         if let Some(s) = letter_script(c) {
+            // Judge an accented letter by its base letter (`á` by `a`).
+            let mut base = c;
+            if !c.is_ascii() {
+                let mut first = true;
+                unicode_normalization::char::decompose_canonical(c, |d| {
+                    if first {
+                        base = d;
+                        first = false;
+                    }
+                });
+            }
+            let is_ambiguous = if base.is_ascii_alphabetic() {
+                t.ambiguous_ascii[(base.to_ascii_lowercase() as u8 - b'a') as usize]
+            } else {
+                t.to_latin.contains_key(&base)
+            };
+            if is_ambiguous {
+                continue;
+            }
             match counts.iter_mut().find(|(t, _)| *t == s) {
                 Some((_, n)) => *n += 1,
                 None => counts.push((s, 1)),
             }
         }
     }
+    // Nothing but look-alike letters: read the text as Latin (a Russian
+    // text made only of `а`, `о`, `р`, `с`... is a few words at most, and
+    // folding it to Latin keeps it distinct from other such texts).
     majority(&counts)
 }
 
@@ -159,6 +204,8 @@ pub(crate) fn fold_word(word: &str, dominant: Script, out: &mut String) {
     } else {
         None
     };
+    let start = out.len();
+    let mut changed = false;
     for c in word.chars() {
         let s = letter_script(c);
         let folded = match (target, s) {
@@ -171,7 +218,16 @@ pub(crate) fn fold_word(word: &str, dominant: Script, out: &mut String) {
             (Some(target), Some(s)) if s != target => to_script(t, c, target).unwrap_or(c),
             _ => c,
         };
+        changed |= folded != c;
         out.push(folded);
+    }
+    if changed {
+        // A folded base letter may now compose with the mark after it
+        // (Cyrillic `а` + U+0301 becomes Latin `á`): recompose so that
+        // normalising twice changes nothing.
+        let recomposed: String = out[start..].nfc().collect();
+        out.truncate(start);
+        out.push_str(&recomposed);
     }
 }
 

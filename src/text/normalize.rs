@@ -91,6 +91,15 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
         Some(confusables::dominant_script(&folded))
     };
     scan_folded(&folded, dominant, opts, out);
+    if dominant.is_some()
+        && unicode_normalization::is_nfc_quick(out.chars())
+            != unicode_normalization::IsNormalized::Yes
+    {
+        // Removing separators can leave combining marks out of canonical
+        // order; one more composition keeps the output a fixed point.
+        let nfc: String = out.nfc().collect();
+        *out = nfc;
+    }
 }
 
 fn scan_folded(
@@ -135,29 +144,28 @@ fn fold_latin1(text: &str) -> Option<String> {
 /// Steps 1 to 3 for non-ASCII text: invisible characters out, NFKC, full
 /// case folding, NFKC again, Turkic `i` fold.
 fn fold_unicode(text: &str) -> String {
-    let folded: String = text
-        .chars()
+    let mut prev = '\0';
+    text.chars()
         .filter(|&c| !is_invisible(c))
         .nfkc()
         .default_case_fold()
+        .filter_map(move |c| {
+            // Full case folding maps `İ` to `i` + U+0307 COMBINING DOT ABOVE
+            // and keeps the dotless `ı`; Azerbaijani and Turkish captions
+            // typed in capitals would then differ from the same caption in
+            // lower case. This runs before the last NFKC so that what
+            // follows the `i` is composed again (idempotence).
+            let c = match c {
+                'ı' => 'i',
+                '\u{307}' if prev == 'i' || prev == 'j' => return None,
+                c => c,
+            };
+            prev = c;
+            Some(c)
+        })
         .nfkc()
-        .collect();
-    let mut out = String::with_capacity(folded.len());
-    let mut prev = '\0';
-    for c in folded.chars() {
-        // Full case folding maps `İ` to `i` + U+0307 COMBINING DOT ABOVE and
-        // keeps the dotless `ı`; Azerbaijani and Turkish captions typed in
-        // capitals would then differ from the same caption in lower case.
-        let c = match c {
-            'ı' => 'i',
-            '\u{307}' if prev == 'i' || prev == 'j' => continue,
-            c if is_invisible(c) => continue,
-            c => c,
-        };
-        out.push(c);
-        prev = c;
-    }
-    out
+        .filter(|&c| !is_invisible(c))
+        .collect()
 }
 
 /// Punctuation and symbols that are NFKC-stable (or NFKC to punctuation),
