@@ -33,23 +33,43 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_script::{Script, UnicodeScript};
 
 struct Tables {
-    /// Non-ASCII letter -> the ASCII lower-case letter it looks like.
+    /// Letter -> the ASCII lower-case letter it looks like (Cyrillic `а`,
+    /// Greek `ο`, Latin `ɑ`). Only letters that NFKC and case folding leave
+    /// alone, since text is folded before this table is used.
     to_latin: HashMap<char, char>,
-    /// (script, ASCII letter) -> the lower-case letter of that script that
-    /// looks like it.
+    /// Lower-case letter whose upper-case form looks like an ASCII capital
+    /// (Cyrillic `т` from `Т`, `м` from `М`): folded like `to_latin` inside a
+    /// word that goes Latin, but, being an ordinary letter of its script in
+    /// lower case, it votes for its own script.
+    upper_to_latin: HashMap<char, char>,
+    /// (script, ASCII letter) -> the letter of that script that looks like
+    /// it.
     from_latin: HashMap<(Script, char), char>,
-    /// ASCII letters that have a look-alike in some other script.
-    ambiguous_ascii: [bool; 26],
 }
+
+/// Scripts that Latin look-alikes are folded *into* when they dominate:
+/// the alphabets whose letters are confused with Latin in both directions.
+/// (Folding into, say, Han would turn `t` into `丅`.)
+const TARGET_SCRIPTS: [Script; 3] = [Script::Cyrillic, Script::Greek, Script::Armenian];
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(build)
 }
 
+/// The single character `c` becomes after NFKC and case folding, if any.
+fn folded(c: char) -> Option<char> {
+    let mut f = std::iter::once(c).nfkc().default_case_fold().nfkc();
+    match (f.next(), f.next()) {
+        (Some(x), None) => Some(x),
+        _ => None,
+    }
+}
+
 fn build() -> Tables {
     let mut to_latin = HashMap::new();
     let mut from_latin = HashMap::new();
+    let mut upper = Vec::new();
     let mut buf = [0u8; 4];
     // Letters with ASCII look-alikes live in the BMP and plane 1 (the
     // mathematical alphanumerics there are already removed by NFKC).
@@ -68,28 +88,41 @@ fn build() -> Tables {
             continue;
         }
         let l = l.to_ascii_lowercase();
-        to_latin.insert(c, l);
-        let script = c.script();
-        // Text goes through NFKC and case folding before confusables are
-        // folded: only letters those leave alone can be targets (lower-case
-        // Cyrillic; upper-case Cherokee, which folds the other way; not the
-        // Greek lunate sigma, a compatibility variant of sigma).
-        let fold_stable = {
-            let mut f = std::iter::once(c).nfkc().default_case_fold().nfkc();
-            (f.next(), f.next()) == (Some(c), None)
-        };
-        if script != Script::Latin && fold_stable {
-            from_latin.entry((script, l)).or_insert(c);
+        match folded(c) {
+            // Unchanged by folding (lower-case Cyrillic; upper-case
+            // Cherokee, which folds the other way).
+            Some(f) if f == c => {
+                to_latin.insert(c, l);
+                if TARGET_SCRIPTS.contains(&c.script()) {
+                    from_latin.entry((c.script(), l)).or_insert(c);
+                }
+            }
+            Some(f) if !f.is_ascii() => upper.push((f, l)),
+            _ => {}
         }
     }
-    let mut ambiguous_ascii = [false; 26];
-    for (_, l) in from_latin.keys() {
-        ambiguous_ascii[(*l as u8 - b'a') as usize] = true;
+    let mut upper_to_latin = HashMap::new();
+    for (f, l) in upper {
+        if !to_latin.contains_key(&f) {
+            upper_to_latin.entry(f).or_insert(l);
+            if TARGET_SCRIPTS.contains(&f.script()) {
+                from_latin.entry((f.script(), l)).or_insert(f);
+            }
+        }
     }
     Tables {
         to_latin,
+        upper_to_latin,
         from_latin,
-        ambiguous_ascii,
+    }
+}
+
+impl Tables {
+    fn latin_of(&self, c: char) -> Option<char> {
+        self.to_latin
+            .get(&c)
+            .or_else(|| self.upper_to_latin.get(&c))
+            .copied()
     }
 }
 
@@ -108,47 +141,39 @@ fn letter_script(c: char) -> Option<Script> {
     }
 }
 
-/// The script with the most letters in `text` (Latin if there are none).
+/// The script with the most votes in `text` (Latin if there are none).
 ///
-/// Letters that have a look-alike in another script (Latin `a`, Cyrillic
-/// `а`) are not counted: they are what a spoofer changes, so they must not
-/// decide which script the text is in. A text with only such letters is
-/// read as Latin.
-/// This also makes normalising twice give the same result, since folding
-/// only ever changes such letters.
+/// Every letter votes for its script, except that a letter that looks like
+/// an ASCII letter (Cyrillic `а`, `о`, `р`; judged by its base letter, so
+/// `а́` too) votes Latin whatever its script. Swapping such letters between
+/// scripts, which is what a spoofer does, therefore never changes the
+/// dominant script; a Russian text still has a Cyrillic majority from its
+/// other letters.
 pub(crate) fn dominant_script(text: &str) -> Script {
     let t = tables();
     let mut counts: Vec<(Script, usize)> = Vec::new();
     for c in text.chars() {
-        if let Some(s) = letter_script(c) {
-            // Judge an accented letter by its base letter (`á` by `a`).
+        let Some(mut s) = letter_script(c) else {
+            continue;
+        };
+        if !c.is_ascii() {
             let mut base = c;
-            if !c.is_ascii() {
-                let mut first = true;
-                unicode_normalization::char::decompose_canonical(c, |d| {
-                    if first {
-                        base = d;
-                        first = false;
-                    }
-                });
-            }
-            let is_ambiguous = if base.is_ascii_alphabetic() {
-                t.ambiguous_ascii[(base.to_ascii_lowercase() as u8 - b'a') as usize]
-            } else {
-                t.to_latin.contains_key(&base)
-            };
-            if is_ambiguous {
-                continue;
-            }
-            match counts.iter_mut().find(|(t, _)| *t == s) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((s, 1)),
+            let mut first = true;
+            unicode_normalization::char::decompose_canonical(c, |d| {
+                if first {
+                    base = d;
+                    first = false;
+                }
+            });
+            if base.is_ascii_alphabetic() || t.to_latin.contains_key(&base) {
+                s = Script::Latin;
             }
         }
+        match counts.iter_mut().find(|(t, _)| *t == s) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s, 1)),
+        }
     }
-    // Nothing but look-alike letters: read the text as Latin (a Russian
-    // text made only of `а`, `о`, `р`, `с`... is a few words at most, and
-    // folding it to Latin keeps it distinct from other such texts).
     majority(&counts)
 }
 
@@ -169,7 +194,7 @@ fn to_script(t: &Tables, c: char, target: Script) -> Option<char> {
     let latin = if c.is_ascii_alphabetic() {
         c
     } else {
-        *t.to_latin.get(&c)?
+        t.latin_of(c)?
     };
     if target == Script::Latin {
         Some(latin)
@@ -213,7 +238,7 @@ pub(crate) fn fold_word(word: &str, dominant: Script, out: &mut String) {
             (_, Some(Script::Latin))
                 if !c.is_ascii() && target.is_none_or(|t| t == Script::Latin) =>
             {
-                t.to_latin.get(&c).copied().unwrap_or(c)
+                t.latin_of(c).unwrap_or(c)
             }
             (Some(target), Some(s)) if s != target => to_script(t, c, target).unwrap_or(c),
             _ => c,

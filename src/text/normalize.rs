@@ -241,7 +241,7 @@ impl Scanner<'_> {
             let at_boundary = !prev_word;
             if at_boundary {
                 if !opts.keep_urls {
-                    if let Some(len) = url_len(&bytes[i..]) {
+                    if let Some(len) = url_len(&s[i..]) {
                         self.token(URL_PLACEHOLDER);
                         i += len;
                         prev_word = false;
@@ -339,10 +339,13 @@ impl Scanner<'_> {
     }
 }
 
-/// Length in bytes of the URL starting at `b`, if one does: a scheme
-/// (`http://`, `https://`), `www.`, or a bare `domain.tld/path` such as the
-/// short links `bit.ly/x` and `t.co/x`. The URL runs to the next white space.
-fn url_len(b: &[u8]) -> Option<usize> {
+/// Length in bytes of the URL starting at `s`, if one does: a scheme
+/// (`http://`, `https://`, or any word of up to 12 letters before `://`, so
+/// that `httр://` with a Cyrillic `р` is still a URL), `www.`, or a bare
+/// `domain.tld/path` such as the short links `bit.ly/x` and `t.co/x`. The
+/// URL runs to the next white space.
+fn url_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
     let to_space = |start: usize| {
         start
             + b[start..]
@@ -354,6 +357,20 @@ fn url_len(b: &[u8]) -> Option<usize> {
         if b.starts_with(prefix) && b.len() > prefix.len() && !b[prefix.len()].is_ascii_whitespace()
         {
             return Some(to_space(prefix.len()));
+        }
+    }
+    // Any scheme, in any script.
+    let mut scheme = 0;
+    for (n, c) in s.chars().enumerate() {
+        if n >= 12 || !is_word_char(c) {
+            break;
+        }
+        scheme += c.len_utf8();
+    }
+    if scheme > 0 && b[scheme..].starts_with(b"://") {
+        let rest = scheme + 3;
+        if b.len() > rest && !b[rest].is_ascii_whitespace() {
+            return Some(to_space(rest));
         }
     }
     // Bare domain followed by a path.
@@ -441,6 +458,8 @@ mod tests {
     #[test]
     fn urls_and_mentions() {
         assert_eq!(n("see https://x.org/a?b=1, ok"), "see <url> ok");
+        assert_eq!(n("see httр://x.org/a ok"), "see <url> ok");
+        assert_eq!(n("ftp://x y"), "<url> y");
         assert_eq!(n("www.example.com rocks"), "<url> rocks");
         assert_eq!(n("go t.co/Ab12 now"), "go <url> now");
         assert_eq!(n("and/or 3.5/10"), "and or 3 5 10");
