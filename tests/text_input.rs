@@ -99,6 +99,19 @@ fn emoji_heavy_posts() {
 }
 
 #[test]
+fn chinese_without_spaces() {
+    // Character shingles need no word boundaries.
+    assert!(same_template(
+        "抵制巴黎奥运会，转发让更多人看到真相，他们很快就会删除",
+        "🔥抵制巴黎奥运会！！转发让更多人看到真相 他们很快就会删除 #巴黎2024"
+    ));
+    assert!(!same_template(
+        "抵制巴黎奥运会，转发让更多人看到真相，他们很快就会删除",
+        "今天天气很好，我们去公园散步，然后一起吃晚饭吧"
+    ));
+}
+
+#[test]
 fn hashtags_are_words() {
     assert_eq!(n("#Paris2024 #Boycott"), "paris2024 boycott");
 }

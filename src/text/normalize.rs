@@ -237,10 +237,13 @@ impl Scanner<'_> {
         let bytes = s.as_bytes();
         let mut i = 0;
         let mut prev_word = false;
+        // URLs need a `://`, a `.` (www., domain.tld/) or both; most posts
+        // have neither, and then no word start needs checking.
+        let may_have_url = !opts.keep_urls && memchr_any(bytes);
         while i < s.len() {
             let at_boundary = !prev_word;
             if at_boundary {
-                if !opts.keep_urls {
+                if may_have_url {
                     if let Some(len) = url_len(&s[i..]) {
                         self.token(URL_PLACEHOLDER);
                         i += len;
@@ -388,6 +391,11 @@ fn url_len(s: &str) -> Option<usize> {
         return None;
     }
     Some(to_space(run))
+}
+
+/// True if `b` has a `.` or a `:`, without which there is no URL.
+fn memchr_any(b: &[u8]) -> bool {
+    b.iter().any(|&c| c == b'.' || c == b':')
 }
 
 /// Length in bytes of the handle after an `@`: letters, digits, `_` and
