@@ -240,11 +240,12 @@ impl Scanner<'_> {
         // URLs need a `://`, a `.` (www., domain.tld/) or both; most posts
         // have neither, and then no word start needs checking.
         let may_have_url = !opts.keep_urls && memchr_any(bytes);
+        let has_scheme = may_have_url && bytes.windows(3).any(|w| w == b"://");
         while i < s.len() {
             let at_boundary = !prev_word;
             if at_boundary {
                 if may_have_url {
-                    if let Some(len) = url_len(&s[i..]) {
+                    if let Some(len) = url_len(&s[i..], has_scheme) {
                         self.token(URL_PLACEHOLDER);
                         i += len;
                         prev_word = false;
@@ -264,18 +265,24 @@ impl Scanner<'_> {
             let b = bytes[i];
             if b < 0x80 {
                 if b.is_ascii_alphanumeric() {
+                    // The whole ASCII run at once.
+                    let end = bytes[i..]
+                        .iter()
+                        .position(|c| !c.is_ascii_alphanumeric())
+                        .map_or(bytes.len(), |p| i + p);
                     self.begin_word();
                     if self.word.is_empty() {
-                        self.out.push(b as char);
+                        self.out.push_str(&s[i..end]);
                     } else {
-                        self.word.push(b as char);
+                        self.word.push_str(&s[i..end]);
                     }
                     prev_word = true;
+                    i = end;
                 } else {
                     self.end_word();
                     prev_word = false;
+                    i += 1;
                 }
-                i += 1;
                 continue;
             }
             // Multi-byte character: `i` is on a char boundary because every
@@ -347,7 +354,7 @@ impl Scanner<'_> {
 /// that `httр://` with a Cyrillic `р` is still a URL), `www.`, or a bare
 /// `domain.tld/path` such as the short links `bit.ly/x` and `t.co/x`. The
 /// URL runs to the next white space.
-fn url_len(s: &str) -> Option<usize> {
+fn url_len(s: &str, has_scheme: bool) -> Option<usize> {
     let b = s.as_bytes();
     let to_space = |start: usize| {
         start
@@ -362,7 +369,10 @@ fn url_len(s: &str) -> Option<usize> {
             return Some(to_space(prefix.len()));
         }
     }
-    // Any scheme, in any script.
+    // Any scheme, in any script (only looked for when the text has a `://`).
+    if !has_scheme {
+        return bare_domain_len(b, to_space);
+    }
     let mut scheme = 0;
     for (n, c) in s.chars().enumerate() {
         if n >= 12 || !is_word_char(c) {
@@ -376,7 +386,11 @@ fn url_len(s: &str) -> Option<usize> {
             return Some(to_space(rest));
         }
     }
-    // Bare domain followed by a path.
+    bare_domain_len(b, to_space)
+}
+
+/// Length of a bare `domain.tld/path` URL at the start of `b`.
+fn bare_domain_len(b: &[u8], to_space: impl Fn(usize) -> usize) -> Option<usize> {
     let run = b
         .iter()
         .position(|c| !(c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-'))
