@@ -7,7 +7,7 @@
 //! seeded by the settings' seed. Every h_j is a bijection of the 32-bit
 //! values, and the shingle hashes of distinct shingles behave as independent
 //! uniform values over the choice of seed, so each h_j picks a uniformly
-//! random element of the union: P(sig_a[j] == sig_b[j]) = J up to 32-bit
+//! random element of the union: `P(sig_a[j] == sig_b[j]) = J` up to 32-bit
 //! ties (about 2^-32 per pair of shingles), which makes the estimator
 //! `#{j : sig_a[j] == sig_b[j]} / k` unbiased. The xor and multiply by
 //! per-function constants decorrelate the k functions; the tests check bias

@@ -14,7 +14,8 @@
 //! 4. masks URLs and @mentions to the placeholders [`URL_PLACEHOLDER`] and
 //!    [`MENTION_PLACEHOLDER`] (unless [`NormalizeOptions`] keeps them);
 //! 5. folds confusable look-alike letters (Unicode TR39) to the text's
-//!    dominant script, word by word (see [`super::confusables`]);
+//!    dominant script, word by word (rules in the private `confusables`
+//!    module; summary in the README);
 //! 6. keeps letters, marks and digits; every run of anything else (white
 //!    space, punctuation, symbols and emoji, `#` of hashtags) becomes one
 //!    space; the result is trimmed.
