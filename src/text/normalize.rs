@@ -74,11 +74,8 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> String {
 pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
     out.clear();
     let folded: Cow<'_, str> = if text.is_ascii() {
-        if text.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(text.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(text)
-        }
+        // The scanner lower-cases ASCII as it copies it.
+        return scan_folded(text, None, opts, out);
     } else if let Some(f) = fold_latin1(text) {
         // Latin-1 letters have no ASCII look-alike in the TR39 data (a test
         // checks it), so there is nothing to fold: skip the script analysis.
@@ -241,7 +238,7 @@ impl Scanner<'_> {
         // URLs need a `://`, a `.` (www., domain.tld/) or both; most posts
         // have neither, and then no word start needs checking.
         let may_have_url = !opts.keep_urls && memchr_any(bytes);
-        let has_scheme = may_have_url && bytes.windows(3).any(|w| w == b"://");
+        let has_scheme = may_have_url && s.contains("://");
         while i < s.len() {
             let at_boundary = !prev_word;
             if at_boundary {
@@ -272,11 +269,16 @@ impl Scanner<'_> {
                         .position(|c| !c.is_ascii_alphanumeric())
                         .map_or(bytes.len(), |p| i + p);
                     self.begin_word();
-                    if self.word.is_empty() {
-                        self.out.push_str(&s[i..end]);
+                    // ASCII text reaches here unfolded: lower-case it while
+                    // copying (a no-op on folded text).
+                    let target = if self.word.is_empty() {
+                        &mut *self.out
                     } else {
-                        self.word.push_str(&s[i..end]);
-                    }
+                        &mut self.word
+                    };
+                    let start = target.len();
+                    target.push_str(&s[i..end]);
+                    target[start..].make_ascii_lowercase();
                     prev_word = true;
                     i = end;
                 } else {
@@ -365,7 +367,9 @@ fn url_len(s: &str, has_scheme: bool) -> Option<usize> {
                 .unwrap_or(b.len() - start)
     };
     for prefix in [&b"https://"[..], b"http://", b"www."] {
-        if b.starts_with(prefix) && b.len() > prefix.len() && !b[prefix.len()].is_ascii_whitespace()
+        if b.len() > prefix.len()
+            && b[..prefix.len()].eq_ignore_ascii_case(prefix)
+            && !b[prefix.len()].is_ascii_whitespace()
         {
             return Some(to_space(prefix.len()));
         }
@@ -483,6 +487,12 @@ mod tests {
         assert_eq!(n("see https://x.org/a?b=1, ok"), "see <url> ok");
         assert_eq!(n("see httр://x.org/a ok"), "see <url> ok");
         assert_eq!(n("ftp://x y"), "<url> y");
+        // ASCII input is lower-cased while scanned: capitals must not hide
+        // a URL.
+        assert_eq!(
+            n("SEE HTTPS://T.CO/X and WWW.Example.com"),
+            "see <url> and <url>"
+        );
         assert_eq!(n("www.example.com rocks"), "<url> rocks");
         assert_eq!(n("go t.co/Ab12 now"), "go <url> now");
         assert_eq!(n("and/or 3.5/10"), "and or 3 5 10");
