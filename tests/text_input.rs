@@ -61,6 +61,8 @@ fn latin_with_cyrillic_look_alikes_equals_latin() {
     let spoofed = "Bоyсоtt the Pаris Olympiсs, shаre befоre they delete it";
     assert_ne!(latin, spoofed);
     assert_eq!(n(latin), n(spoofed));
+    // Capitals whose lower case is not a look-alike (Т -> т, М -> м).
+    assert_eq!(n("Тhe federal МINT"), "the federal mint");
     // Words typed entirely in look-alikes, inside a Latin text, too.
     assert_eq!(
         n("call the сор and а lawyer"),
