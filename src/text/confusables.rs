@@ -5,13 +5,19 @@
 //! rustc's confusable-identifier lints). From its TR39 `skeleton` we derive,
 //! once per process, a table of every non-ASCII letter whose skeleton is a
 //! single ASCII letter (Cyrillic `а` -> `a`, Greek `ο` -> `o`, Latin `ɑ` ->
-//! `a`, ...) and, per script, the reverse (`a` -> Cyrillic `а`).
+//! `a`, ...), of lower-case letters whose capital looks like an ASCII
+//! capital (Cyrillic `т` from `Т`), and, for Cyrillic, Greek and Armenian,
+//! the reverse (`a` -> Cyrillic `а`). Building the tables takes about 25 ms,
+//! once, on the first text that is not ASCII or Latin-1.
 //!
 //! Applying the TR39 skeleton to a whole text would destroy genuine Cyrillic
 //! or Greek: every Russian `о`, `р`, `с` would become Latin and unrelated
 //! Russian words would collide. So folding is decided word by word:
 //!
-//! * the text's *dominant script* is the script with the most letters;
+//! * the text's *dominant script* is the script with the most votes: each
+//!   letter votes for its script, except that a look-alike of an ASCII
+//!   letter votes Latin whatever its script (so swapping look-alikes, in
+//!   either direction, never changes the dominant script);
 //! * a word all of whose letters are in the dominant script, or have a
 //!   look-alike in it, is written in the dominant script (`Pаris` with a
 //!   Cyrillic `а` in an English caption becomes `paris`; `пpивет` with a
@@ -23,29 +29,54 @@
 //!
 //! Non-ASCII Latin letters whose skeleton is one ASCII letter (`ɑ`, `ɡ`,
 //! small capitals) are always folded to ASCII. Words made only of ASCII are
-//! never changed.
+//! never changed. A folded word is recomposed (NFC), and normalising twice
+//! gives the same text (tested on random strings from all planes).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use caseless::Caseless;
+use unicode_normalization::UnicodeNormalization;
 use unicode_script::{Script, UnicodeScript};
 
 struct Tables {
-    /// Non-ASCII letter -> the ASCII lower-case letter it looks like.
+    /// Letter -> the ASCII lower-case letter it looks like (Cyrillic `а`,
+    /// Greek `ο`, Latin `ɑ`). Only letters that NFKC and case folding leave
+    /// alone, since text is folded before this table is used.
     to_latin: HashMap<char, char>,
-    /// (script, ASCII letter) -> the lower-case letter of that script that
-    /// looks like it.
+    /// Lower-case letter whose upper-case form looks like an ASCII capital
+    /// (Cyrillic `т` from `Т`, `м` from `М`): folded like `to_latin` inside a
+    /// word that goes Latin, but, being an ordinary letter of its script in
+    /// lower case, it votes for its own script.
+    upper_to_latin: HashMap<char, char>,
+    /// (script, ASCII letter) -> the letter of that script that looks like
+    /// it.
     from_latin: HashMap<(Script, char), char>,
 }
+
+/// Scripts that Latin look-alikes are folded *into* when they dominate:
+/// the alphabets whose letters are confused with Latin in both directions.
+/// (Folding into, say, Han would turn `t` into `丅`.)
+const TARGET_SCRIPTS: [Script; 3] = [Script::Cyrillic, Script::Greek, Script::Armenian];
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(build)
 }
 
+/// The single character `c` becomes after NFKC and case folding, if any.
+fn folded(c: char) -> Option<char> {
+    let mut f = std::iter::once(c).nfkc().default_case_fold().nfkc();
+    match (f.next(), f.next()) {
+        (Some(x), None) => Some(x),
+        _ => None,
+    }
+}
+
 fn build() -> Tables {
     let mut to_latin = HashMap::new();
     let mut from_latin = HashMap::new();
+    let mut upper = Vec::new();
     let mut buf = [0u8; 4];
     // Letters with ASCII look-alikes live in the BMP and plane 1 (the
     // mathematical alphanumerics there are already removed by NFKC).
@@ -64,17 +95,41 @@ fn build() -> Tables {
             continue;
         }
         let l = l.to_ascii_lowercase();
-        to_latin.insert(c, l);
-        let script = c.script();
-        // Text is case folded before folding confusables: only lower-case
-        // (or caseless) letters can be targets.
-        if script != Script::Latin && !c.is_uppercase() {
-            from_latin.entry((script, l)).or_insert(c);
+        match folded(c) {
+            // Unchanged by folding (lower-case Cyrillic; upper-case
+            // Cherokee, which folds the other way).
+            Some(f) if f == c => {
+                to_latin.insert(c, l);
+                if TARGET_SCRIPTS.contains(&c.script()) {
+                    from_latin.entry((c.script(), l)).or_insert(c);
+                }
+            }
+            Some(f) if !f.is_ascii() => upper.push((f, l)),
+            _ => {}
+        }
+    }
+    let mut upper_to_latin = HashMap::new();
+    for (f, l) in upper {
+        if !to_latin.contains_key(&f) {
+            upper_to_latin.entry(f).or_insert(l);
+            if TARGET_SCRIPTS.contains(&f.script()) {
+                from_latin.entry((f.script(), l)).or_insert(f);
+            }
         }
     }
     Tables {
         to_latin,
+        upper_to_latin,
         from_latin,
+    }
+}
+
+impl Tables {
+    fn latin_of(&self, c: char) -> Option<char> {
+        self.to_latin
+            .get(&c)
+            .or_else(|| self.upper_to_latin.get(&c))
+            .copied()
     }
 }
 
@@ -93,15 +148,37 @@ fn letter_script(c: char) -> Option<Script> {
     }
 }
 
-/// The script with the most letters in `text` (Latin if there are none).
+/// The script with the most votes in `text` (Latin if there are none).
+///
+/// Every letter votes for its script, except that a letter that looks like
+/// an ASCII letter (Cyrillic `а`, `о`, `р`; judged by its base letter, so
+/// `а́` too) votes Latin whatever its script. Swapping such letters between
+/// scripts, which is what a spoofer does, therefore never changes the
+/// dominant script; a Russian text still has a Cyrillic majority from its
+/// other letters.
 pub(crate) fn dominant_script(text: &str) -> Script {
+    let t = tables();
     let mut counts: Vec<(Script, usize)> = Vec::new();
     for c in text.chars() {
-        if let Some(s) = letter_script(c) {
-            match counts.iter_mut().find(|(t, _)| *t == s) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((s, 1)),
+        let Some(mut s) = letter_script(c) else {
+            continue;
+        };
+        if !c.is_ascii() {
+            let mut base = c;
+            let mut first = true;
+            unicode_normalization::char::decompose_canonical(c, |d| {
+                if first {
+                    base = d;
+                    first = false;
+                }
+            });
+            if base.is_ascii_alphabetic() || t.to_latin.contains_key(&base) {
+                s = Script::Latin;
             }
+        }
+        match counts.iter_mut().find(|(t, _)| *t == s) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s, 1)),
         }
     }
     majority(&counts)
@@ -124,7 +201,7 @@ fn to_script(t: &Tables, c: char, target: Script) -> Option<char> {
     let latin = if c.is_ascii_alphabetic() {
         c
     } else {
-        *t.to_latin.get(&c)?
+        t.latin_of(c)?
     };
     if target == Script::Latin {
         Some(latin)
@@ -159,6 +236,8 @@ pub(crate) fn fold_word(word: &str, dominant: Script, out: &mut String) {
     } else {
         None
     };
+    let start = out.len();
+    let mut changed = false;
     for c in word.chars() {
         let s = letter_script(c);
         let folded = match (target, s) {
@@ -166,12 +245,21 @@ pub(crate) fn fold_word(word: &str, dominant: Script, out: &mut String) {
             (_, Some(Script::Latin))
                 if !c.is_ascii() && target.is_none_or(|t| t == Script::Latin) =>
             {
-                t.to_latin.get(&c).copied().unwrap_or(c)
+                t.latin_of(c).unwrap_or(c)
             }
             (Some(target), Some(s)) if s != target => to_script(t, c, target).unwrap_or(c),
             _ => c,
         };
+        changed |= folded != c;
         out.push(folded);
+    }
+    if changed {
+        // A folded base letter may now compose with the mark after it
+        // (Cyrillic `а` + U+0301 becomes Latin `á`): recompose so that
+        // normalising twice changes nothing.
+        let recomposed: String = out[start..].nfc().collect();
+        out.truncate(start);
+        out.push_str(&recomposed);
     }
 }
 

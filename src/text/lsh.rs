@@ -135,6 +135,25 @@ mod tests {
     }
 
     #[test]
+    fn known_splits_for_k_128() {
+        // Reference values from an independent Python computation of the
+        // same integrals (the table in the README).
+        for (t, bands, rows) in [
+            (0.3, 32, 4),
+            (0.5, 32, 4),
+            (0.7, 16, 8),
+            (0.8, 8, 16),
+            (0.9, 4, 32),
+        ] {
+            assert_eq!(
+                optimal_params(t, 128, 0.5, 0.5).unwrap(),
+                LshParams { bands, rows },
+                "t={t}"
+            );
+        }
+    }
+
+    #[test]
     fn integral_is_accurate() {
         let v = integrate(|s| s * s, 0.0, 1.0);
         assert!((v - 1.0 / 3.0).abs() < 1e-12);

@@ -39,10 +39,12 @@ use minhash::MinHasher;
 /// 5-gram Jaccard well above it, while unrelated real texts stay far below.
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
-/// A text with fewer shingles than this is *short*: a handful of words.
-/// Short texts match only near-exactly ([`SHORT_TEXT_THRESHOLD`]) so that
-/// "thank you!" does not pull in every other two-word post.
-pub const SHORT_TEXT_SHINGLES: usize = 16;
+/// A text whose normalised form has fewer characters than this is *short*:
+/// two or three words. Short texts match only near-exactly
+/// ([`SHORT_TEXT_THRESHOLD`]) so that "thank you!" does not pull in every
+/// other two-word post. (Counted in characters, not shingles, so that the
+/// rule is the same for every shingle kind.)
+pub const SHORT_TEXT_CHARS: usize = 20;
 
 /// Threshold applied when either text is short.
 pub const SHORT_TEXT_THRESHOLD: f64 = 0.9;
@@ -58,8 +60,8 @@ pub struct TextFingerprint {
     pub simhash: u64,
     /// Number of shingles (repeats included); 0 for a text with no words.
     pub shingles: usize,
-    /// Fewer than [`SHORT_TEXT_SHINGLES`] shingles: matches only
-    /// near-exactly.
+    /// Normalised text shorter than [`SHORT_TEXT_CHARS`] characters:
+    /// matches only near-exactly.
     pub short: bool,
 }
 
@@ -108,6 +110,31 @@ impl TextFingerprint {
     }
 }
 
+impl TextFingerprint {
+    /// One 64-bit key per LSH band: band i covers signature values
+    /// `i * rows .. (i + 1) * rows`. Two fingerprints are LSH candidates
+    /// when some band has equal keys (equal values give equal keys; unequal
+    /// values collide with probability about 2^-64). The band number is
+    /// mixed in, so keys of different bands never need telling apart.
+    /// Returns an empty list if `bands * rows` is not the signature length.
+    pub fn band_keys(&self, params: LshParams) -> Vec<u64> {
+        if params.bands * params.rows != self.minhash.len() || params.rows == 0 {
+            return Vec::new();
+        }
+        self.minhash
+            .chunks_exact(params.rows)
+            .enumerate()
+            .map(|(band, values)| {
+                let mut h = shingle::fmix64(band as u64 ^ 0x5851_F42D_4C95_7F2D);
+                for &v in values {
+                    h = shingle::fmix64(h ^ u64::from(v));
+                }
+                h
+            })
+            .collect()
+    }
+}
+
 /// MinHash estimate of the Jaccard similarity of two fingerprints (see
 /// [`TextFingerprint::estimated_jaccard`]).
 pub fn estimated_jaccard(a: &TextFingerprint, b: &TextFingerprint) -> Result<f64, TextError> {
@@ -142,13 +169,19 @@ impl TextHasher {
         normalize::normalize(text, &self.settings.normalize_options())
     }
 
-    /// Shingle hashes of `text` (normalised first), repeats included.
+    /// Shingle hashes of `text` (normalised first), repeats included; none
+    /// for a text with no words besides URL and mention placeholders.
     pub fn shingles(&self, text: &str) -> Vec<u64> {
         let mut out = Vec::new();
+        let norm = self.normalize(text);
+        if !has_content(&norm) {
+            return out;
+        }
         shingle::shingle_hashes(
-            &self.normalize(text),
+            &norm,
             self.settings.shingle,
             self.settings.n,
+            self.settings.seed,
             &mut out,
         );
         out
@@ -172,13 +205,25 @@ impl TextHasher {
     ) -> TextFingerprint {
         normalize::normalize_into(text, &self.settings.normalize_options(), norm);
         hashes.clear();
-        shingle::shingle_hashes(norm, self.settings.shingle, self.settings.n, hashes);
+        if !has_content(norm) {
+            // Nothing but URL and mention placeholders: no text to compare,
+            // so no shingles (otherwise every link-only post would match
+            // every other one).
+            norm.clear();
+        }
+        shingle::shingle_hashes(
+            norm,
+            self.settings.shingle,
+            self.settings.n,
+            self.settings.seed,
+            hashes,
+        );
         TextFingerprint {
             settings: self.settings,
             minhash: self.minhasher.signature(hashes),
             simhash: simhash::simhash(hashes),
             shingles: hashes.len(),
-            short: hashes.len() < SHORT_TEXT_SHINGLES,
+            short: norm.chars().count() < SHORT_TEXT_CHARS,
         }
     }
 
@@ -191,7 +236,21 @@ impl TextHasher {
     }
 }
 
+/// True if the normalised text has a word that is not a placeholder.
+fn has_content(norm: &str) -> bool {
+    norm.split(' ').any(|w| {
+        !w.is_empty() && w != normalize::URL_PLACEHOLDER && w != normalize::MENTION_PLACEHOLDER
+    })
+}
+
 /// Jaccard similarity of two sets (0 if either is empty).
+///
+/// ```
+/// use std::collections::HashSet;
+/// let a: HashSet<u64> = [1, 2, 3].into();
+/// let b: HashSet<u64> = [2, 3, 4].into();
+/// assert_eq!(neardup::text::jaccard_of_sets(&a, &b), 0.5);
+/// ```
 pub fn jaccard_of_sets(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
@@ -205,5 +264,27 @@ impl TextSettings {
     /// [`TextHasher`]; keep one for many texts).
     pub fn fingerprint(&self, text: &str) -> Result<TextFingerprint, TextError> {
         Ok(TextHasher::new(*self)?.fingerprint(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_keys_agree_exactly_where_bands_agree() {
+        let h = TextHasher::new(TextSettings::default()).expect("valid");
+        let p = optimal_params(DEFAULT_THRESHOLD, 128, 0.5, 0.5).expect("valid");
+        let a = h.fingerprint("Boycott the Paris Olympics, share before they delete it");
+        let b = h.fingerprint("BOYCOTT the Paris Olympics!! share before they delete it now");
+        let (ka, kb) = (a.band_keys(p), b.band_keys(p));
+        assert_eq!(ka.len(), p.bands);
+        for i in 0..p.bands {
+            let same =
+                a.minhash[i * p.rows..(i + 1) * p.rows] == b.minhash[i * p.rows..(i + 1) * p.rows];
+            assert_eq!(same, ka[i] == kb[i], "band {i}");
+        }
+        assert!(ka.iter().zip(&kb).any(|(x, y)| x == y));
+        assert!(a.band_keys(LshParams { bands: 3, rows: 3 }).is_empty());
     }
 }

@@ -14,7 +14,8 @@
 //! 4. masks URLs and @mentions to the placeholders [`URL_PLACEHOLDER`] and
 //!    [`MENTION_PLACEHOLDER`] (unless [`NormalizeOptions`] keeps them);
 //! 5. folds confusable look-alike letters (Unicode TR39) to the text's
-//!    dominant script, word by word (see [`super::confusables`]);
+//!    dominant script, word by word (rules in the private `confusables`
+//!    module; summary in the README);
 //! 6. keeps letters, marks and digits; every run of anything else (white
 //!    space, punctuation, symbols and emoji, `#` of hashtags) becomes one
 //!    space; the result is trimmed.
@@ -73,11 +74,12 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> String {
 pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
     out.clear();
     let folded: Cow<'_, str> = if text.is_ascii() {
-        if text.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(text.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(text)
-        }
+        // The scanner lower-cases ASCII as it copies it.
+        return scan_folded(text, None, opts, out);
+    } else if let Some(f) = fold_latin1(text) {
+        // Latin-1 letters have no ASCII look-alike in the TR39 data (a test
+        // checks it), so there is nothing to fold: skip the script analysis.
+        return scan_folded(&f, None, opts, out);
     } else {
         Cow::Owned(fold_unicode(text))
     };
@@ -86,42 +88,106 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
     } else {
         Some(confusables::dominant_script(&folded))
     };
+    scan_folded(&folded, dominant, opts, out);
+    if dominant.is_some()
+        && unicode_normalization::is_nfc_quick(out.chars())
+            != unicode_normalization::IsNormalized::Yes
+    {
+        // Removing separators can leave combining marks out of canonical
+        // order; one more composition keeps the output a fixed point.
+        let nfc: String = out.nfc().collect();
+        *out = nfc;
+    }
+}
+
+fn scan_folded(
+    folded: &str,
+    dominant: Option<unicode_script::Script>,
+    opts: &NormalizeOptions,
+    out: &mut String,
+) {
     let mut scanner = Scanner {
         out,
         word: String::new(),
         need_space: false,
         dominant,
     };
-    scanner.scan(&folded, opts);
+    scanner.scan(folded, opts);
+}
+
+/// Steps 1 to 3 for the common Western European case: text made of ASCII,
+/// Latin-1 letters and punctuation that NFKC leaves as punctuation. Returns
+/// `None` for any other character (then the general path runs). The result
+/// equals the general path's (tested on every character it accepts).
+fn fold_latin1(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            'A'..='Z' => out.push(c.to_ascii_lowercase()),
+            c if c.is_ascii() => out.push(c),
+            // Upper-case Latin-1 letters (not U+00D7 MULTIPLICATION SIGN).
+            // Þ and þ are left to the general path: TR39 lists þ as a
+            // look-alike of p.
+            '\u{C0}'..='\u{DD}' if c != '\u{D7}' => {
+                out.push(char::from_u32(u32::from(c) + 0x20)?);
+            }
+            'ß' => out.push_str("ss"),
+            '\u{E0}'..='\u{FD}' | '\u{FF}' | latin1_punct!() => out.push(c),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// Steps 1 to 3 for non-ASCII text: invisible characters out, NFKC, full
 /// case folding, NFKC again, Turkic `i` fold.
 fn fold_unicode(text: &str) -> String {
-    let folded: String = text
-        .chars()
+    let mut prev = '\0';
+    text.chars()
         .filter(|&c| !is_invisible(c))
         .nfkc()
         .default_case_fold()
+        .filter_map(move |c| {
+            // Full case folding maps `İ` to `i` + U+0307 COMBINING DOT ABOVE
+            // and keeps the dotless `ı`; Azerbaijani and Turkish captions
+            // typed in capitals would then differ from the same caption in
+            // lower case. This runs before the last NFKC so that what
+            // follows the `i` is composed again (idempotence).
+            let c = match c {
+                'ı' => 'i',
+                '\u{307}' if prev == 'i' || prev == 'j' => return None,
+                c => c,
+            };
+            prev = c;
+            Some(c)
+        })
         .nfkc()
-        .collect();
-    let mut out = String::with_capacity(folded.len());
-    let mut prev = '\0';
-    for c in folded.chars() {
-        // Full case folding maps `İ` to `i` + U+0307 COMBINING DOT ABOVE and
-        // keeps the dotless `ı`; Azerbaijani and Turkish captions typed in
-        // capitals would then differ from the same caption in lower case.
-        let c = match c {
-            'ı' => 'i',
-            '\u{307}' if prev == 'i' || prev == 'j' => continue,
-            c if is_invisible(c) => continue,
-            c => c,
-        };
-        out.push(c);
-        prev = c;
-    }
-    out
+        .filter(|&c| !is_invisible(c))
+        .collect()
 }
+
+/// Punctuation and symbols that are NFKC-stable (or NFKC to punctuation),
+/// not invisible and not case-mapped.
+macro_rules! latin1_punct {
+    () => {
+        '\u{A1}'..='\u{A7}'
+            | '\u{A9}'
+            | '\u{AB}'
+            | '\u{AC}'
+            | '\u{AE}'
+            | '\u{B0}'
+            | '\u{B1}'
+            | '\u{B6}'
+            | '\u{B7}'
+            | '\u{BB}'
+            | '\u{BF}'
+            | '\u{2010}'..='\u{2016}'
+            | '\u{2018}'..='\u{2027}'
+            | '\u{2030}'..='\u{203D}'
+            | '\u{20AC}'
+    };
+}
+use latin1_punct;
 
 /// True for characters that render as nothing (or only steer rendering) and
 /// are used to make a copied caption look different to exact matching.
@@ -169,11 +235,15 @@ impl Scanner<'_> {
         let bytes = s.as_bytes();
         let mut i = 0;
         let mut prev_word = false;
+        // URLs need a `://`, a `.` (www., domain.tld/) or both; most posts
+        // have neither, and then no word start needs checking.
+        let may_have_url = !opts.keep_urls && memchr_any(bytes);
+        let has_scheme = may_have_url && s.contains("://");
         while i < s.len() {
             let at_boundary = !prev_word;
             if at_boundary {
-                if !opts.keep_urls {
-                    if let Some(len) = url_len(&bytes[i..]) {
+                if may_have_url {
+                    if let Some(len) = url_len(&s[i..], has_scheme) {
                         self.token(URL_PLACEHOLDER);
                         i += len;
                         prev_word = false;
@@ -193,18 +263,29 @@ impl Scanner<'_> {
             let b = bytes[i];
             if b < 0x80 {
                 if b.is_ascii_alphanumeric() {
+                    // The whole ASCII run at once.
+                    let end = bytes[i..]
+                        .iter()
+                        .position(|c| !c.is_ascii_alphanumeric())
+                        .map_or(bytes.len(), |p| i + p);
                     self.begin_word();
-                    if self.word.is_empty() {
-                        self.out.push(b as char);
+                    // ASCII text reaches here unfolded: lower-case it while
+                    // copying (a no-op on folded text).
+                    let target = if self.word.is_empty() {
+                        &mut *self.out
                     } else {
-                        self.word.push(b as char);
-                    }
+                        &mut self.word
+                    };
+                    let start = target.len();
+                    target.push_str(&s[i..end]);
+                    target[start..].make_ascii_lowercase();
                     prev_word = true;
+                    i = end;
                 } else {
                     self.end_word();
                     prev_word = false;
+                    i += 1;
                 }
-                i += 1;
                 continue;
             }
             // Multi-byte character: `i` is on a char boundary because every
@@ -271,10 +352,13 @@ impl Scanner<'_> {
     }
 }
 
-/// Length in bytes of the URL starting at `b`, if one does: a scheme
-/// (`http://`, `https://`), `www.`, or a bare `domain.tld/path` such as the
-/// short links `bit.ly/x` and `t.co/x`. The URL runs to the next white space.
-fn url_len(b: &[u8]) -> Option<usize> {
+/// Length in bytes of the URL starting at `s`, if one does: a scheme
+/// (`http://`, `https://`, or any word of up to 12 letters before `://`, so
+/// that `httр://` with a Cyrillic `р` is still a URL), `www.`, or a bare
+/// `domain.tld/path` such as the short links `bit.ly/x` and `t.co/x`. The
+/// URL runs to the next white space.
+fn url_len(s: &str, has_scheme: bool) -> Option<usize> {
+    let b = s.as_bytes();
     let to_space = |start: usize| {
         start
             + b[start..]
@@ -283,12 +367,35 @@ fn url_len(b: &[u8]) -> Option<usize> {
                 .unwrap_or(b.len() - start)
     };
     for prefix in [&b"https://"[..], b"http://", b"www."] {
-        if b.starts_with(prefix) && b.len() > prefix.len() && !b[prefix.len()].is_ascii_whitespace()
+        if b.len() > prefix.len()
+            && b[..prefix.len()].eq_ignore_ascii_case(prefix)
+            && !b[prefix.len()].is_ascii_whitespace()
         {
             return Some(to_space(prefix.len()));
         }
     }
-    // Bare domain followed by a path.
+    // Any scheme, in any script (only looked for when the text has a `://`).
+    if !has_scheme {
+        return bare_domain_len(b, to_space);
+    }
+    let mut scheme = 0;
+    for (n, c) in s.chars().enumerate() {
+        if n >= 12 || !is_word_char(c) {
+            break;
+        }
+        scheme += c.len_utf8();
+    }
+    if scheme > 0 && b[scheme..].starts_with(b"://") {
+        let rest = scheme + 3;
+        if b.len() > rest && !b[rest].is_ascii_whitespace() {
+            return Some(to_space(rest));
+        }
+    }
+    bare_domain_len(b, to_space)
+}
+
+/// Length of a bare `domain.tld/path` URL at the start of `b`.
+fn bare_domain_len(b: &[u8], to_space: impl Fn(usize) -> usize) -> Option<usize> {
     let run = b
         .iter()
         .position(|c| !(c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-'))
@@ -303,6 +410,11 @@ fn url_len(b: &[u8]) -> Option<usize> {
         return None;
     }
     Some(to_space(run))
+}
+
+/// True if `b` has a `.` or a `:`, without which there is no URL.
+fn memchr_any(b: &[u8]) -> bool {
+    b.iter().any(|&c| c == b'.' || c == b':')
 }
 
 /// Length in bytes of the handle after an `@`: letters, digits, `_` and
@@ -346,8 +458,41 @@ mod tests {
     }
 
     #[test]
+    fn latin1_fast_path_equals_general_path() {
+        let mut accepted = 0;
+        for cp in 0x80u32..0x2100 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let text = format!("Ab{c}cd {c}Ef x{c} {c}");
+            if fold_latin1(&text).is_some() {
+                accepted += 1;
+                let general = fold_unicode(&text);
+                let mut expected = String::new();
+                let d = confusables::dominant_script(&general);
+                scan_folded(
+                    &general,
+                    Some(d),
+                    &NormalizeOptions::default(),
+                    &mut expected,
+                );
+                assert_eq!(n(&text), expected, "U+{cp:04X}");
+            }
+        }
+        assert!(accepted > 100);
+    }
+
+    #[test]
     fn urls_and_mentions() {
         assert_eq!(n("see https://x.org/a?b=1, ok"), "see <url> ok");
+        assert_eq!(n("see httр://x.org/a ok"), "see <url> ok");
+        assert_eq!(n("ftp://x y"), "<url> y");
+        // ASCII input is lower-cased while scanned: capitals must not hide
+        // a URL.
+        assert_eq!(
+            n("SEE HTTPS://T.CO/X and WWW.Example.com"),
+            "see <url> and <url>"
+        );
         assert_eq!(n("www.example.com rocks"), "<url> rocks");
         assert_eq!(n("go t.co/Ab12 now"), "go <url> now");
         assert_eq!(n("and/or 3.5/10"), "and or 3 5 10");

@@ -1,21 +1,23 @@
-//! Shingles of a normalised text, as 64-bit hashes.
+//! Shingles of a normalised text, as seeded 64-bit hashes.
 //!
 //! A character shingle is n consecutive characters (spaces included); a
 //! word shingle is n consecutive words. A text shorter than one shingle
 //! gives one shingle, the whole text; an empty text gives none.
 //!
-//! Each shingle is hashed to 64 bits: the n items (code points, or word
-//! hashes) are combined by xor-multiply steps, then mixed with the MurmurHash3
-//! 64-bit finaliser so that every output bit depends on every input bit (the
-//! MinHash family in [`super::minhash`] is affine and needs well-mixed
-//! input). The hash depends only on the code points, so the ASCII and the
-//! general paths agree.
+//! Hashing: for character shingles of up to [`PACKED_MAX_N`] characters the
+//! code points (21 bits each) are packed into a 128-bit window that slides
+//! along the text, so a shingle costs a shift, two multiplies and the
+//! MurmurHash3 64-bit finaliser; longer shingles, and word shingles (over
+//! per-word hashes), combine their items by xor-multiply steps. The seed
+//! enters every hash, so over seeds the hashes of distinct shingles behave
+//! as independent uniform values, the premise of [`super::minhash`]. The
+//! hash depends only on the code points, never on the path taken.
 //!
 //! ```
 //! use neardup::text::shingle::shingle_hashes;
 //! use neardup::text::ShingleKind;
 //! let mut out = Vec::new();
-//! shingle_hashes("abcdef", ShingleKind::Chars, 5, &mut out);
+//! shingle_hashes("abcdef", ShingleKind::Chars, 5, 7, &mut out);
 //! assert_eq!(out.len(), 2);
 //! ```
 
@@ -23,6 +25,10 @@ use super::ShingleKind;
 
 const K1: u64 = 0x9E37_79B9_7F4A_7C15;
 const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
+
+/// Longest character shingle hashed through the packed 128-bit window
+/// (6 x 21 bits).
+pub const PACKED_MAX_N: usize = 6;
 
 /// MurmurHash3's 64-bit finaliser (a bijection with full avalanche).
 #[inline]
@@ -35,9 +41,17 @@ pub(crate) fn fmix64(mut h: u64) -> u64 {
     h
 }
 
+/// Hash of a packed window of `len` code points.
 #[inline]
-fn combine(items: impl Iterator<Item = u64>) -> u64 {
-    let mut h = K2;
+fn packed(window: u128, len: usize, seed: u64) -> u64 {
+    let lo = window as u64;
+    let hi = (window >> 64) as u64 ^ ((len as u64) << 58);
+    fmix64((lo ^ seed).wrapping_mul(K1) ^ hi.wrapping_mul(K2))
+}
+
+#[inline]
+fn combine(items: impl Iterator<Item = u64>, seed: u64) -> u64 {
+    let mut h = K2 ^ seed;
     for x in items {
         h = (h ^ x).wrapping_mul(K1).rotate_left(29);
     }
@@ -46,15 +60,15 @@ fn combine(items: impl Iterator<Item = u64>) -> u64 {
 
 /// Appends the hashes of the shingles of `text` (normalised) to `out`, in
 /// text order, repeats included.
-pub fn shingle_hashes(text: &str, kind: ShingleKind, n: usize, out: &mut Vec<u64>) {
+pub fn shingle_hashes(text: &str, kind: ShingleKind, n: usize, seed: u64, out: &mut Vec<u64>) {
     let n = n.max(1);
     match kind {
         ShingleKind::Chars => {
             if text.is_ascii() {
-                char_shingles(text.as_bytes(), n, out, |b| u64::from(*b));
+                char_shingles(text.bytes().map(u32::from), text.len(), n, seed, out);
             } else {
-                let cps: Vec<u32> = text.chars().map(u32::from).collect();
-                char_shingles(&cps, n, out, |c| u64::from(*c));
+                let len = text.chars().count();
+                char_shingles(text.chars().map(u32::from), len, n, seed, out);
             }
         }
         ShingleKind::Words => {
@@ -75,24 +89,43 @@ pub fn shingle_hashes(text: &str, kind: ShingleKind, n: usize, out: &mut Vec<u64
                 return;
             }
             if words.len() <= n {
-                out.push(combine(words.iter().copied()));
+                out.push(combine(words.iter().copied(), seed));
             } else {
-                out.extend(words.windows(n).map(|w| combine(w.iter().copied())));
+                out.extend(words.windows(n).map(|w| combine(w.iter().copied(), seed)));
             }
         }
     }
 }
 
-fn char_shingles<T>(items: &[T], n: usize, out: &mut Vec<u64>, f: impl Fn(&T) -> u64 + Copy) {
-    if items.is_empty() {
+fn char_shingles(
+    cps: impl Iterator<Item = u32> + Clone,
+    len: usize,
+    n: usize,
+    seed: u64,
+    out: &mut Vec<u64>,
+) {
+    if len == 0 {
         return;
     }
-    if items.len() <= n {
-        out.push(combine(items.iter().map(f)));
+    if n <= PACKED_MAX_N || len < n && len <= PACKED_MAX_N {
+        let width = n.min(len);
+        let mask: u128 = (1u128 << (21 * width)) - 1;
+        let mut window: u128 = 0;
+        out.reserve(len.saturating_sub(n) + 1);
+        for (i, c) in cps.enumerate() {
+            window = ((window << 21) | u128::from(c)) & mask;
+            if i + 1 >= width {
+                out.push(packed(window, width, seed));
+            }
+        }
         return;
     }
-    out.reserve(items.len() + 1 - n);
-    out.extend(items.windows(n).map(|w| combine(w.iter().map(f))));
+    let cps: Vec<u64> = cps.map(u64::from).collect();
+    if cps.len() <= n {
+        out.push(combine(cps.iter().copied(), seed));
+    } else {
+        out.extend(cps.windows(n).map(|w| combine(w.iter().copied(), seed)));
+    }
 }
 
 #[cfg(test)]
@@ -101,23 +134,34 @@ mod tests {
 
     #[test]
     fn ascii_and_general_paths_agree() {
-        let mut a = Vec::new();
-        let mut b = Vec::new();
-        shingle_hashes("hello world", ShingleKind::Chars, 3, &mut a);
-        shingle_hashes("hello world é", ShingleKind::Chars, 3, &mut b);
-        assert_eq!(a[..], b[..a.len()]);
+        for n in [3, 5, 8] {
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            shingle_hashes("hello world", ShingleKind::Chars, n, 1, &mut a);
+            shingle_hashes("hello world é", ShingleKind::Chars, n, 1, &mut b);
+            assert_eq!(a[..], b[..a.len()]);
+        }
     }
 
     #[test]
-    fn counts() {
+    fn counts_and_distinctness() {
         let mut v = Vec::new();
-        shingle_hashes("", ShingleKind::Chars, 5, &mut v);
+        shingle_hashes("", ShingleKind::Chars, 5, 0, &mut v);
         assert!(v.is_empty());
-        shingle_hashes("abc", ShingleKind::Chars, 5, &mut v);
+        shingle_hashes("abc", ShingleKind::Chars, 5, 0, &mut v);
         assert_eq!(v.len(), 1);
         v.clear();
-        shingle_hashes("a b c d", ShingleKind::Words, 2, &mut v);
+        shingle_hashes("abcab", ShingleKind::Chars, 2, 0, &mut v);
+        assert_eq!(v.len(), 4);
+        assert_eq!(v[0], v[3]);
+        assert_ne!(v[0], v[1]);
+        v.clear();
+        shingle_hashes("a b c d", ShingleKind::Words, 2, 0, &mut v);
         assert_eq!(v.len(), 3);
         assert_ne!(v[0], v[1]);
+        // The seed changes every hash.
+        let mut w = Vec::new();
+        shingle_hashes("a b c d", ShingleKind::Words, 2, 1, &mut w);
+        assert!(v.iter().zip(&w).all(|(x, y)| x != y));
     }
 }
