@@ -96,6 +96,19 @@ pub struct Stats {
     pub next_item: u64,
 }
 
+/// On-disk bytes of one field, summed over the segments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FieldBytes {
+    /// Code entries stored.
+    pub entries: u64,
+    /// The codes (or signatures) themselves.
+    pub codes: u64,
+    /// The entry-to-item table.
+    pub owners: u64,
+    /// The search structure (multi-index tables or LSH band runs).
+    pub search: u64,
+}
+
 /// What [`Reader::verify`] checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -695,6 +708,21 @@ impl Reader {
             kinds,
             next_item: self.manifest.next_item,
         }
+    }
+
+    /// On-disk bytes of `field`'s sections (from the section tables; no
+    /// data is read).
+    pub fn field_bytes(&self, field: &str) -> Result<FieldBytes> {
+        let f = self.manifest.params.field(field)?;
+        let mut out = FieldBytes::default();
+        for seg in &self.segments {
+            let (c, o, s) = seg.field_bytes(f);
+            out.entries += seg.entries(f) as u64;
+            out.codes += c;
+            out.owners += o;
+            out.search += s;
+        }
+        Ok(out)
     }
 
     /// Checks every checksum of every file of the snapshot, the current

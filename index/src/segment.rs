@@ -66,14 +66,17 @@ fn section_name(s: &Section) -> String {
     }
 }
 
+#[derive(Debug)]
 enum Codes {
     Hamming(Vec<u64>),
     MinHash(Vec<u32>),
 }
 
-/// Accumulates items and codes, then writes a segment.
-pub(crate) struct SegmentBuilder<'p> {
-    params: &'p IndexParams,
+/// Accumulates items and codes, then writes a segment. The writer's pending
+/// items live here, already in their compact on-disk form.
+#[derive(Debug)]
+pub(crate) struct SegmentBuilder {
+    params: IndexParams,
     items: Vec<u64>,
     meta: Vec<u8>,
     offs: Vec<u64>,
@@ -83,8 +86,8 @@ pub(crate) struct SegmentBuilder<'p> {
     kinds: BTreeMap<u8, u64>,
 }
 
-impl<'p> SegmentBuilder<'p> {
-    pub(crate) fn new(params: &'p IndexParams) -> Self {
+impl SegmentBuilder {
+    pub(crate) fn new(params: &IndexParams) -> Self {
         let codes = params
             .fields
             .iter()
@@ -94,7 +97,7 @@ impl<'p> SegmentBuilder<'p> {
             })
             .collect();
         SegmentBuilder {
-            params,
+            params: params.clone(),
             items: Vec::new(),
             meta: Vec::new(),
             offs: vec![0],
@@ -107,6 +110,60 @@ impl<'p> SegmentBuilder<'p> {
 
     pub(crate) fn len(&self) -> usize {
         self.items.len()
+    }
+
+    fn string(&self, ord: u32, k: usize) -> &str {
+        let i = STRINGS * ord as usize + k;
+        let (a, b) = (self.offs[i] as usize, self.offs[i + 1] as usize);
+        // Pushed from &str, and boundaries fall between whole strings.
+        std::str::from_utf8(&self.heap[a..b]).unwrap_or("")
+    }
+
+    /// The external id of pending ordinal `ord`.
+    pub(crate) fn id(&self, ord: u32) -> &str {
+        self.string(ord, 0)
+    }
+
+    /// The record at pending ordinal `ord`.
+    pub(crate) fn record(&self, ord: u32) -> RecordView<'_> {
+        let m = &self.meta[ord as usize * META_LEN..(ord as usize + 1) * META_LEN];
+        let flags = m[17];
+        RecordView {
+            item: self.items[ord as usize],
+            id: self.string(ord, 0),
+            kind: m[16],
+            path: self.string(ord, 1),
+            author: self.string(ord, 2),
+            timestamp: (flags & FLAG_TS != 0).then(|| le_u64(m, 8) as i64),
+            snippet: self.string(ord, 3),
+            group: (flags & FLAG_GROUP != 0).then(|| self.string(ord, 4)),
+            digest: le_u64(m, 0),
+        }
+    }
+
+    /// A copy without the ordinals in `drop` (pending items deleted before
+    /// their commit).
+    pub(crate) fn without(&self, drop: &std::collections::BTreeSet<u32>) -> SegmentBuilder {
+        let mut b = SegmentBuilder::new(&self.params);
+        let mut cursors = vec![0usize; self.params.fields.len()];
+        for ord in 0..self.items.len() as u32 {
+            let keep = !drop.contains(&ord);
+            let new_ord = if keep { Some(b.push_record(&self.record(ord))) } else { None };
+            for f in 0..self.params.fields.len() {
+                let w = self.params.fields[f].words();
+                while cursors[f] < self.owners[f].len() && self.owners[f][cursors[f]] == ord {
+                    let e = cursors[f];
+                    if let Some(no) = new_ord {
+                        match &self.codes[f] {
+                            Codes::Hamming(c) => b.push_hamming(f, no, &c[e * w..(e + 1) * w]),
+                            Codes::MinHash(c) => b.push_minhash(f, no, &c[e * w..(e + 1) * w]),
+                        }
+                    }
+                    cursors[f] += 1;
+                }
+            }
+        }
+        b
     }
 
     /// Adds a record; items must come in increasing item-number order.
@@ -147,7 +204,7 @@ impl<'p> SegmentBuilder<'p> {
     }
 
     /// Builds the search sections and writes the segment as `dir/name`.
-    pub(crate) fn write(self, io: &mut Io, dir: &Path, name: &str) -> Result<SegmentMeta> {
+    pub(crate) fn write(&self, io: &mut Io, dir: &Path, name: &str) -> Result<SegmentMeta> {
         let n = self.items.len();
         let mut ids: Vec<(u64, u64)> = (0..n)
             .map(|i| {
@@ -239,7 +296,7 @@ impl<'p> SegmentBuilder<'p> {
             items: n as u64,
             min_item,
             max_item,
-            kinds: self.kinds,
+            kinds: self.kinds.clone(),
         })
     }
 }
@@ -531,6 +588,17 @@ impl Segment {
     /// The search section of field `f` (empty: none).
     pub(crate) fn search_section(&self, f: usize) -> Result<&[u8]> {
         self.sec(self.fields[f].search)
+    }
+
+    /// Bytes of field `f`'s sections: (codes, owners, search).
+    pub(crate) fn field_bytes(&self, f: usize) -> (u64, u64, u64) {
+        let s = self.c.sections();
+        let fs = &self.fields[f];
+        (
+            s[fs.codes].len as u64,
+            s[fs.owners].len as u64,
+            s[fs.search].len as u64,
+        )
     }
 
     /// Words per code of field `f`.
