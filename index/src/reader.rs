@@ -355,7 +355,7 @@ impl Reader {
                 return Err(self.search_err(si, f, format!("entry {e} out of range")));
             }
             let ord = seg.owner(f, owners, e as usize)?;
-            let item = items[ord as usize];
+            let item = items.get(ord as usize);
             if !self.tombstones.contains(item) {
                 out.push((item, ord, s));
             }
@@ -572,13 +572,13 @@ impl Reader {
             let w = words_of(seg, f);
             let owners = seg.owners(f)?;
             let items = seg.item_numbers()?;
-            let first_ord = items.partition_point(|&i| i < since) as u32;
-            let mut e = owners.partition_point(|&o| o < first_ord);
+            let first_ord = items.lower_bound(since) as u32;
+            let mut e = owners.lower_bound(first_ord);
             while e < owners.len() {
                 let ord = seg.owner(f, owners, e)?;
-                let x = items[ord as usize];
+                let x = items.get(ord as usize);
                 codes.clear();
-                while e < owners.len() && owners[e] == ord {
+                while e < owners.len() && owners.get(e) == ord {
                     codes.push(&all[e * w..(e + 1) * w]);
                     e += 1;
                 }

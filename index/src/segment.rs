@@ -8,13 +8,13 @@
 //!
 //! | tag | field | contents |
 //! |-----|-------|----------|
-//! | 1 ITEMS | 0 | item numbers, `u64` x n, strictly increasing |
+//! | 1 ITEMS | 0 | item numbers, `u64` x n, strictly increasing; empty when they are the run `min_item..=max_item` (a fresh commit) |
 //! | 2 META | 0 | per item 24 bytes: digest u64, timestamp i64, kind u8, flags u8 (1 = has timestamp, 2 = has group), 6 zero bytes |
-//! | 3 STR_OFFS | 0 | `u64` x (5n + 1): offsets into STR_HEAP of id, path, author, snippet, group of each item |
+//! | 3 STR_OFFS | 0 | `u32` x (5n + 1), or `u64` when the heap passes 4 GiB (told apart by the length): offsets into STR_HEAP of id, path, author, snippet, group of each item |
 //! | 4 STR_HEAP | 0 | the UTF-8 strings, back to back |
 //! | 5 ID_TABLE | 0 | (FNV-1a hash of the id u64, ordinal u64) x n, sorted |
 //! | 16 CODES | f | field f's codes: `u64` x W per entry (Hamming) or `u32` x k (MinHash) |
-//! | 17 OWNERS | f | `u32` per entry: the ordinal of the item owning it, non-decreasing |
+//! | 17 OWNERS | f | `u32` per entry: the ordinal of the item owning it, non-decreasing; empty when entry i belongs to item i (one code per item) |
 //! | 18 SEARCH | f | field f's search structure ([`crate::hamming`], [`crate::lsh`]); empty for a linear scan |
 //!
 //! Every section starts 8-byte aligned in the file and the map is
@@ -148,7 +148,11 @@ impl SegmentBuilder {
         let mut cursors = vec![0usize; self.params.fields.len()];
         for ord in 0..self.items.len() as u32 {
             let keep = !drop.contains(&ord);
-            let new_ord = if keep { Some(b.push_record(&self.record(ord))) } else { None };
+            let new_ord = if keep {
+                Some(b.push_record(&self.record(ord)))
+            } else {
+                None
+            };
             for f in 0..self.params.fields.len() {
                 let w = self.params.fields[f].words();
                 while cursors[f] < self.owners[f].len() && self.owners[f][cursors[f]] == ord {
@@ -233,11 +237,29 @@ impl SegmentBuilder {
                 _ => Ok(Vec::new()),
             })
             .collect::<Result<_>>()?;
+        // Compact forms: implicit item numbers for a run, u32 string
+        // offsets while the heap allows, implicit owners for one code per
+        // item. They cut a fresh segment by about 40 bytes per item.
+        let run = self
+            .items
+            .first()
+            .zip(self.items.last())
+            .is_some_and(|(a, b)| b - a + 1 == n as u64);
+        let items_data: &[u8] = if run { &[] } else { u64_bytes(&self.items) };
+        let offs32: Vec<u32>;
+        let offs_data: &[u8] = if self.heap.len() <= u32::MAX as usize {
+            offs32 = self.offs.iter().map(|&o| o as u32).collect();
+            u32_bytes(&offs32)
+        } else {
+            u64_bytes(&self.offs)
+        };
+        let identity =
+            |o: &[u32]| o.len() == n && o.iter().enumerate().all(|(i, &x)| x as usize == i);
         let mut sections = vec![
             SectionOut {
                 tag: ITEMS,
                 field: 0,
-                data: u64_bytes(&self.items),
+                data: items_data,
             },
             SectionOut {
                 tag: META,
@@ -247,7 +269,7 @@ impl SegmentBuilder {
             SectionOut {
                 tag: STR_OFFS,
                 field: 0,
-                data: u64_bytes(&self.offs),
+                data: offs_data,
             },
             SectionOut {
                 tag: STR_HEAP,
@@ -273,7 +295,11 @@ impl SegmentBuilder {
             sections.push(SectionOut {
                 tag: OWNERS,
                 field: f as u32,
-                data: u32_bytes(&self.owners[f]),
+                data: if identity(&self.owners[f]) {
+                    &[]
+                } else {
+                    u32_bytes(&self.owners[f])
+                },
             });
             sections.push(SectionOut {
                 tag: SEARCH,
@@ -310,6 +336,8 @@ struct FieldSections {
     /// Words per entry.
     words: usize,
     entries: usize,
+    /// Entry i belongs to ordinal i.
+    implicit_owners: bool,
 }
 
 /// An opened segment.
@@ -327,6 +355,8 @@ pub(crate) struct Segment {
     fields: Vec<FieldSections>,
     names: Vec<String>,
     specs: Vec<FieldSpec>,
+    implicit_items: bool,
+    offs_wide: bool,
 }
 
 impl Segment {
@@ -371,9 +401,25 @@ impl Segment {
                 )))
             }
         };
-        expect(items, 8 * n, "items")?;
+        let implicit_items = s[items].len == 0 && n > 0;
+        if implicit_items {
+            if max_item
+                .checked_sub(min_item)
+                .and_then(|d| d.checked_add(1))
+                != Some(n as u64)
+            {
+                return Err(bad(format!(
+                    "implicit item numbers {min_item}..={max_item} do not make {n} items"
+                )));
+            }
+        } else {
+            expect(items, 8 * n, "items")?;
+        }
         expect(meta, META_LEN * n, "record table")?;
-        expect(offs, 8 * (STRINGS * n + 1), "string offsets")?;
+        let offs_wide = s[offs].len == 8 * (STRINGS * n + 1);
+        if !offs_wide {
+            expect(offs, 4 * (STRINGS * n + 1), "string offsets")?;
+        }
         expect(ids, 16 * n, "id table")?;
         let mut fields = Vec::with_capacity(params.fields.len());
         for (f, spec) in params.fields.iter().enumerate() {
@@ -381,8 +427,17 @@ impl Segment {
             let codes = find(CODES, f32_, "codes")?;
             let owners = find(OWNERS, f32_, "owners")?;
             let search = find(SEARCH, f32_, "search")?;
-            let entries = s[owners].len / 4;
-            expect(owners, 4 * entries, "owners")?;
+            // Empty owners with codes present: one code per item. (Empty
+            // owners and empty codes: the field has no entries.)
+            let implicit_owners = s[owners].len == 0 && s[codes].len != 0;
+            let entries = if implicit_owners {
+                n
+            } else if s[owners].len == 0 {
+                0
+            } else {
+                expect(owners, s[owners].len / 4 * 4, "owners")?;
+                s[owners].len / 4
+            };
             let words = spec.words();
             if entries.checked_mul(spec.code_bytes()) != Some(s[codes].len) {
                 return Err(bad(format!(
@@ -398,6 +453,7 @@ impl Segment {
                 search,
                 words,
                 entries,
+                implicit_owners,
             });
         }
         Ok(Segment {
@@ -413,6 +469,8 @@ impl Segment {
             fields,
             names: params.fields.iter().map(|f| f.name().to_string()).collect(),
             specs: params.fields.clone(),
+            implicit_items,
+            offs_wide,
         })
     }
 
@@ -453,20 +511,23 @@ impl Segment {
     }
 
     /// The item numbers, by ordinal.
-    pub(crate) fn item_numbers(&self) -> Result<&[u64]> {
-        self.words64(self.items)
+    pub(crate) fn item_numbers(&self) -> Result<Items<'_>> {
+        if self.implicit_items {
+            Ok(Items::Run {
+                first: self.min_item,
+                n: self.n,
+            })
+        } else {
+            Ok(Items::Table(self.words64(self.items)?))
+        }
     }
 
     /// The ordinal of item number `item`, if stored here.
     pub(crate) fn find_item(&self, item: u64) -> Result<Option<u32>> {
-        if item < self.min_item || item > self.max_item {
+        if self.n == 0 || item < self.min_item || item > self.max_item {
             return Ok(None);
         }
-        Ok(self
-            .item_numbers()?
-            .binary_search(&item)
-            .ok()
-            .map(|o| o as u32))
+        Ok(self.item_numbers()?.position(item).map(|o| o as u32))
     }
 
     /// The record at ordinal `ord`.
@@ -478,9 +539,17 @@ impl Segment {
                 format!("ordinal {ord} out of range"),
             ));
         }
-        let item = self.item_numbers()?[o];
+        let item = self.item_numbers()?.get(o);
         let meta = &self.sec(self.meta)?[o * META_LEN..(o + 1) * META_LEN];
-        let offs = &self.words64(self.offs)?[STRINGS * o..STRINGS * o + STRINGS + 1];
+        let mut offs = [0u64; STRINGS + 1];
+        let range = STRINGS * o..STRINGS * o + STRINGS + 1;
+        if self.offs_wide {
+            offs.copy_from_slice(&self.words64(self.offs)?[range]);
+        } else {
+            for (d, &v) in offs.iter_mut().zip(&self.words32(self.offs)?[range]) {
+                *d = u64::from(v);
+            }
+        }
         let heap = self.sec(self.heap)?;
         let mut strs = [""; STRINGS];
         for (k, s) in strs.iter_mut().enumerate() {
@@ -555,14 +624,18 @@ impl Segment {
     }
 
     /// Owners of field `f`'s entries.
-    pub(crate) fn owners(&self, f: usize) -> Result<&[u32]> {
-        self.words32(self.fields[f].owners)
+    pub(crate) fn owners(&self, f: usize) -> Result<Owners<'_>> {
+        if self.fields[f].implicit_owners {
+            Ok(Owners::Identity(self.n))
+        } else {
+            Ok(Owners::Table(self.words32(self.fields[f].owners)?))
+        }
     }
 
     /// The owner ordinal of entry `e` of field `f`, checked against the item
     /// count.
-    pub(crate) fn owner(&self, f: usize, owners: &[u32], e: usize) -> Result<u32> {
-        let o = owners[e];
+    pub(crate) fn owner(&self, f: usize, owners: Owners<'_>, e: usize) -> Result<u32> {
+        let o = owners.get(e);
         if (o as usize) < self.n {
             Ok(o)
         } else {
@@ -580,9 +653,7 @@ impl Segment {
     /// non-decreasing).
     pub(crate) fn entries_of(&self, f: usize, ord: u32) -> Result<std::ops::Range<usize>> {
         let owners = self.owners(f)?;
-        let a = owners.partition_point(|&o| o < ord);
-        let b = owners.partition_point(|&o| o <= ord);
-        Ok(a..b)
+        Ok(owners.lower_bound(ord)..owners.lower_bound(ord + 1))
     }
 
     /// The search section of field `f` (empty: none).
@@ -614,9 +685,9 @@ impl Segment {
         self.c.verify(&section_name)?;
         let bad = |what: String| Error::corrupt(self.path(), what);
         let items = self.item_numbers()?;
-        if items.windows(2).any(|w| w[0] >= w[1])
-            || items.first().is_some_and(|&f| f != self.min_item)
-            || items.last().is_some_and(|&l| l != self.max_item)
+        let n = items.len();
+        if (1..n).any(|i| items.get(i - 1) >= items.get(i))
+            || (n > 0 && (items.get(0) != self.min_item || items.get(n - 1) != self.max_item))
         {
             return Err(bad(
                 "item numbers are not increasing or disagree with the header".into(),
@@ -630,13 +701,13 @@ impl Segment {
         }
         for f in 0..self.fields.len() {
             let owners = self.owners(f)?;
-            if owners.windows(2).any(|w| w[0] > w[1]) {
+            if (1..owners.len()).any(|e| owners.get(e - 1) > owners.get(e)) {
                 return Err(bad(format!(
                     "owners of field {:?} are not sorted",
                     self.names[f]
                 )));
             }
-            if !owners.is_empty() {
+            if owners.len() > 0 {
                 self.owner(f, owners, owners.len() - 1)?;
             }
             let section = self.search_section(f)?;
@@ -659,5 +730,84 @@ impl Segment {
             })?;
         }
         Ok(())
+    }
+}
+
+/// The item numbers of a segment: a run (fresh commits) or a table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Items<'a> {
+    /// `first..first + n`.
+    Run { first: u64, n: usize },
+    /// Explicit, strictly increasing.
+    Table(&'a [u64]),
+}
+
+impl Items<'_> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Items::Run { n, .. } => *n,
+            Items::Table(t) => t.len(),
+        }
+    }
+
+    /// The item number at ordinal `i` (`i < len`).
+    pub(crate) fn get(&self, i: usize) -> u64 {
+        match self {
+            Items::Run { first, .. } => first + i as u64,
+            Items::Table(t) => t[i],
+        }
+    }
+
+    /// The ordinal of `item`.
+    pub(crate) fn position(&self, item: u64) -> Option<usize> {
+        match self {
+            Items::Run { first, n } => item
+                .checked_sub(*first)
+                .filter(|&d| d < *n as u64)
+                .map(|d| d as usize),
+            Items::Table(t) => t.binary_search(&item).ok(),
+        }
+    }
+
+    /// The first ordinal whose item number is `>= item`.
+    pub(crate) fn lower_bound(&self, item: u64) -> usize {
+        match self {
+            Items::Run { first, n } => (item.saturating_sub(*first)).min(*n as u64) as usize,
+            Items::Table(t) => t.partition_point(|&x| x < item),
+        }
+    }
+}
+
+/// The owners of a field's entries: identity (one code per item) or a table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Owners<'a> {
+    /// Entry i belongs to ordinal i.
+    Identity(usize),
+    /// Explicit, non-decreasing (checked by verify; bounds checked on use).
+    Table(&'a [u32]),
+}
+
+impl Owners<'_> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Owners::Identity(n) => *n,
+            Owners::Table(t) => t.len(),
+        }
+    }
+
+    /// The owner of entry `e` (`e < len`), unchecked against the item count.
+    pub(crate) fn get(&self, e: usize) -> u32 {
+        match self {
+            Owners::Identity(_) => e as u32,
+            Owners::Table(t) => t[e],
+        }
+    }
+
+    /// The first entry whose owner is `>= ord`.
+    pub(crate) fn lower_bound(&self, ord: u32) -> usize {
+        match self {
+            Owners::Identity(n) => (ord as usize).min(*n),
+            Owners::Table(t) => t.partition_point(|&o| o < ord),
+        }
     }
 }

@@ -37,11 +37,11 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::io::{FaultPlan, Io};
 use crate::items::{AddOutcome, Code, Item, RecordView};
-use crate::raw::id_hash;
 use crate::lock::WriterLock;
 use crate::manifest::{
     FieldSpec, IndexParams, Manifest, SegmentMeta, TombstoneMeta, MANIFEST, MANIFEST_VERSION,
 };
+use crate::raw::id_hash;
 use crate::reader::Reader;
 use crate::segment::{Segment, SegmentBuilder};
 use crate::tombstones;
@@ -619,7 +619,7 @@ fn merge(
     let mut purged = Vec::new();
     for seg in group {
         let mut cursors = vec![0usize; params.fields.len()];
-        let owners: Vec<&[u32]> = (0..params.fields.len())
+        let owners: Vec<crate::segment::Owners<'_>> = (0..params.fields.len())
             .map(|f| seg.owners(f))
             .collect::<Result<_>>()?;
         for ord in 0..seg.len() as u32 {
@@ -632,7 +632,7 @@ fn merge(
             for (f, spec) in params.fields.iter().enumerate() {
                 let o = owners[f];
                 let w = spec.words();
-                while cursors[f] < o.len() && o[cursors[f]] == ord {
+                while cursors[f] < o.len() && o.get(cursors[f]) == ord {
                     let e = cursors[f];
                     if let Some(no) = new_ord {
                         match spec {
