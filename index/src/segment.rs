@@ -153,17 +153,17 @@ impl SegmentBuilder {
             } else {
                 None
             };
-            for f in 0..self.params.fields.len() {
+            for (f, cur) in cursors.iter_mut().enumerate() {
                 let w = self.params.fields[f].words();
-                while cursors[f] < self.owners[f].len() && self.owners[f][cursors[f]] == ord {
-                    let e = cursors[f];
+                while *cur < self.owners[f].len() && self.owners[f][*cur] == ord {
+                    let e = *cur;
                     if let Some(no) = new_ord {
                         match &self.codes[f] {
                             Codes::Hamming(c) => b.push_hamming(f, no, &c[e * w..(e + 1) * w]),
                             Codes::MinHash(c) => b.push_minhash(f, no, &c[e * w..(e + 1) * w]),
                         }
                     }
-                    cursors[f] += 1;
+                    *cur += 1;
                 }
             }
         }
