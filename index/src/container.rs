@@ -19,7 +19,7 @@
 //! Opening checks the cheap things: magic, version, both recorded lengths
 //! against the real one, the header CRC, and that every section lies inside
 //! the file, after the table and before the footer, 8-byte aligned.
-//! [`Container::verify`] checks every section CRC and the whole-body CRC, so
+//! Verification (`Reader::verify`) checks every section CRC and the whole-body CRC, so
 //! every byte of the file is covered.
 
 use std::fs::File;

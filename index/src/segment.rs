@@ -1,7 +1,7 @@
 //! Segments: immutable, memory-mapped files holding a batch of items, their
 //! records and their codes.
 //!
-//! A segment is a [container](crate::container) (magic `NDUPSEG1`) whose
+//! A segment is a container ([`crate::container`]) (magic `NDUPSEG1`) whose
 //! metadata holds the item count, the smallest and largest item numbers, a
 //! CRC of the index's field list (so a segment of another index is refused)
 //! and the field count. Its sections:
