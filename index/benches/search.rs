@@ -91,6 +91,7 @@ fn near_query(rng: &mut fastrand::Rng, codes: &[u64], w: usize, r: u32) -> Vec<u
 }
 
 struct Row {
+    family: String,
     what: String,
     n: usize,
     build_rate: f64,
@@ -122,10 +123,10 @@ fn print_rows(title: &str, rows: &[Row]) {
         );
     }
     for pair in rows.windows(2) {
-        if pair[1].n == pair[0].n * 10 && pair[1].what == pair[0].what {
+        if pair[1].n == pair[0].n * 10 && pair[1].family == pair[0].family {
             println!(
                 "\ngrowth {} {} -> {}: random x{:.2}, near-duplicate x{:.2}, linear x{:.2}",
-                pair[0].what,
+                pair[0].family,
                 pair[0].n,
                 pair[1].n,
                 pair[1].median_ms / pair[0].median_ms,
@@ -177,12 +178,14 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
         }
         let layout = MihIndex::default_layout(n, w)
             .map_or("scan".into(), |l| format!("m={} s={}", l.tables, l.bits));
+        let family = format!(
+            "MIH {}-bit r={r} {}",
+            64 * w,
+            if clustered { "clustered" } else { "random" }
+        );
         rows.push(Row {
-            what: format!(
-                "MIH {}-bit r={r} {} ({layout})",
-                64 * w,
-                if clustered { "clustered" } else { "random" }
-            ),
+            what: format!("{family} ({layout})"),
+            family,
             n,
             build_rate: n as f64 / secs,
             build_cpu_rate: 2.0 * n as f64 / cpu.max(0.01),
@@ -257,8 +260,10 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
             black_box(found);
             t_lin.push(t.elapsed().as_secs_f64());
         }
+        let family = format!("LSH k={k} b={bands} r={rows_per_band} t=0.5");
         rows.push(Row {
-            what: format!("LSH k={k} b={bands} r={rows_per_band} t=0.5"),
+            what: family.clone(),
+            family,
             n,
             build_rate: n as f64 / secs,
             build_cpu_rate: 2.0 * n as f64 / cpu.max(0.01),
@@ -326,16 +331,20 @@ fn bench_tables(sizes: &[usize]) {
             (
                 4usize,
                 31u32,
-                vec![(11usize, 22u32), (12, 21), (13, 19), (16, 16)],
+                vec![(11usize, 22u32), (11, 0), (12, 21), (13, 19), (16, 16)],
             ),
-            (1, 8, vec![(3, 21), (4, 16), (3, 20)]),
+            (1, 8, vec![(3, 21), (3, 0), (4, 16), (3, 20)]),
         ] {
             let mut rng = fastrand::Rng::with_seed(3);
             let codes = gen_codes(&mut rng, n, w, true, r);
             for (tables, bits) in layouts {
-                let section =
+                // bits = 0: split all 64 * w bits evenly over the tables.
+                let section = if bits == 0 {
+                    MihIndex::build_with_tables(&codes, w, tables).unwrap()
+                } else {
                     MihIndex::build_with_layout(&codes, w, Some(MihLayout { tables, bits }))
-                        .unwrap();
+                        .unwrap()
+                };
                 let view = MihView::new(&section, &codes, w)
                     .unwrap()
                     .with_forced_probing(true);
@@ -351,8 +360,13 @@ fn bench_tables(sizes: &[usize]) {
                     tn.push(t.elapsed().as_secs_f64());
                 }
                 println!(
-                    "| {}-bit r={r} | {n} | m={tables} s={bits} | {:.1} | {:.4} | {:.4} |",
+                    "| {}-bit r={r} | {n} | m={tables} s={} | {:.1} | {:.4} | {:.4} |",
                     64 * w,
+                    if bits == 0 {
+                        "even split".to_string()
+                    } else {
+                        bits.to_string()
+                    },
                     (section.len() + codes.len() * 8) as f64 / n as f64,
                     median(tr) * 1e3,
                     median(tn) * 1e3
