@@ -69,8 +69,8 @@ const STRUCTURE: &str = "MIH";
 /// scan beats probing. Measured with `NEARDUP_BENCH_PARTS=crossover cargo
 /// bench -p neardup-index --bench search` (README, "Search structures"):
 /// 256-bit radius 31, clustered codes, near-duplicate queries: 1,024 codes
-/// scan in 3.5 us vs 4.2 us probing, 2,048 codes 7.0 us vs 4.7 us. The
-/// 64-bit radius-8 crossover is lower (about 512 codes), but small 64-bit
+/// scan in 3.7 us vs 4.2 us probing, 2,048 codes 7.3 us vs 4.6 us. The
+/// 64-bit radius-8 crossover is lower (512 to 1,024 codes), but small 64-bit
 /// sets rarely fit the 3x size budget with tables anyway, and the query
 /// planner falls back to the scan whenever its cost model prefers it, so one
 /// constant serves both widths.
