@@ -233,6 +233,7 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
         let view = LshView::new(&section, &sigs, k, bands, rows_per_band).unwrap();
         let mut out = Vec::new();
         let (mut t_rand, mut t_near, mut hits) = (Vec::new(), Vec::new(), 0usize);
+        let mut near_queries = Vec::new();
         for _ in 0..queries_for(n) {
             let q: Vec<u32> = (0..k).map(|_| rng.u32(..)).collect();
             let t = Instant::now();
@@ -247,6 +248,10 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
             view.query(black_box(&q), 0.5, &mut out).unwrap();
             t_near.push(t.elapsed().as_secs_f64());
             hits += out.len();
+            near_queries.extend_from_slice(&q);
+        }
+        if compare_with_datasketch(n) {
+            run_datasketch(&sigs, &near_queries, n, median(t_near.clone()) * 1e3);
         }
         let mut t_lin = Vec::new();
         for _ in 0..linear_reps(n, 16) {
@@ -276,6 +281,55 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
         eprintln!("done LSH n={n}");
     }
     rows
+}
+
+/// Whether to run datasketch beside neardup at this size: set
+/// `NEARDUP_BENCH_DATASKETCH` to the largest size to compare (Python inserts
+/// about 5,000 signatures per second, so 10^5 takes some 20 s).
+fn compare_with_datasketch(n: usize) -> bool {
+    std::env::var("NEARDUP_BENCH_DATASKETCH")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|max| n <= max)
+}
+
+/// Writes the signatures and the near-duplicate queries just timed to a
+/// temporary directory and times datasketch's `MinHashLSH` (threshold 0.5,
+/// 128 permutations: it picks the same 25 x 5 banding) on them.
+fn run_datasketch(sigs: &[u32], queries: &[u32], n: usize, neardup_ms: f64) {
+    let dir = std::env::temp_dir().join(format!("neardup-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let le = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    std::fs::write(dir.join("sigs.bin"), le(sigs)).unwrap();
+    std::fs::write(dir.join("queries.bin"), le(queries)).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/datasketch_lsh.py");
+    match std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir)
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let line = String::from_utf8_lossy(&o.stdout);
+            println!("\ndatasketch at n={n}: {}", line.trim());
+            if let Some(ms) = line
+                .split_whitespace()
+                .skip_while(|w| *w != "query_median_ms")
+                .nth(1)
+                .and_then(|x| x.parse::<f64>().ok())
+            {
+                println!(
+                    "neardup LSH query (with Jaccard verification) {neardup_ms:.4} ms vs datasketch (candidates only) {ms:.4} ms: {:.0}x",
+                    ms / neardup_ms
+                );
+            }
+        }
+        Ok(o) => eprintln!(
+            "datasketch run failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("python3 not runnable: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Probing vs scanning on small sets, to place `LINEAR_SCAN_BELOW`.
