@@ -41,6 +41,20 @@ fn vm_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) used by this process so far. The machines
+/// here are shared, so wall-clock rates swing with the load; CPU time is
+/// reported beside them.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage struct.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -98,6 +112,7 @@ fn hamming(dir: &Path, n: usize, batch: usize, rows: &mut Vec<Row>) {
     // One in four codes is a near-duplicate (up to 20 bits) of a recent one.
     let mut recent: Vec<[u64; 4]> = Vec::new();
     let t = Instant::now();
+    let cpu0 = cpu_seconds();
     let mut w = Writer::create(dir, params).expect("create");
     let mut merged = 0;
     let mut commit_s = 0.0;
@@ -133,6 +148,7 @@ fn hamming(dir: &Path, n: usize, batch: usize, rows: &mut Vec<Row>) {
     merged += w.commit().expect("commit").segments_merged;
     commit_s += tc.elapsed().as_secs_f64();
     let build = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     let r = w.reader();
     let stats = r.stats();
     let fb = r.field_bytes("pdq").expect("field");
@@ -140,9 +156,15 @@ fn hamming(dir: &Path, n: usize, batch: usize, rows: &mut Vec<Row>) {
     rows.push(Row(
         format!("bulk build, {n} x 256-bit codes, commits of {batch}"),
         format!(
-            "{:.0} codes/s ({build:.1} s, of which commits {commit_s:.1} s; {} segments left, {merged} merged)",
+            "{:.0} codes/s wall ({build:.1} s, of which commits {commit_s:.1} s); {:.0} codes per CPU-second ({cpu:.1} CPU-s); {} segments left, {merged} merged; load average {}",
             n as f64 / build,
-            stats.segments
+            n as f64 / cpu,
+            stats.segments,
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .split_whitespace()
+                .next()
+                .unwrap_or("?")
         ),
     ));
     rows.push(Row(
