@@ -120,6 +120,25 @@ pub struct VerifyReport {
     pub items: u64,
 }
 
+/// How a reader checks what it maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReaderOptions {
+    /// Check each section's CRC the first time a query touches it (default).
+    /// The first query over a large index then reads the sections it maps
+    /// once (about 0.1 s per GB); without it, a damaged segment can give
+    /// wrong answers until [`Reader::verify`] is run, but a one-shot lookup
+    /// touches only the pages it needs.
+    pub check_on_first_use: bool,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            check_on_first_use: true,
+        }
+    }
+}
+
 /// A read-only snapshot of an index.
 #[derive(Debug)]
 pub struct Reader {
@@ -137,12 +156,17 @@ fn is_not_found(e: &Error) -> bool {
 impl Reader {
     /// Opens the current snapshot of the index in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Reader> {
+        Self::open_with(dir, ReaderOptions::default())
+    }
+
+    /// Opens the current snapshot with the given options.
+    pub fn open_with(dir: impl AsRef<Path>, options: ReaderOptions) -> Result<Reader> {
         let dir = dir.as_ref();
         let mut attempt = 0;
         loop {
             let manifest = Manifest::load(dir)?;
             let generation = manifest.generation;
-            match Self::open_manifest(dir, manifest) {
+            match Self::open_manifest(dir, manifest, options) {
                 // A writer may have committed and removed a file between our
                 // reading the manifest and opening that file: retry on the
                 // new manifest.
@@ -157,12 +181,17 @@ impl Reader {
         }
     }
 
-    pub(crate) fn open_manifest(dir: &Path, manifest: Manifest) -> Result<Reader> {
+    pub(crate) fn open_manifest(
+        dir: &Path,
+        manifest: Manifest,
+        options: ReaderOptions,
+    ) -> Result<Reader> {
         let manifest_len = manifest.encode().len() as u64;
         let mut segments = Vec::with_capacity(manifest.segments.len());
         for m in &manifest.segments {
             let path = dir.join(&m.file);
-            let seg = Segment::open(&path, &manifest.params)?;
+            let mut seg = Segment::open(&path, &manifest.params)?;
+            seg.set_check_on_use(options.check_on_first_use);
             if seg.file_len() != m.len {
                 return Err(Error::Truncated {
                     path,

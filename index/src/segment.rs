@@ -478,6 +478,11 @@ impl Segment {
         self.c.path()
     }
 
+    /// Whether sections are CRC-checked the first time a query uses them.
+    pub(crate) fn set_check_on_use(&mut self, on: bool) {
+        self.c.set_check_on_use(on);
+    }
+
     pub(crate) fn file_len(&self) -> u64 {
         self.c.len()
     }

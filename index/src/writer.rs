@@ -42,7 +42,7 @@ use crate::manifest::{
     FieldSpec, IndexParams, Manifest, SegmentMeta, TombstoneMeta, MANIFEST, MANIFEST_VERSION,
 };
 use crate::raw::id_hash;
-use crate::reader::Reader;
+use crate::reader::{Reader, ReaderOptions};
 use crate::segment::{Segment, SegmentBuilder};
 use crate::tombstones;
 
@@ -189,7 +189,7 @@ impl Writer {
             _lock: lock,
             next_item: manifest.next_item,
             pending: SegmentBuilder::new(&manifest.params),
-            reader: Reader::open_manifest(dir, manifest)?,
+            reader: Reader::open_manifest(dir, manifest, ReaderOptions::default())?,
             pending_ids: HashMap::default(),
             pending_collisions: HashMap::new(),
             cancelled: BTreeSet::new(),
@@ -570,7 +570,7 @@ impl Writer {
                 let _ = std::fs::remove_file(self.dir.join(f));
             }
         }
-        self.reader = Reader::open_manifest(&self.dir, manifest)?;
+        self.reader = Reader::open_manifest(&self.dir, manifest, ReaderOptions::default())?;
         self.clear_pending();
         Ok(info)
     }
