@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use neardup_index::{Code, FieldSpec, IndexParams, Item, Reader, Writer};
+use neardup_index::{Code, FieldSpec, IndexParams, Item, Reader, ReaderOptions, Writer};
 
 const OPEN_ENV: &str = "NEARDUP_BENCH_OPEN_CHILD";
 
@@ -212,6 +212,20 @@ fn hamming(dir: &Path, n: usize, batch: usize, rows: &mut Vec<Row>) {
             median(times),
             found as f64 / 201.0
         ),
+    ));
+    drop(r);
+    let r = Reader::open_with(
+        dir,
+        ReaderOptions {
+            check_on_first_use: false,
+        },
+    )
+    .expect("open");
+    let t = Instant::now();
+    r.hamming_radius("pdq", &queries[1], 31).expect("query");
+    rows.push(Row(
+        "first query of a fresh reader without checks on first use".into(),
+        format!("{:.2} ms", t.elapsed().as_secs_f64() * 1e3),
     ));
     drop(r);
 
