@@ -186,11 +186,35 @@ impl Reader {
         manifest: Manifest,
         options: ReaderOptions,
     ) -> Result<Reader> {
+        Self::open_reusing(dir, manifest, options, Vec::new())
+    }
+
+    /// The snapshot's segments, to hand to [`Reader::open_reusing`].
+    pub(crate) fn into_segments(self) -> Vec<Segment> {
+        self.segments
+    }
+
+    /// Opens `manifest`, taking segments already open (and already checked)
+    /// from `open` instead of mapping their files again: the writer's
+    /// snapshot after a commit keeps the checks done before it.
+    pub(crate) fn open_reusing(
+        dir: &Path,
+        manifest: Manifest,
+        options: ReaderOptions,
+        open: Vec<Segment>,
+    ) -> Result<Reader> {
+        let mut open: std::collections::HashMap<PathBuf, Segment> = open
+            .into_iter()
+            .map(|s| (s.path().to_path_buf(), s))
+            .collect();
         let manifest_len = manifest.encode().len() as u64;
         let mut segments = Vec::with_capacity(manifest.segments.len());
         for m in &manifest.segments {
             let path = dir.join(&m.file);
-            let mut seg = Segment::open(&path, &manifest.params)?;
+            let mut seg = match open.remove(&path) {
+                Some(seg) => seg,
+                None => Segment::open(&path, &manifest.params)?,
+            };
             seg.set_check_on_use(options.check_on_first_use);
             if seg.file_len() != m.len {
                 return Err(Error::Truncated {

@@ -562,15 +562,30 @@ impl Writer {
         // Committed. Old files are no longer named; readers that mapped them
         // keep their maps. Removal failures are left to the next open.
         drop(sources);
-        drop(merged_segs);
-        drop(new_seg);
         let keep: BTreeSet<&str> = manifest.files().collect();
         for f in old.files() {
             if !keep.contains(f) {
                 let _ = std::fs::remove_file(self.dir.join(f));
             }
         }
-        self.reader = Reader::open_manifest(&self.dir, manifest, ReaderOptions::default())?;
+        // The new snapshot reuses the segments already open (unlinked ones
+        // are simply not named by the new manifest and get dropped).
+        let previous = std::mem::replace(
+            &mut self.reader,
+            Reader::open_manifest(
+                &self.dir,
+                Manifest {
+                    segments: Vec::new(),
+                    tombstones: None,
+                    ..manifest.clone()
+                },
+                ReaderOptions::default(),
+            )?,
+        );
+        let mut open = previous.into_segments();
+        open.extend(new_seg);
+        open.extend(merged_segs);
+        self.reader = Reader::open_reusing(&self.dir, manifest, ReaderOptions::default(), open)?;
         self.clear_pending();
         Ok(info)
     }
