@@ -13,6 +13,7 @@
 //! | 3 STR_OFFS | 0 | `u32` x (5n + 1), or `u64` when the heap passes 4 GiB (told apart by the length): offsets into STR_HEAP of id, path, author, snippet, group of each item |
 //! | 4 STR_HEAP | 0 | the UTF-8 strings, back to back |
 //! | 5 ID_TABLE | 0 | (FNV-1a hash of the id u64, ordinal u64) x n, sorted |
+//! | 6 ID_FILTER | 0 | blocked Bloom filter of the id hashes: 512-bit blocks, about 10 bits and 4 probes per id in one block (optional) |
 //! | 16 CODES | f | field f's codes: `u64` x W per entry (Hamming) or `u32` x k (MinHash) |
 //! | 17 OWNERS | f | `u32` per entry: the ordinal of the item owning it, non-decreasing; empty when entry i belongs to item i (one code per item) |
 //! | 18 SEARCH | f | field f's search structure ([`crate::hamming`], [`crate::lsh`]); empty for a linear scan |
@@ -39,6 +40,7 @@ pub(crate) const META: u32 = 2;
 pub(crate) const STR_OFFS: u32 = 3;
 pub(crate) const STR_HEAP: u32 = 4;
 pub(crate) const ID_TABLE: u32 = 5;
+pub(crate) const ID_FILTER: u32 = 6;
 pub(crate) const CODES: u32 = 16;
 pub(crate) const OWNERS: u32 = 17;
 pub(crate) const SEARCH: u32 = 18;
@@ -54,6 +56,7 @@ fn section_name(s: &Section) -> String {
         STR_OFFS => "string offsets",
         STR_HEAP => "string heap",
         ID_TABLE => "id table",
+        ID_FILTER => "id filter",
         CODES => "codes",
         OWNERS => "owners",
         SEARCH => "search",
@@ -222,6 +225,7 @@ impl SegmentBuilder {
             .collect();
         ids.sort_unstable();
         let ids_flat: Vec<u64> = ids.iter().flat_map(|&(h, o)| [h, o]).collect();
+        let filter = build_filter(ids.iter().map(|&(h, _)| h), n);
         let searches: Vec<Vec<u8>> = self
             .params
             .fields
@@ -280,6 +284,11 @@ impl SegmentBuilder {
                 tag: ID_TABLE,
                 field: 0,
                 data: u64_bytes(&ids_flat),
+            },
+            SectionOut {
+                tag: ID_FILTER,
+                field: 0,
+                data: u64_bytes(&filter),
             },
         ];
         for (f, codes) in self.codes.iter().enumerate() {
@@ -352,6 +361,7 @@ pub(crate) struct Segment {
     offs: usize,
     heap: usize,
     ids: usize,
+    id_filter: Option<usize>,
     fields: Vec<FieldSections>,
     names: Vec<String>,
     specs: Vec<FieldSpec>,
@@ -384,6 +394,13 @@ impl Segment {
             find(STR_HEAP, 0, "string heap")?,
             find(ID_TABLE, 0, "id table")?,
         );
+        let id_filter = c.find(ID_FILTER, 0);
+        if let Some(i) = id_filter {
+            let len = c.sections()[i].len;
+            if len % FILTER_BLOCK_BYTES != 0 {
+                return Err(bad(format!("id filter of {len} bytes is not whole blocks")));
+            }
+        }
         let s = c.sections();
         // Every section lies inside the file (checked by the container), so
         // n cannot exceed the file length: the products below cannot overflow.
@@ -466,6 +483,7 @@ impl Segment {
             offs,
             heap,
             ids,
+            id_filter,
             fields,
             names: params.fields.iter().map(|f| f.name().to_string()).collect(),
             specs: params.fields.clone(),
@@ -585,8 +603,15 @@ impl Segment {
 
     /// Ordinals whose external id is `id`.
     pub(crate) fn lookup_id(&self, id: &str) -> Result<Vec<u32>> {
-        let table = self.words64(self.ids)?;
         let h = id_hash(id);
+        if let Some(i) = self.id_filter {
+            // Most lookups of a bulk import are misses: one cache line of
+            // the filter answers them instead of a search of the table.
+            if !filter_may_contain(self.words64(i)?, h) {
+                return Ok(Vec::new());
+            }
+        }
+        let table = self.words64(self.ids)?;
         let n = table.len() / 2;
         let lo = first_at_least(table, n, h);
         let mut out = Vec::new();
@@ -878,5 +903,71 @@ mod tests {
                 );
             }
         }
+    }
+}
+
+const FILTER_BLOCK_BYTES: usize = 64;
+const FILTER_BLOCK_WORDS: usize = FILTER_BLOCK_BYTES / 8;
+
+/// The filter's hash of an id hash: SplitMix64's finaliser, so the block
+/// choice and the bits do not follow the id table's order.
+fn filter_hash(h: u64) -> u64 {
+    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Block and the 4 bit positions (0..512) of an id hash in a filter of
+/// `blocks` blocks: a blocked Bloom filter (Putze, Sanders and Singler 2007)
+/// keeps all probes in one cache line.
+fn filter_probes(h: u64, blocks: usize) -> (usize, [u32; 4]) {
+    let g = filter_hash(h);
+    let block = ((u128::from(g) * blocks as u128) >> 64) as usize;
+    let bits = [0u32, 9, 18, 27].map(|s| ((g >> s) & 511) as u32);
+    (block, bits)
+}
+
+/// A filter of about 10 bits per id (false positives about 1%).
+fn build_filter(hashes: impl Iterator<Item = u64>, n: usize) -> Vec<u64> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let blocks = (n * 10).div_ceil(512);
+    let mut words = vec![0u64; blocks * FILTER_BLOCK_WORDS];
+    for h in hashes {
+        let (b, bits) = filter_probes(h, blocks);
+        for bit in bits {
+            words[b * FILTER_BLOCK_WORDS + bit as usize / 64] |= 1 << (bit % 64);
+        }
+    }
+    words
+}
+
+/// May the filter hold an id of hash `h`? (False: certainly not.)
+fn filter_may_contain(words: &[u64], h: u64) -> bool {
+    let blocks = words.len() / FILTER_BLOCK_WORDS;
+    if blocks == 0 {
+        return true;
+    }
+    let (b, bits) = filter_probes(h, blocks);
+    bits.iter()
+        .all(|&bit| words[b * FILTER_BLOCK_WORDS + bit as usize / 64] & (1 << (bit % 64)) != 0)
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn filter_has_no_false_negatives_and_few_false_positives() {
+        let hashes: Vec<u64> = (0..10_000u64).map(|i| id_hash(&format!("id{i}"))).collect();
+        let f = build_filter(hashes.iter().copied(), hashes.len());
+        assert!(hashes.iter().all(|&h| filter_may_contain(&f, h)));
+        let fp = (0..10_000u64)
+            .filter(|i| filter_may_contain(&f, id_hash(&format!("other{i}"))))
+            .count();
+        assert!(fp < 400, "{fp} false positives in 10,000");
+        assert!(filter_may_contain(&[], 42));
     }
 }
