@@ -643,8 +643,12 @@ fn for_each_neighbour<E>(
 impl<'a> MihView<'a> {
     /// Opens `section` over `codes` (`n * words_per_code` words, the same
     /// table the section was built from). Checks magic, version, parameters
-    /// against the codes, that substrings tile the code, and that every
-    /// table lies inside the section.
+    /// against the codes, that substrings are disjoint and inside the code,
+    /// and that every table lies inside the section.
+    ///
+    /// Zero-copy when `section` starts 8-byte aligned (as the storage layer
+    /// writes and maps it) on a little-endian machine; otherwise the tables
+    /// are decoded into memory, which is correct but costs their size.
     pub fn new(
         section: &'a [u8],
         codes: &'a [u64],
