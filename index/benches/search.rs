@@ -158,6 +158,7 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
         let view = MihView::new(&section, &codes, w).unwrap();
         let mut out = Vec::new();
         let (mut t_rand, mut t_near, mut hits) = (Vec::new(), Vec::new(), 0usize);
+        let mut near_queries = Vec::new();
         for _ in 0..queries_for(n) {
             let q: Vec<u64> = (0..w).map(|_| rng.u64(..)).collect();
             let t = Instant::now();
@@ -168,6 +169,10 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
             view.radius(black_box(&q), r, &mut out).unwrap();
             t_near.push(t.elapsed().as_secs_f64());
             hits += out.len();
+            near_queries.extend_from_slice(&q);
+        }
+        if !clustered && env_size("NEARDUP_BENCH_FAISS").is_some_and(|max| n <= max) {
+            run_faiss(&codes, &near_queries, w, r, n, median(t_near.clone()) * 1e3);
         }
         let mut t_lin = Vec::new();
         for _ in 0..linear_reps(n, w) {
@@ -287,10 +292,58 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
 /// `NEARDUP_BENCH_DATASKETCH` to the largest size to compare (Python inserts
 /// about 5,000 signatures per second, so 10^5 takes some 20 s).
 fn compare_with_datasketch(n: usize) -> bool {
-    std::env::var("NEARDUP_BENCH_DATASKETCH")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|max| n <= max)
+    env_size("NEARDUP_BENCH_DATASKETCH").is_some_and(|max| n <= max)
+}
+
+/// A size from an environment variable, if set and numeric.
+fn env_size(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Writes codes and the near-duplicate queries just timed and times faiss's
+/// `IndexBinaryMultiHash` and `IndexBinaryFlat` on them (one thread). Set
+/// `NEARDUP_BENCH_FAISS` to the largest size to compare.
+fn run_faiss(codes: &[u64], queries: &[u64], w: usize, r: u32, n: usize, neardup_ms: f64) {
+    let dir = std::env::temp_dir().join(format!("neardup-faiss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let le = |v: &[u64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    std::fs::write(dir.join("codes.bin"), le(codes)).unwrap();
+    std::fs::write(dir.join("queries.bin"), le(queries)).unwrap();
+    // ThreatExchange's PDQ index: 16 substrings of 16 bits; 64-bit: 4 of 16.
+    let nhash = if w == 4 { 16 } else { 4 };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/faiss_hamming.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir)
+        .arg((64 * w).to_string())
+        .arg(r.to_string())
+        .arg(nhash.to_string())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let line = String::from_utf8_lossy(&o.stdout);
+            println!("\nfaiss {}-bit r={r} n={n}: {}", 64 * w, line.trim());
+            let field = |key: &str| {
+                line.split_whitespace()
+                    .skip_while(|x| *x != key)
+                    .nth(1)
+                    .and_then(|x| x.parse::<f64>().ok())
+            };
+            if let (Some(m), Some(f)) = (
+                field("multihash_query_median_ms"),
+                field("flat_query_median_ms"),
+            ) {
+                println!(
+                    "neardup {neardup_ms:.4} ms vs faiss IndexBinaryMultiHash {m:.4} ms ({:.1}x) and IndexBinaryFlat {f:.3} ms ({:.0}x)",
+                    m / neardup_ms,
+                    f / neardup_ms
+                );
+            }
+        }
+        Ok(o) => eprintln!("faiss run failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => eprintln!("python3 not runnable: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Writes the signatures and the near-duplicate queries just timed to a

@@ -67,25 +67,24 @@ const STRUCTURE: &str = "MIH";
 
 /// Below this many entries the builder writes no tables: a linear popcount
 /// scan beats probing. Measured with `NEARDUP_BENCH_PARTS=crossover cargo
-/// bench -p neardup-index --bench search` (README, "Search structures"):
-/// 256-bit radius 31, clustered codes, near-duplicate queries: 1,024 codes
-/// scan in 3.7 us vs 4.2 us probing, 2,048 codes 7.3 us vs 4.6 us. The
-/// 64-bit radius-8 crossover is lower (512 to 1,024 codes), but small 64-bit
-/// sets rarely fit the 3x size budget with tables anyway, and the query
-/// planner falls back to the scan whenever its cost model prefers it, so one
-/// constant serves both widths.
-pub const LINEAR_SCAN_BELOW: usize = 2048;
+/// bench -p neardup-index --bench search` (README, "Search structures"),
+/// clustered codes, near-duplicate queries, median: 256-bit radius 31 at
+/// 2,048 codes scans in 2.4 us vs 4.4 us probing, at 4,096 codes 4.7 vs 4.9,
+/// at 8,192 codes 9.3 vs 5.4; 64-bit radius 8 breaks even at 2,048 codes
+/// (1.1 us each) and probing wins at 4,096 (1.2 vs 2.3). Above the constant
+/// the query planner still scans whenever its cost model prefers it.
+pub const LINEAR_SCAN_BELOW: usize = 4096;
 
 /// Cost model used by the query planner, in nanoseconds. Probing a bucket is
 /// one or two cache misses (offsets, then entry numbers); a candidate is one
 /// more miss to fetch its code plus a popcount. A linear scan streams codes
-/// at memory speed: measured 1.4 ns per 64-bit and 3.4 ns per 256-bit code
-/// (benchmark in the README), hence `0.8 + 0.65 * W`. The constants only
-/// steer speed, never results.
+/// at memory speed: measured 0.55 to 0.7 ns per 64-bit and 1.15 to 1.5 ns
+/// per 256-bit code (benchmark in the README), hence `0.3 + 0.3 * W`. The
+/// constants only steer speed, never results.
 const COST_PROBE_NS: f64 = 40.0;
 const COST_CANDIDATE_NS: f64 = 25.0;
-const COST_SCAN_NS_PER_CODE: f64 = 0.8;
-const COST_SCAN_NS_PER_WORD: f64 = 0.65;
+const COST_SCAN_NS_PER_CODE: f64 = 0.3;
+const COST_SCAN_NS_PER_WORD: f64 = 0.3;
 
 /// How many items ahead the probing passes prefetch (enough to cover a
 /// memory latency with a few loads in flight).
@@ -178,11 +177,44 @@ pub fn linear_radius(
 }
 
 fn scan_radius(codes: &[u64], w: usize, query: &[u64], r: u32, out: &mut Vec<(u32, u32)>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU supports `popcnt`, checked just above, which is
+        // the only requirement of this `#[target_feature]` function.
+        unsafe { scan_radius_popcnt(codes, w, query, r, out) };
+        return;
+    }
+    scan_radius_body(codes, w, query, r, out);
+}
+
+/// [`scan_radius_body`] compiled with the `popcnt` instruction: the default
+/// x86_64 target lacks it, and the bit-twiddling fallback made the scan
+/// about 2x slower.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn scan_radius_popcnt(codes: &[u64], w: usize, query: &[u64], r: u32, out: &mut Vec<(u32, u32)>) {
+    scan_radius_body(codes, w, query, r, out);
+}
+
+#[inline(always)]
+fn scan_radius_body(codes: &[u64], w: usize, query: &[u64], r: u32, out: &mut Vec<(u32, u32)>) {
     match w {
         1 => {
             let q = query[0];
             for (i, &c) in codes.iter().enumerate() {
                 let d = (c ^ q).count_ones();
+                if d <= r {
+                    out.push((i as u32, d));
+                }
+            }
+        }
+        4 => {
+            let (q0, q1, q2, q3) = (query[0], query[1], query[2], query[3]);
+            for (i, c) in codes.chunks_exact(4).enumerate() {
+                let d = (c[0] ^ q0).count_ones()
+                    + (c[1] ^ q1).count_ones()
+                    + (c[2] ^ q2).count_ones()
+                    + (c[3] ^ q3).count_ones();
                 if d <= r {
                     out.push((i as u32, d));
                 }
@@ -611,8 +643,12 @@ fn for_each_neighbour<E>(
 impl<'a> MihView<'a> {
     /// Opens `section` over `codes` (`n * words_per_code` words, the same
     /// table the section was built from). Checks magic, version, parameters
-    /// against the codes, that substrings tile the code, and that every
-    /// table lies inside the section.
+    /// against the codes, that substrings are disjoint and inside the code,
+    /// and that every table lies inside the section.
+    ///
+    /// Zero-copy when `section` starts 8-byte aligned (as the storage layer
+    /// writes and maps it) on a little-endian machine; otherwise the tables
+    /// are decoded into memory, which is correct but costs their size.
     pub fn new(
         section: &'a [u8],
         codes: &'a [u64],
@@ -852,6 +888,29 @@ impl<'a> MihView<'a> {
         rho: &[i32],
         out: &mut Vec<(u32, u32)>,
     ) -> Result<(), SearchError> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports `popcnt`, checked just above, which is
+            // the only requirement of this `#[target_feature]` function.
+            return unsafe { self.probe_popcnt(query, r, rho, out) };
+        }
+        match self.wpc {
+            1 => self.probe_w::<1>(query, r, rho, out),
+            _ => self.probe_w::<MAX_WORDS>(query, r, rho, out),
+        }
+    }
+
+    /// [`MihView::probe`] compiled with the `popcnt` instruction (see
+    /// `scan_radius_popcnt`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    fn probe_popcnt(
+        &self,
+        query: &[u64],
+        r: u32,
+        rho: &[i32],
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), SearchError> {
         match self.wpc {
             1 => self.probe_w::<1>(query, r, rho, out),
             _ => self.probe_w::<MAX_WORDS>(query, r, rho, out),
@@ -863,6 +922,7 @@ impl<'a> MihView<'a> {
     /// nested loop: the loads within a pass do not depend on each other, so
     /// the CPU overlaps their cache misses instead of waiting on each in turn
     /// (this halved the 10^7-code query time in the benchmark).
+    #[inline(always)]
     fn probe_w<const W: usize>(
         &self,
         query: &[u64],

@@ -340,6 +340,10 @@ fn run_end(keys: &[u64], i: usize) -> usize {
 impl<'a> LshView<'a> {
     /// Opens `section` over `signatures` (`n * k` values, the table it was
     /// built from) with the band parameters it was built with.
+    ///
+    /// Zero-copy when `section` starts 8-byte aligned (as the storage layer
+    /// writes and maps it) on a little-endian machine; otherwise the tables
+    /// are decoded into memory, which is correct but costs their size.
     pub fn new(
         section: &'a [u8],
         signatures: &'a [u32],
