@@ -23,10 +23,27 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
+/// Runs `f`, returning its output, wall seconds and CPU seconds of this
+/// process (all threads). The machine is shared: CPU time shows what the
+/// build costs when it has its 2 cores to itself.
+fn time<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
+    let cpu0 = cpu_seconds();
     let t = Instant::now();
     let out = f();
-    (out, t.elapsed().as_secs_f64())
+    (out, t.elapsed().as_secs_f64(), cpu_seconds() - cpu0)
+}
+
+/// User plus system CPU seconds of this process from /proc (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields overall, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn flip(rng: &mut fastrand::Rng, code: &mut [u64], d: u32) {
@@ -74,9 +91,11 @@ fn near_query(rng: &mut fastrand::Rng, codes: &[u64], w: usize, r: u32) -> Vec<u
 }
 
 struct Row {
+    family: String,
     what: String,
     n: usize,
     build_rate: f64,
+    build_cpu_rate: f64,
     bytes_per_item: f64,
     median_ms: f64,
     median_near_ms: f64,
@@ -86,14 +105,15 @@ struct Row {
 
 fn print_rows(title: &str, rows: &[Row]) {
     println!("\n### {title}\n");
-    println!("| structure | n | build (items/s, 2 cores) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| structure | n | build (items/s, wall, 2 threads) | build (items per CPU-s x 2) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits (near) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {:.2e} | {:.1} | {:.4} | {:.4} | {:.3} | {:.0}x | {:.2} |",
+            "| {} | {} | {:.2e} | {:.2e} | {:.1} | {:.4} | {:.4} | {:.3} | {:.0}x | {:.2} |",
             r.what,
             r.n,
             r.build_rate,
+            r.build_cpu_rate,
             r.bytes_per_item,
             r.median_ms,
             r.median_near_ms,
@@ -103,10 +123,10 @@ fn print_rows(title: &str, rows: &[Row]) {
         );
     }
     for pair in rows.windows(2) {
-        if pair[1].n == pair[0].n * 10 && pair[1].what == pair[0].what {
+        if pair[1].n == pair[0].n * 10 && pair[1].family == pair[0].family {
             println!(
                 "\ngrowth {} {} -> {}: random x{:.2}, near-duplicate x{:.2}, linear x{:.2}",
-                pair[0].what,
+                pair[0].family,
                 pair[0].n,
                 pair[1].n,
                 pair[1].median_ms / pair[0].median_ms,
@@ -134,10 +154,11 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
     for &n in sizes {
         let mut rng = fastrand::Rng::with_seed(n as u64 ^ w as u64);
         let codes = gen_codes(&mut rng, n, w, clustered, r);
-        let (section, secs) = time(|| MihIndex::build(&codes, w).unwrap());
+        let (section, secs, cpu) = time(|| MihIndex::build(&codes, w).unwrap());
         let view = MihView::new(&section, &codes, w).unwrap();
         let mut out = Vec::new();
         let (mut t_rand, mut t_near, mut hits) = (Vec::new(), Vec::new(), 0usize);
+        let mut near_queries = Vec::new();
         for _ in 0..queries_for(n) {
             let q: Vec<u64> = (0..w).map(|_| rng.u64(..)).collect();
             let t = Instant::now();
@@ -148,6 +169,10 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
             view.radius(black_box(&q), r, &mut out).unwrap();
             t_near.push(t.elapsed().as_secs_f64());
             hits += out.len();
+            near_queries.extend_from_slice(&q);
+        }
+        if !clustered && env_size("NEARDUP_BENCH_FAISS").is_some_and(|max| n <= max) {
+            run_faiss(&codes, &near_queries, w, r, n, median(t_near.clone()) * 1e3);
         }
         let mut t_lin = Vec::new();
         for _ in 0..linear_reps(n, w) {
@@ -158,14 +183,17 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
         }
         let layout = MihIndex::default_layout(n, w)
             .map_or("scan".into(), |l| format!("m={} s={}", l.tables, l.bits));
+        let family = format!(
+            "MIH {}-bit r={r} {}",
+            64 * w,
+            if clustered { "clustered" } else { "random" }
+        );
         rows.push(Row {
-            what: format!(
-                "MIH {}-bit r={r} {} ({layout})",
-                64 * w,
-                if clustered { "clustered" } else { "random" }
-            ),
+            what: format!("{family} ({layout})"),
+            family,
             n,
             build_rate: n as f64 / secs,
+            build_cpu_rate: 2.0 * n as f64 / cpu.max(0.01),
             bytes_per_item: (section.len() + codes.len() * 8) as f64 / n as f64,
             median_ms: median(t_rand) * 1e3,
             median_near_ms: median(t_near) * 1e3,
@@ -205,10 +233,12 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
     for &n in sizes {
         let mut rng = fastrand::Rng::with_seed(n as u64 ^ 0x15);
         let sigs = gen_sigs(&mut rng, n, k);
-        let (section, secs) = time(|| LshIndex::build(&sigs, k, bands, rows_per_band).unwrap());
+        let (section, secs, cpu) =
+            time(|| LshIndex::build(&sigs, k, bands, rows_per_band).unwrap());
         let view = LshView::new(&section, &sigs, k, bands, rows_per_band).unwrap();
         let mut out = Vec::new();
         let (mut t_rand, mut t_near, mut hits) = (Vec::new(), Vec::new(), 0usize);
+        let mut near_queries = Vec::new();
         for _ in 0..queries_for(n) {
             let q: Vec<u32> = (0..k).map(|_| rng.u32(..)).collect();
             let t = Instant::now();
@@ -223,6 +253,10 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
             view.query(black_box(&q), 0.5, &mut out).unwrap();
             t_near.push(t.elapsed().as_secs_f64());
             hits += out.len();
+            near_queries.extend_from_slice(&q);
+        }
+        if compare_with_datasketch(n) {
+            run_datasketch(&sigs, &near_queries, n, median(t_near.clone()) * 1e3);
         }
         let mut t_lin = Vec::new();
         for _ in 0..linear_reps(n, 16) {
@@ -236,10 +270,13 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
             black_box(found);
             t_lin.push(t.elapsed().as_secs_f64());
         }
+        let family = format!("LSH k={k} b={bands} r={rows_per_band} t=0.5");
         rows.push(Row {
-            what: format!("LSH k={k} b={bands} r={rows_per_band} t=0.5"),
+            what: family.clone(),
+            family,
             n,
             build_rate: n as f64 / secs,
+            build_cpu_rate: 2.0 * n as f64 / cpu.max(0.01),
             bytes_per_item: (section.len() + sigs.len() * 4) as f64 / n as f64,
             median_ms: median(t_rand) * 1e3,
             median_near_ms: median(t_near) * 1e3,
@@ -249,6 +286,103 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
         eprintln!("done LSH n={n}");
     }
     rows
+}
+
+/// Whether to run datasketch beside neardup at this size: set
+/// `NEARDUP_BENCH_DATASKETCH` to the largest size to compare (Python inserts
+/// about 5,000 signatures per second, so 10^5 takes some 20 s).
+fn compare_with_datasketch(n: usize) -> bool {
+    env_size("NEARDUP_BENCH_DATASKETCH").is_some_and(|max| n <= max)
+}
+
+/// A size from an environment variable, if set and numeric.
+fn env_size(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Writes codes and the near-duplicate queries just timed and times faiss's
+/// `IndexBinaryMultiHash` and `IndexBinaryFlat` on them (one thread). Set
+/// `NEARDUP_BENCH_FAISS` to the largest size to compare.
+fn run_faiss(codes: &[u64], queries: &[u64], w: usize, r: u32, n: usize, neardup_ms: f64) {
+    let dir = std::env::temp_dir().join(format!("neardup-faiss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let le = |v: &[u64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    std::fs::write(dir.join("codes.bin"), le(codes)).unwrap();
+    std::fs::write(dir.join("queries.bin"), le(queries)).unwrap();
+    // ThreatExchange's PDQ index: 16 substrings of 16 bits; 64-bit: 4 of 16.
+    let nhash = if w == 4 { 16 } else { 4 };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/faiss_hamming.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir)
+        .arg((64 * w).to_string())
+        .arg(r.to_string())
+        .arg(nhash.to_string())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let line = String::from_utf8_lossy(&o.stdout);
+            println!("\nfaiss {}-bit r={r} n={n}: {}", 64 * w, line.trim());
+            let field = |key: &str| {
+                line.split_whitespace()
+                    .skip_while(|x| *x != key)
+                    .nth(1)
+                    .and_then(|x| x.parse::<f64>().ok())
+            };
+            if let (Some(m), Some(f)) = (
+                field("multihash_query_median_ms"),
+                field("flat_query_median_ms"),
+            ) {
+                println!(
+                    "neardup {neardup_ms:.4} ms vs faiss IndexBinaryMultiHash {m:.4} ms ({:.1}x) and IndexBinaryFlat {f:.3} ms ({:.0}x)",
+                    m / neardup_ms,
+                    f / neardup_ms
+                );
+            }
+        }
+        Ok(o) => eprintln!("faiss run failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => eprintln!("python3 not runnable: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes the signatures and the near-duplicate queries just timed to a
+/// temporary directory and times datasketch's `MinHashLSH` (threshold 0.5,
+/// 128 permutations: it picks the same 25 x 5 banding) on them.
+fn run_datasketch(sigs: &[u32], queries: &[u32], n: usize, neardup_ms: f64) {
+    let dir = std::env::temp_dir().join(format!("neardup-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let le = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    std::fs::write(dir.join("sigs.bin"), le(sigs)).unwrap();
+    std::fs::write(dir.join("queries.bin"), le(queries)).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/datasketch_lsh.py");
+    match std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir)
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let line = String::from_utf8_lossy(&o.stdout);
+            println!("\ndatasketch at n={n}: {}", line.trim());
+            if let Some(ms) = line
+                .split_whitespace()
+                .skip_while(|w| *w != "query_median_ms")
+                .nth(1)
+                .and_then(|x| x.parse::<f64>().ok())
+            {
+                println!(
+                    "neardup LSH query (with Jaccard verification) {neardup_ms:.4} ms vs datasketch (candidates only) {ms:.4} ms: {:.0}x",
+                    ms / neardup_ms
+                );
+            }
+        }
+        Ok(o) => eprintln!(
+            "datasketch run failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("python3 not runnable: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Probing vs scanning on small sets, to place `LINEAR_SCAN_BELOW`.
@@ -304,16 +438,20 @@ fn bench_tables(sizes: &[usize]) {
             (
                 4usize,
                 31u32,
-                vec![(11usize, 22u32), (12, 21), (13, 19), (16, 16)],
+                vec![(11usize, 22u32), (11, 0), (12, 21), (13, 19), (16, 16)],
             ),
-            (1, 8, vec![(3, 21), (4, 16), (3, 20)]),
+            (1, 8, vec![(3, 21), (3, 0), (4, 16), (3, 20)]),
         ] {
             let mut rng = fastrand::Rng::with_seed(3);
             let codes = gen_codes(&mut rng, n, w, true, r);
             for (tables, bits) in layouts {
-                let section =
+                // bits = 0: split all 64 * w bits evenly over the tables.
+                let section = if bits == 0 {
+                    MihIndex::build_with_tables(&codes, w, tables).unwrap()
+                } else {
                     MihIndex::build_with_layout(&codes, w, Some(MihLayout { tables, bits }))
-                        .unwrap();
+                        .unwrap()
+                };
                 let view = MihView::new(&section, &codes, w)
                     .unwrap()
                     .with_forced_probing(true);
@@ -329,8 +467,13 @@ fn bench_tables(sizes: &[usize]) {
                     tn.push(t.elapsed().as_secs_f64());
                 }
                 println!(
-                    "| {}-bit r={r} | {n} | m={tables} s={bits} | {:.1} | {:.4} | {:.4} |",
+                    "| {}-bit r={r} | {n} | m={tables} s={} | {:.1} | {:.4} | {:.4} |",
                     64 * w,
+                    if bits == 0 {
+                        "even split".to_string()
+                    } else {
+                        bits.to_string()
+                    },
                     (section.len() + codes.len() * 8) as f64 / n as f64,
                     median(tr) * 1e3,
                     median(tn) * 1e3

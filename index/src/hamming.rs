@@ -2,11 +2,13 @@
 //!
 //! The structure is multi-index hashing (MIH) after Norouzi, Punjani and
 //! Fleet, "Fast Exact Search in Hamming Space with Multi-Index Hashing"
-//! (CVPR 2012, TPAMI 2014): a `b`-bit code is split into `m` disjoint
-//! substrings and each substring gets a table mapping its value to the entries
-//! holding it. If two codes are within `r` bits, the `m` substring distances
-//! sum to at most `r`, so by pigeonhole they cannot all exceed their probing
-//! radii `rho_j` as long as `sum_j (rho_j + 1) >= r + 1`. Norouzi's rule is
+//! (CVPR 2012, TPAMI 2014): `m` disjoint substrings of the `b`-bit code each
+//! get a table mapping the substring's value to the entries holding it. If
+//! two codes are within `r` bits, the `m` substring distances sum to at most
+//! `r`, so by pigeonhole they cannot all exceed their probing radii `rho_j`
+//! as long as `sum_j (rho_j + 1) >= r + 1`. The argument only needs the
+//! substrings to be disjoint, not to cover every bit, so the builder may
+//! leave a few top bits out when that fits the size budget better. Norouzi's rule is
 //! `rho_j = floor(r / m)` in the first `(r mod m) + 1` tables and one less in
 //! the rest; we choose the `rho_j` by a small cost model (greedy on the
 //! number of probes and expected candidates), which includes that rule as a
@@ -36,14 +38,19 @@
 //! | 12..16 | words per code `W` (1 or 4) |
 //! | 16..24 | number of entries `n` |
 //! | 24..28 | number of substring tables `m` (0: no tables, linear scan) |
-//! | 28..32 | entry number width in bytes (3 if `n <= 2^24`, else 4) |
+//! | 28..32 | entry number width in bytes (2 if `n <= 2^16`, 3 if `n <= 2^24`, else 4) |
 //! | 32.. | `m` table descriptors of 24 bytes: bit start `u32`, bit length `s` `u32`, offsets position `u64`, entries position `u64` |
 //!
 //! Each table is a CSR bucket array: `2^s + 1` `u32` offsets, then the `n`
 //! entry numbers grouped by substring value (ascending entry within a
-//! bucket), packed in 3 or 4 bytes, plus one padding byte so a 4-byte load
-//! of the last 3-byte entry stays in bounds. The builder picks `m` so the
-//! section plus the codes stay within 3x the raw code bytes.
+//! bucket), packed in 2, 3 or 4 bytes, plus padding so a 4-byte load of the
+//! last one stays in bounds. A table costs `4 * 2^s + width * n` bytes; the
+//! builder keeps the section plus the codes within 3x the raw code bytes
+//! (at 10^7 codes: 51.5 bytes per 256-bit code, 11.5 per 64-bit code, on top
+//! of the 32 or 8 bytes of the code itself).
+//!
+//! Queries run single-threaded and allocate only their result and scratch
+//! vectors; a view is `Sync`, so callers may query it from many threads.
 
 use std::borrow::Cow;
 
@@ -59,23 +66,45 @@ const TABLE_DESC_LEN: usize = 24;
 const STRUCTURE: &str = "MIH";
 
 /// Below this many entries the builder writes no tables: a linear popcount
-/// scan beats probing. Measured with `cargo bench -p neardup-index --bench
-/// search` (see the README, "Search structures"): at 2,048 256-bit codes a
-/// radius-31 scan and MIH probing cost about the same; the 64-bit radius-8
-/// crossover is lower, and the query planner switches to the scan anyway
-/// whenever the cost model says so, so one constant serves both widths.
-pub const LINEAR_SCAN_BELOW: usize = 2048;
+/// scan beats probing. Measured with `NEARDUP_BENCH_PARTS=crossover cargo
+/// bench -p neardup-index --bench search` (README, "Search structures"),
+/// clustered codes, near-duplicate queries, median: 256-bit radius 31 at
+/// 2,048 codes scans in 2.4 us vs 4.4 us probing, at 4,096 codes 4.7 vs 4.9,
+/// at 8,192 codes 9.3 vs 5.4; 64-bit radius 8 breaks even at 2,048 codes
+/// (1.1 us each) and probing wins at 4,096 (1.2 vs 2.3). Above the constant
+/// the query planner still scans whenever its cost model prefers it.
+pub const LINEAR_SCAN_BELOW: usize = 4096;
 
 /// Cost model used by the query planner, in nanoseconds. Probing a bucket is
 /// one or two cache misses (offsets, then entry numbers); a candidate is one
 /// more miss to fetch its code plus a popcount. A linear scan streams codes
-/// at memory speed: measured 1.4 ns per 64-bit and 3.4 ns per 256-bit code
-/// (benchmark in the README), hence `0.8 + 0.65 * W`. The constants only
-/// steer speed, never results.
+/// at memory speed: measured 0.55 to 0.7 ns per 64-bit and 1.15 to 1.5 ns
+/// per 256-bit code (benchmark in the README), hence `0.3 + 0.3 * W`. The
+/// constants only steer speed, never results.
 const COST_PROBE_NS: f64 = 40.0;
 const COST_CANDIDATE_NS: f64 = 25.0;
-const COST_SCAN_NS_PER_CODE: f64 = 0.8;
-const COST_SCAN_NS_PER_WORD: f64 = 0.65;
+const COST_SCAN_NS_PER_CODE: f64 = 0.3;
+const COST_SCAN_NS_PER_WORD: f64 = 0.3;
+
+/// How many items ahead the probing passes prefetch (enough to cover a
+/// memory latency with a few loads in flight).
+const PREFETCH_AHEAD: usize = 12;
+
+/// Hints the CPU to bring `x` into cache. Never changes results.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` is a cache hint only: it never faults and reads
+    // nothing architecturally; its `sse` target feature is part of the
+    // x86_64 baseline; and the pointer comes from a valid reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (x as *const T).cast::<i8>(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
 
 /// The largest code width in words (256 bits).
 const MAX_WORDS: usize = 4;
@@ -148,11 +177,44 @@ pub fn linear_radius(
 }
 
 fn scan_radius(codes: &[u64], w: usize, query: &[u64], r: u32, out: &mut Vec<(u32, u32)>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU supports `popcnt`, checked just above, which is
+        // the only requirement of this `#[target_feature]` function.
+        unsafe { scan_radius_popcnt(codes, w, query, r, out) };
+        return;
+    }
+    scan_radius_body(codes, w, query, r, out);
+}
+
+/// [`scan_radius_body`] compiled with the `popcnt` instruction: the default
+/// x86_64 target lacks it, and the bit-twiddling fallback made the scan
+/// about 2x slower.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn scan_radius_popcnt(codes: &[u64], w: usize, query: &[u64], r: u32, out: &mut Vec<(u32, u32)>) {
+    scan_radius_body(codes, w, query, r, out);
+}
+
+#[inline(always)]
+fn scan_radius_body(codes: &[u64], w: usize, query: &[u64], r: u32, out: &mut Vec<(u32, u32)>) {
     match w {
         1 => {
             let q = query[0];
             for (i, &c) in codes.iter().enumerate() {
                 let d = (c ^ q).count_ones();
+                if d <= r {
+                    out.push((i as u32, d));
+                }
+            }
+        }
+        4 => {
+            let (q0, q1, q2, q3) = (query[0], query[1], query[2], query[3]);
+            for (i, c) in codes.chunks_exact(4).enumerate() {
+                let d = (c[0] ^ q0).count_ones()
+                    + (c[1] ^ q1).count_ones()
+                    + (c[2] ^ q2).count_ones()
+                    + (c[3] ^ q3).count_ones();
                 if d <= r {
                     out.push((i as u32, d));
                 }
@@ -581,8 +643,12 @@ fn for_each_neighbour<E>(
 impl<'a> MihView<'a> {
     /// Opens `section` over `codes` (`n * words_per_code` words, the same
     /// table the section was built from). Checks magic, version, parameters
-    /// against the codes, that substrings tile the code, and that every
-    /// table lies inside the section.
+    /// against the codes, that substrings are disjoint and inside the code,
+    /// and that every table lies inside the section.
+    ///
+    /// Zero-copy when `section` starts 8-byte aligned (as the storage layer
+    /// writes and maps it) on a little-endian machine; otherwise the tables
+    /// are decoded into memory, which is correct but costs their size.
     pub fn new(
         section: &'a [u8],
         codes: &'a [u64],
@@ -822,26 +888,106 @@ impl<'a> MihView<'a> {
         rho: &[i32],
         out: &mut Vec<(u32, u32)>,
     ) -> Result<(), SearchError> {
-        let mut q = [0u64; MAX_WORDS];
-        q[..self.wpc].copy_from_slice(query);
-        let query = &q[..self.wpc];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports `popcnt`, checked just above, which is
+            // the only requirement of this `#[target_feature]` function.
+            return unsafe { self.probe_popcnt(query, r, rho, out) };
+        }
+        match self.wpc {
+            1 => self.probe_w::<1>(query, r, rho, out),
+            _ => self.probe_w::<MAX_WORDS>(query, r, rho, out),
+        }
+    }
+
+    /// [`MihView::probe`] compiled with the `popcnt` instruction (see
+    /// `scan_radius_popcnt`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    fn probe_popcnt(
+        &self,
+        query: &[u64],
+        r: u32,
+        rho: &[i32],
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), SearchError> {
+        match self.wpc {
+            1 => self.probe_w::<1>(query, r, rho, out),
+            _ => self.probe_w::<MAX_WORDS>(query, r, rho, out),
+        }
+    }
+
+    /// [`MihView::probe`] for a code width known at compile time. Works in
+    /// three passes (bucket ranges, entry numbers, codes) rather than one
+    /// nested loop: the loads within a pass do not depend on each other, so
+    /// the CPU overlaps their cache misses instead of waiting on each in turn
+    /// (this halved the 10^7-code query time in the benchmark).
+    #[inline(always)]
+    fn probe_w<const W: usize>(
+        &self,
+        query: &[u64],
+        r: u32,
+        rho: &[i32],
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), SearchError> {
+        let mut q = [0u64; W];
+        q.copy_from_slice(query);
+        // Pass 1: every probed bucket value; pass 2: their bucket ranges,
+        // prefetching the offsets a few probes ahead.
+        let mut probes: Vec<(u32, u32)> = Vec::with_capacity(1024);
         for (j, t) in self.tables.iter().enumerate() {
             if rho[j] < 0 {
                 continue;
             }
-            let qv = t.sub.value(query);
-            for_each_neighbour(qv, t.sub.len, rho[j] as u32, |v| {
-                let (lo, hi) = self.bucket(t, v)?;
-                for p in lo..hi {
-                    let e = self.entry(t, p)?;
-                    let code = self.code(e);
-                    let d = distance(code, query);
-                    if d <= r && !self.found_earlier(query, code, rho, j) {
-                        out.push((e, d));
-                    }
-                }
+            for_each_neighbour::<()>(t.sub.value(&q), t.sub.len, rho[j] as u32, |v| {
+                probes.push((j as u32, v));
                 Ok(())
-            })?;
+            })
+            .ok();
+        }
+        let mut ranges: Vec<(u32, u32, u32)> = Vec::with_capacity(probes.len());
+        for (i, &(j, v)) in probes.iter().enumerate() {
+            if let Some(&(pj, pv)) = probes.get(i + PREFETCH_AHEAD) {
+                if let Some(o) = self.tables[pj as usize].offsets.get(pv as usize) {
+                    prefetch(o);
+                }
+            }
+            let (lo, hi) = self.bucket(&self.tables[j as usize], v)?;
+            if lo < hi {
+                ranges.push((j, lo as u32, hi as u32));
+            }
+        }
+        // Pass 3: entry numbers, prefetching entry slots ahead.
+        let mut cands: Vec<(u32, u32)> = Vec::with_capacity(ranges.len() * 4);
+        for (i, &(j, lo, hi)) in ranges.iter().enumerate() {
+            if let Some(&(pj, plo, _)) = ranges.get(i + PREFETCH_AHEAD) {
+                if let Some(b) = self.tables[pj as usize]
+                    .ids
+                    .get(plo as usize * self.id_width)
+                {
+                    prefetch(b);
+                }
+            }
+            let t = &self.tables[j as usize];
+            for p in lo as usize..hi as usize {
+                cands.push((self.entry(t, p)?, j));
+            }
+        }
+        // Pass 4: verify on the full code, prefetching codes ahead.
+        for (i, &(e, j)) in cands.iter().enumerate() {
+            if let Some(&(pe, _)) = cands.get(i + PREFETCH_AHEAD) {
+                if let Some(c) = self.codes.get(pe as usize * W) {
+                    prefetch(c);
+                }
+            }
+            let code = &self.codes[e as usize * W..e as usize * W + W];
+            let mut d = 0;
+            for w in 0..W {
+                d += (q[w] ^ code[w]).count_ones();
+            }
+            if d <= r && !self.found_earlier(&q, code, rho, j as usize) {
+                out.push((e, d));
+            }
         }
         Ok(())
     }
@@ -980,6 +1126,13 @@ mod tests {
     }
 
     #[test]
+    fn views_can_be_shared_between_threads() {
+        fn sync<T: Sync + Send>() {}
+        sync::<MihView<'static>>();
+        sync::<crate::lsh::LshView<'static>>();
+    }
+
+    #[test]
     fn neighbour_enumeration_counts_binomials() {
         for s in [1u32, 5, 8, 16] {
             for rho in 0..4u32 {
@@ -1035,21 +1188,5 @@ mod tests {
         let v = MihView::new(&s, &codes, 4).unwrap();
         assert!(v.radius(&[0], 3, &mut Vec::new()).is_err());
         assert!(MihView::new(&s, &codes[..36], 4).is_err());
-    }
-}
-#[cfg(test)]
-mod layout_print {
-    #[test]
-    #[ignore]
-    fn print_layouts() {
-        for w in [1usize, 4] {
-            for n in [
-                2048usize, 10_000, 65_536, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000,
-            ] {
-                let l = super::MihIndex::default_layout(n, w);
-                let bytes = l.map_or(0, |l| super::section_len(&super::layout_substrings(l), n));
-                println!("w={w} n={n} {l:?} {:.1} B/code", bytes as f64 / n as f64);
-            }
-        }
     }
 }

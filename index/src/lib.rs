@@ -39,5 +39,7 @@ pub use io::{Fault, FaultPlan};
 pub use items::{AddOutcome, Code, Item, ItemRef, RecordView};
 pub use lock::LOCK;
 pub use manifest::{FieldSpec, IndexParams, Manifest, SegmentMeta, TombstoneMeta, MANIFEST};
-pub use reader::{Hit, Pair, Reader, SimHit, SimPair, Stats, VerifyReport};
+pub use reader::{
+    FieldBytes, Hit, Pair, Reader, ReaderOptions, SimHit, SimPair, Stats, VerifyReport,
+};
 pub use writer::{CommitInfo, Writer, WriterOptions};

@@ -64,15 +64,25 @@ const STRUCTURE: &str = "LSH";
 const KEYS_PER_SLOT: usize = 16;
 
 /// The 64-bit key of band `band` made of `values` (its `rows` signature
-/// values). A multiply-xorshift mix (the SplitMix64 finaliser, Steele, Lea
-/// and Flood 2014) over the values, seeded with the band number so equal
-/// values in different bands give different keys. Stable across versions:
-/// it is part of the on-disk format.
+/// values). Values are taken two at a time as one 64-bit word, each word
+/// folded in by xor, an odd multiply and a rotation (each step a bijection of
+/// the state, so one differing word always changes it), and the result goes
+/// through the SplitMix64 finaliser (Steele, Lea and Flood 2014). The seed
+/// includes the band number, so equal values in different bands give
+/// different keys. This is part of the on-disk format: changing it needs a
+/// new format version.
 #[inline]
 pub fn band_key(band: usize, values: &[u32]) -> u64 {
     let mut h = (band as u64 ^ 0x6A09_E667_F3BC_C909).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    for &v in values {
-        h = mix(h ^ u64::from(v));
+    let mut pairs = values.chunks_exact(2);
+    for p in &mut pairs {
+        let x = u64::from(p[0]) | (u64::from(p[1]) << 32);
+        h = (h ^ x).wrapping_mul(0xD6E8_FEB8_6659_FD93).rotate_left(29);
+    }
+    if let [last] = pairs.remainder() {
+        h = (h ^ u64::from(*last))
+            .wrapping_mul(0xD6E8_FEB8_6659_FD93)
+            .rotate_left(29);
     }
     mix(h ^ values.len() as u64)
 }
@@ -188,23 +198,49 @@ impl LshIndex {
             put_u64(&mut out, pos + (dir_len + keys_len) as u64);
         }
         out.resize(body + band_len * bands, 0);
+        // Pass 1: every band key, in entry order, straight into each band's
+        // key region. One sequential read of the signatures (reading them
+        // band by band was a strided, cache-missing read per band), in
+        // parallel over chunks of entries.
+        const CHUNK: usize = 4096;
+        let mut pieces: Vec<Vec<&mut [u8]>> = (0..n.div_ceil(CHUNK))
+            .map(|_| Vec::with_capacity(bands))
+            .collect();
+        for region in out[body..].chunks_mut(band_len.max(1)) {
+            let keys = &mut region[dir_len..dir_len + keys_len];
+            for (c, piece) in keys.chunks_mut(CHUNK * 8).enumerate() {
+                pieces[c].push(piece);
+            }
+        }
+        pieces
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(c, mut piece)| {
+                let sigs = signatures.chunks_exact(k).skip(c * CHUNK).take(CHUNK);
+                for (i, sig) in sigs.enumerate() {
+                    for (b, dest) in piece.iter_mut().enumerate() {
+                        let key = band_key(b, &sig[b * rows..(b + 1) * rows]);
+                        dest[i * 8..i * 8 + 8].copy_from_slice(&key.to_le_bytes());
+                    }
+                }
+            });
+        // Pass 2, per band: counting sort by directory slot (the top `t` key
+        // bits; keys are hashes, so about KEYS_PER_SLOT per slot), then a
+        // small sort inside each slot: linear time, and it yields the
+        // directory on the way.
         out[body..]
             .par_chunks_mut(band_len.max(1))
-            .enumerate()
-            .for_each(|(b, region)| {
+            .for_each(|region| {
                 let (dir, rest) = region.split_at_mut(dir_len);
                 let (keys, ids) = rest.split_at_mut(keys_len);
-                // Counting sort by directory slot (the top `t` key bits; keys
-                // are hashes, so about KEYS_PER_SLOT per slot), then a small
-                // sort inside each slot: linear time, and it yields the
-                // directory on the way.
-                let band_keys: Vec<u64> = signatures
-                    .chunks_exact(k)
-                    .map(|s| band_key(b, &s[b * rows..(b + 1) * rows]))
-                    .collect();
+                let key_at = |i: usize| {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(&keys[i * 8..i * 8 + 8]);
+                    u64::from_le_bytes(a)
+                };
                 let mut starts = vec![0u32; (1usize << t) + 1];
-                for &key in &band_keys {
-                    starts[slot(key, t) + 1] += 1;
+                for i in 0..n {
+                    starts[slot(key_at(i), t) + 1] += 1;
                 }
                 for i in 1..starts.len() {
                     starts[i] += starts[i - 1];
@@ -214,14 +250,14 @@ impl LshIndex {
                 }
                 let mut run = vec![(0u64, 0u32); n];
                 let mut fill = starts.clone();
-                for (e, &key) in band_keys.iter().enumerate() {
+                for e in 0..n {
+                    let key = key_at(e);
                     let f = &mut fill[slot(key, t)];
                     run[*f as usize] = (key, e as u32);
                     *f += 1;
                 }
-                drop(band_keys);
                 for w in starts.windows(2) {
-                    run[w[0] as usize..w[1] as usize].sort_unstable();
+                    insertion_sort_by_key(&mut run[w[0] as usize..w[1] as usize]);
                 }
                 for (i, &(key, e)) in run.iter().enumerate() {
                     keys[i * 8..i * 8 + 8].copy_from_slice(&key.to_le_bytes());
@@ -276,6 +312,21 @@ fn corrupt(detail: String) -> SearchError {
     }
 }
 
+/// Sorts a short slot by key. Stable, so entries with equal keys stay in
+/// ascending entry order (they were scattered in that order). Slots hold
+/// about `KEYS_PER_SLOT` keys, where this beats a general sort's overhead.
+fn insertion_sort_by_key(slot: &mut [(u64, u32)]) {
+    for i in 1..slot.len() {
+        let x = slot[i];
+        let mut j = i;
+        while j > 0 && slot[j - 1].0 > x.0 {
+            slot[j] = slot[j - 1];
+            j -= 1;
+        }
+        slot[j] = x;
+    }
+}
+
 /// End of the run of keys equal to `keys[i]` (linear: runs are short).
 fn run_end(keys: &[u64], i: usize) -> usize {
     let key = keys[i];
@@ -289,6 +340,10 @@ fn run_end(keys: &[u64], i: usize) -> usize {
 impl<'a> LshView<'a> {
     /// Opens `section` over `signatures` (`n * k` values, the table it was
     /// built from) with the band parameters it was built with.
+    ///
+    /// Zero-copy when `section` starts 8-byte aligned (as the storage layer
+    /// writes and maps it) on a little-endian machine; otherwise the tables
+    /// are decoded into memory, which is correct but costs their size.
     pub fn new(
         section: &'a [u8],
         signatures: &'a [u32],

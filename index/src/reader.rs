@@ -96,6 +96,19 @@ pub struct Stats {
     pub next_item: u64,
 }
 
+/// On-disk bytes of one field, summed over the segments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FieldBytes {
+    /// Code entries stored.
+    pub entries: u64,
+    /// The codes (or signatures) themselves.
+    pub codes: u64,
+    /// The entry-to-item table.
+    pub owners: u64,
+    /// The search structure (multi-index tables or LSH band runs).
+    pub search: u64,
+}
+
 /// What [`Reader::verify`] checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -105,6 +118,25 @@ pub struct VerifyReport {
     pub bytes: u64,
     /// Live items.
     pub items: u64,
+}
+
+/// How a reader checks what it maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReaderOptions {
+    /// Check each section's CRC the first time a query touches it (default).
+    /// The first query over a large index then reads the sections it maps
+    /// once (about 0.1 s per GB); without it, a damaged segment can give
+    /// wrong answers until [`Reader::verify`] is run, but a one-shot lookup
+    /// touches only the pages it needs.
+    pub check_on_first_use: bool,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            check_on_first_use: true,
+        }
+    }
 }
 
 /// A read-only snapshot of an index.
@@ -124,12 +156,17 @@ fn is_not_found(e: &Error) -> bool {
 impl Reader {
     /// Opens the current snapshot of the index in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Reader> {
+        Self::open_with(dir, ReaderOptions::default())
+    }
+
+    /// Opens the current snapshot with the given options.
+    pub fn open_with(dir: impl AsRef<Path>, options: ReaderOptions) -> Result<Reader> {
         let dir = dir.as_ref();
         let mut attempt = 0;
         loop {
             let manifest = Manifest::load(dir)?;
             let generation = manifest.generation;
-            match Self::open_manifest(dir, manifest) {
+            match Self::open_manifest(dir, manifest, options) {
                 // A writer may have committed and removed a file between our
                 // reading the manifest and opening that file: retry on the
                 // new manifest.
@@ -144,12 +181,41 @@ impl Reader {
         }
     }
 
-    pub(crate) fn open_manifest(dir: &Path, manifest: Manifest) -> Result<Reader> {
+    pub(crate) fn open_manifest(
+        dir: &Path,
+        manifest: Manifest,
+        options: ReaderOptions,
+    ) -> Result<Reader> {
+        Self::open_reusing(dir, manifest, options, Vec::new())
+    }
+
+    /// The snapshot's segments, to hand to [`Reader::open_reusing`].
+    pub(crate) fn into_segments(self) -> Vec<Segment> {
+        self.segments
+    }
+
+    /// Opens `manifest`, taking segments already open (and already checked)
+    /// from `open` instead of mapping their files again: the writer's
+    /// snapshot after a commit keeps the checks done before it.
+    pub(crate) fn open_reusing(
+        dir: &Path,
+        manifest: Manifest,
+        options: ReaderOptions,
+        open: Vec<Segment>,
+    ) -> Result<Reader> {
+        let mut open: std::collections::HashMap<PathBuf, Segment> = open
+            .into_iter()
+            .map(|s| (s.path().to_path_buf(), s))
+            .collect();
         let manifest_len = manifest.encode().len() as u64;
         let mut segments = Vec::with_capacity(manifest.segments.len());
         for m in &manifest.segments {
             let path = dir.join(&m.file);
-            let seg = Segment::open(&path, &manifest.params)?;
+            let mut seg = match open.remove(&path) {
+                Some(seg) => seg,
+                None => Segment::open(&path, &manifest.params)?,
+            };
+            seg.set_check_on_use(options.check_on_first_use);
             if seg.file_len() != m.len {
                 return Err(Error::Truncated {
                     path,
@@ -342,7 +408,7 @@ impl Reader {
                 return Err(self.search_err(si, f, format!("entry {e} out of range")));
             }
             let ord = seg.owner(f, owners, e as usize)?;
-            let item = items[ord as usize];
+            let item = items.get(ord as usize);
             if !self.tombstones.contains(item) {
                 out.push((item, ord, s));
             }
@@ -447,9 +513,12 @@ impl Reader {
     }
 
     /// Calls `on_pair` once for every pair of live items with codes within
-    /// `r` bits in `field`. With `since`, only pairs whose newer item is
-    /// numbered `>= since` are reported, at a cost proportional to those
-    /// newer items: each of their codes is one radius query.
+    /// `r` bits in `field` (in no particular order). With `since`, only
+    /// pairs whose newer item is numbered `>= since` are reported, at a cost
+    /// proportional to those newer items: each of their codes is one radius
+    /// query against the older segments. Inside a segment that is mostly
+    /// new, the pairs come from a bucket join over its multi-index tables
+    /// instead of one query per code.
     pub fn hamming_pairs(
         &self,
         field: &str,
@@ -458,19 +527,36 @@ impl Reader {
         mut on_pair: impl FnMut(Pair),
     ) -> Result<()> {
         let (f, _) = self.field_of(field, true)?;
+        let since = since.unwrap_or(0);
         let mut found = Vec::new();
         let mut items = Vec::new();
         let mut near: Vec<(u64, u32)> = Vec::new();
-        self.for_each_new_item(
-            f,
-            since,
-            |x, codes: &[&[u64]]| {
+        let mut within = Vec::new();
+        for (j, seg) in self.segments.iter().enumerate() {
+            let Some(bulk) = self.plan_pairs(seg, f, since)? else {
+                continue;
+            };
+            if bulk {
+                let codes = seg.hamming_codes(f)?;
+                let section = seg.search_section(f)?;
+                search::hamming_pairs_within(section, codes, seg.words(f), r, &mut within)
+                    .map_err(|what| self.search_err(j, f, what))?;
+                let mut pairs = self.entry_pairs_to_items(j, f, &within, since)?;
+                pairs.sort_unstable_by_key(|p| (p.0, p.1, p.2));
+                pairs.dedup_by_key(|p| (p.0, p.1));
+                for (a, b, distance) in pairs {
+                    on_pair(Pair { a, b, distance });
+                }
+            }
+            // Older segments (and this one, unless the join covered it).
+            let upto = if bulk { j } else { j + 1 };
+            let all = seg.hamming_codes(f)?;
+            let w = seg.words(f);
+            self.for_each_new_item(j, f, since, |x, entries| {
                 near.clear();
-                for code in codes {
-                    for si in 0..self.segments.len() {
-                        if self.segments[si].min_item() >= x {
-                            break;
-                        }
+                for e in entries.clone() {
+                    let code = &all[e * w..(e + 1) * w];
+                    for si in 0..upto {
                         found.clear();
                         items.clear();
                         self.segment_radius(si, f, code, r, &mut found)?;
@@ -484,15 +570,14 @@ impl Reader {
                     on_pair(Pair { a, b: x, distance });
                 }
                 Ok(())
-            },
-            |seg, f| seg.hamming_codes(f),
-            |seg, _| seg.words(f),
-        )
+            })?;
+        }
+        Ok(())
     }
 
     /// Calls `on_pair` once for every pair of live items whose signatures in
-    /// `field` agree on at least `min_jaccard` of the positions; `since` as
-    /// for [`Reader::hamming_pairs`].
+    /// `field` share an LSH band and agree on at least `min_jaccard` of the
+    /// positions; `since` as for [`Reader::hamming_pairs`].
     pub fn minhash_pairs(
         &self,
         field: &str,
@@ -501,20 +586,47 @@ impl Reader {
         mut on_pair: impl FnMut(SimPair),
     ) -> Result<()> {
         let (f, spec) = self.field_of(field, false)?;
-        let k = spec.words();
+        let FieldSpec::MinHash { k, bands, rows, .. } = *spec else {
+            return Ok(());
+        };
+        let (k, bands, rows) = (k as usize, bands as usize, rows as usize);
+        let since = since.unwrap_or(0);
         let mut found = Vec::new();
         let mut items = Vec::new();
         let mut near: Vec<(u64, f32)> = Vec::new();
-        self.for_each_new_item(
-            f,
-            since,
-            |x, sigs: &[&[u32]]| {
+        let mut within = Vec::new();
+        for (j, seg) in self.segments.iter().enumerate() {
+            let Some(bulk) = self.plan_pairs(seg, f, since)? else {
+                continue;
+            };
+            if bulk {
+                let sigs = seg.minhash_sigs(f)?;
+                let section = seg.search_section(f)?;
+                search::minhash_pairs_within(
+                    section,
+                    sigs,
+                    k,
+                    bands,
+                    rows,
+                    min_jaccard,
+                    &mut within,
+                )
+                .map_err(|what| self.search_err(j, f, what))?;
+                let mut pairs = self.entry_pairs_to_items(j, f, &within, since)?;
+                pairs
+                    .sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(y.2.total_cmp(&x.2)));
+                pairs.dedup_by_key(|p| (p.0, p.1));
+                for (a, b, similarity) in pairs {
+                    on_pair(SimPair { a, b, similarity });
+                }
+            }
+            let upto = if bulk { j } else { j + 1 };
+            let all = seg.minhash_sigs(f)?;
+            self.for_each_new_item(j, f, since, |x, entries| {
                 near.clear();
-                for sig in sigs {
-                    for si in 0..self.segments.len() {
-                        if self.segments[si].min_item() >= x {
-                            break;
-                        }
+                for e in entries.clone() {
+                    let sig = &all[e * k..(e + 1) * k];
+                    for si in 0..upto {
                         found.clear();
                         items.clear();
                         self.segment_minhash(si, f, sig, min_jaccard, &mut found)?;
@@ -533,45 +645,75 @@ impl Reader {
                     });
                 }
                 Ok(())
-            },
-            |seg, f| seg.minhash_sigs(f),
-            |_, _| k,
-        )
+            })?;
+        }
+        Ok(())
     }
 
-    /// Walks the live items numbered `>= since` that have codes in field
-    /// `f`, in item order, handing each item's codes to `visit`.
-    fn for_each_new_item<'s, T: 's>(
-        &'s self,
+    /// Whether segment `seg` takes part in a pair scan from `since` (None:
+    /// nothing new in it), and whether its own pairs are best found by a
+    /// join over the whole segment (most of it is new) rather than by one
+    /// query per new code.
+    fn plan_pairs(&self, seg: &Segment, f: usize, since: u64) -> Result<Option<bool>> {
+        if seg.len() == 0 || seg.max_item() < since || seg.entries(f) == 0 {
+            return Ok(None);
+        }
+        let new = seg.len() - seg.item_numbers()?.lower_bound(since);
+        Ok(Some(new * 4 >= seg.len() * 3))
+    }
+
+    /// Maps entry pairs of segment `si` to live item pairs `(a, b, score)`,
+    /// `a < b`, keeping those with `b >= since`.
+    fn entry_pairs_to_items<S: Copy>(
+        &self,
+        si: usize,
         f: usize,
-        since: Option<u64>,
-        mut visit: impl FnMut(u64, &[&'s [T]]) -> Result<()>,
-        codes_of: impl Fn(&'s Segment, usize) -> Result<&'s [T]>,
-        words_of: impl Fn(&'s Segment, usize) -> usize,
-    ) -> Result<()> {
-        let since = since.unwrap_or(0);
-        let mut codes: Vec<&[T]> = Vec::new();
-        for seg in &self.segments {
-            if seg.max_item() < since || seg.entries(f) == 0 {
-                continue;
+        pairs: &[(u32, u32, S)],
+        since: u64,
+    ) -> Result<Vec<(u64, u64, S)>> {
+        let seg = &self.segments[si];
+        let owners = seg.owners(f)?;
+        let items = seg.item_numbers()?;
+        let mut out = Vec::with_capacity(pairs.len());
+        for &(e1, e2, s) in pairs {
+            if e1.max(e2) as usize >= owners.len() {
+                return Err(self.search_err(si, f, format!("entry {} out of range", e1.max(e2))));
             }
-            let all = codes_of(seg, f)?;
-            let w = words_of(seg, f);
-            let owners = seg.owners(f)?;
-            let items = seg.item_numbers()?;
-            let first_ord = items.partition_point(|&i| i < since) as u32;
-            let mut e = owners.partition_point(|&o| o < first_ord);
-            while e < owners.len() {
-                let ord = seg.owner(f, owners, e)?;
-                let x = items[ord as usize];
-                codes.clear();
-                while e < owners.len() && owners[e] == ord {
-                    codes.push(&all[e * w..(e + 1) * w]);
-                    e += 1;
-                }
-                if !self.tombstones.contains(x) {
-                    visit(x, &codes)?;
-                }
+            let a = items.get(seg.owner(f, owners, e1 as usize)? as usize);
+            let b = items.get(seg.owner(f, owners, e2 as usize)? as usize);
+            let (a, b) = (a.min(b), a.max(b));
+            if a != b && b >= since && !self.tombstones.contains(a) && !self.tombstones.contains(b)
+            {
+                out.push((a, b, s));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Walks the live items of segment `si` numbered `>= since` that have
+    /// entries in field `f`, in item order, handing each item number and
+    /// its entry range to `visit`.
+    fn for_each_new_item(
+        &self,
+        si: usize,
+        f: usize,
+        since: u64,
+        mut visit: impl FnMut(u64, std::ops::Range<usize>) -> Result<()>,
+    ) -> Result<()> {
+        let seg = &self.segments[si];
+        let owners = seg.owners(f)?;
+        let items = seg.item_numbers()?;
+        let first_ord = items.lower_bound(since) as u32;
+        let mut e = owners.lower_bound(first_ord);
+        while e < owners.len() {
+            let ord = seg.owner(f, owners, e)?;
+            let x = items.get(ord as usize);
+            let start = e;
+            while e < owners.len() && owners.get(e) == ord {
+                e += 1;
+            }
+            if !self.tombstones.contains(x) {
+                visit(x, start..e)?;
             }
         }
         Ok(())
@@ -695,6 +837,21 @@ impl Reader {
             kinds,
             next_item: self.manifest.next_item,
         }
+    }
+
+    /// On-disk bytes of `field`'s sections (from the section tables; no
+    /// data is read).
+    pub fn field_bytes(&self, field: &str) -> Result<FieldBytes> {
+        let f = self.manifest.params.field(field)?;
+        let mut out = FieldBytes::default();
+        for seg in &self.segments {
+            let (c, o, s) = seg.field_bytes(f);
+            out.entries += seg.entries(f) as u64;
+            out.codes += c;
+            out.owners += o;
+            out.search += s;
+        }
+        Ok(out)
     }
 
     /// Checks every checksum of every file of the snapshot, the current

@@ -114,3 +114,74 @@ pub(crate) fn validate_minhash(
         .and_then(|v| v.validate())
         .map_err(|e| e.to_string())
 }
+
+/// All pairs of entries `(i, j, distance)`, `i < j`, within `r` bits inside
+/// one segment's field (a bucket join over the multi-index tables).
+pub(crate) fn hamming_pairs_within(
+    section: &[u8],
+    codes: &[u64],
+    words: usize,
+    r: u32,
+    out: &mut Vec<(u32, u32, u32)>,
+) -> Result<(), String> {
+    out.clear();
+    if section.is_empty() {
+        let n = codes.len() / words.max(1);
+        for i in 0..n {
+            let a = &codes[i * words..(i + 1) * words];
+            for j in i + 1..n {
+                let d = hamming::distance(a, &codes[j * words..(j + 1) * words]);
+                if d <= r {
+                    out.push((i as u32, j as u32, d));
+                }
+            }
+        }
+        return Ok(());
+    }
+    let view = MihView::new(section, codes, words).map_err(|e| e.to_string())?;
+    view.pairs_within(r, out).map_err(|e| e.to_string())
+}
+
+/// All LSH candidate pairs of entries `(i, j, similarity)`, `i < j`, inside
+/// one segment's field whose estimated Jaccard similarity is at least
+/// `min_jaccard`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn minhash_pairs_within(
+    section: &[u8],
+    sigs: &[u32],
+    k: usize,
+    bands: usize,
+    rows: usize,
+    min_jaccard: f32,
+    out: &mut Vec<(u32, u32, f32)>,
+) -> Result<(), String> {
+    out.clear();
+    let sig = |e: u32| &sigs[e as usize * k..(e as usize + 1) * k];
+    if section.is_empty() {
+        let n = sigs.len() / k.max(1);
+        for i in 0..n as u32 {
+            for j in i + 1..n as u32 {
+                let s = lsh::estimated_jaccard(sig(i), sig(j));
+                if s >= min_jaccard {
+                    out.push((i, j, s));
+                }
+            }
+        }
+        return Ok(());
+    }
+    let view = LshView::new(section, sigs, k, bands, rows).map_err(|e| e.to_string())?;
+    let mut cand = Vec::new();
+    // No bucket is skipped: the same candidates as one query per entry.
+    view.candidate_pairs(usize::MAX, &mut cand)
+        .map_err(|e| e.to_string())?;
+    for (i, j) in cand {
+        if (i.max(j) as usize + 1) * k > sigs.len() {
+            return Err(format!("candidate entry {} out of range", i.max(j)));
+        }
+        let s = lsh::estimated_jaccard(sig(i), sig(j));
+        if s >= min_jaccard {
+            out.push((i, j, s));
+        }
+    }
+    Ok(())
+}

@@ -41,9 +41,43 @@ use crate::lock::WriterLock;
 use crate::manifest::{
     FieldSpec, IndexParams, Manifest, SegmentMeta, TombstoneMeta, MANIFEST, MANIFEST_VERSION,
 };
-use crate::reader::Reader;
+use crate::raw::id_hash;
+use crate::reader::{Reader, ReaderOptions};
 use crate::segment::{Segment, SegmentBuilder};
 use crate::tombstones;
+
+/// A pass-through hasher for keys that are already hashes (FNV-1a of the
+/// id), finished with the SplitMix64 mixer so the table's bucket bits are
+/// well spread.
+#[derive(Clone, Copy, Debug, Default)]
+struct BuildIdHasher;
+
+#[derive(Debug, Default)]
+struct IdHasher(u64);
+
+impl std::hash::BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        let mut z = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
 
 /// Tuning of a writer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,8 +119,14 @@ pub struct Writer {
     _lock: WriterLock,
     reader: Reader,
     next_item: u64,
-    pending: Vec<Option<(u64, Item)>>,
-    pending_ids: HashMap<String, usize>,
+    /// Pending items, already in segment form.
+    pending: SegmentBuilder,
+    /// Pending ordinals by id hash; ids whose hash collides with another
+    /// pending id go to `pending_collisions`.
+    pending_ids: HashMap<u64, u32, BuildIdHasher>,
+    pending_collisions: HashMap<String, u32>,
+    /// Pending ordinals deleted before their commit.
+    cancelled: BTreeSet<u32>,
     deletes: BTreeSet<u64>,
     io: Io,
     poisoned: bool,
@@ -148,9 +188,11 @@ impl Writer {
             dir: dir.into(),
             _lock: lock,
             next_item: manifest.next_item,
-            reader: Reader::open_manifest(dir, manifest)?,
-            pending: Vec::new(),
-            pending_ids: HashMap::new(),
+            pending: SegmentBuilder::new(&manifest.params),
+            reader: Reader::open_manifest(dir, manifest, ReaderOptions::default())?,
+            pending_ids: HashMap::default(),
+            pending_collisions: HashMap::new(),
+            cancelled: BTreeSet::new(),
             deletes: BTreeSet::new(),
             io,
             poisoned: false,
@@ -215,7 +257,24 @@ impl Writer {
 
     /// Items added and not yet committed.
     pub fn pending(&self) -> usize {
-        self.pending_ids.len()
+        self.pending.len() - self.cancelled.len()
+    }
+
+    /// The pending ordinal holding `id`, if any.
+    fn pending_ord(&self, id: &str) -> Option<u32> {
+        match self.pending_ids.get(&id_hash(id)) {
+            Some(&ord) if self.pending.id(ord) == id => Some(ord),
+            Some(_) => self.pending_collisions.get(id).copied(),
+            None => None,
+        }
+    }
+
+    fn clear_pending(&mut self) {
+        self.pending = SegmentBuilder::new(self.reader.params());
+        self.pending_ids.clear();
+        self.pending_collisions.clear();
+        self.cancelled.clear();
+        self.deletes.clear();
     }
 
     fn check(&self) -> Result<()> {
@@ -281,10 +340,9 @@ impl Writer {
     pub fn add(&mut self, item: Item) -> Result<AddOutcome> {
         self.check()?;
         self.validate(&item)?;
-        if let Some(&i) = self.pending_ids.get(&item.id) {
-            if let Some((n, old)) = &self.pending[i] {
-                return Ok(Self::outcome(*n, old.digest, item.digest));
-            }
+        if let Some(ord) = self.pending_ord(&item.id) {
+            let old = self.pending.record(ord);
+            return Ok(Self::outcome(old.item, old.digest, item.digest));
         }
         if let Some(r) = self.reader.get_by_id(&item.id)? {
             if !self.deletes.contains(&r.item) {
@@ -293,8 +351,33 @@ impl Writer {
         }
         let n = self.next_item;
         self.next_item += 1;
-        self.pending_ids.insert(item.id.clone(), self.pending.len());
-        self.pending.push(Some((n, item)));
+        let ord = self.pending.push_record(&RecordView {
+            item: n,
+            id: &item.id,
+            kind: item.kind,
+            path: &item.path,
+            author: &item.author,
+            timestamp: item.timestamp,
+            snippet: &item.snippet,
+            group: item.group.as_deref(),
+            digest: item.digest,
+        });
+        for code in &item.codes {
+            match code {
+                Code::Hamming { field, code } => self.pending.push_hamming(*field, ord, code),
+                Code::MinHash { field, signature } => {
+                    self.pending.push_minhash(*field, ord, signature)
+                }
+            }
+        }
+        match self.pending_ids.entry(id_hash(&item.id)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(ord);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.pending_collisions.insert(item.id, ord);
+            }
+        }
         Ok(AddOutcome::Added(n))
     }
 
@@ -302,8 +385,11 @@ impl Writer {
     /// returns whether there was one.
     pub fn delete(&mut self, id: &str) -> Result<bool> {
         self.check()?;
-        if let Some(i) = self.pending_ids.remove(id) {
-            self.pending[i] = None;
+        if let Some(ord) = self.pending_ord(id) {
+            if self.pending_collisions.remove(id).is_none() {
+                self.pending_ids.remove(&id_hash(id));
+            }
+            self.cancelled.insert(ord);
             return Ok(true);
         }
         match self.reader.get_by_id(id)? {
@@ -349,36 +435,19 @@ impl Writer {
         // The new segment, if anything was added.
         let mut metas = old.segments.clone();
         let mut new_seg: Option<Segment> = None;
-        let live: Vec<&(u64, Item)> = self.pending.iter().flatten().collect();
-        if !live.is_empty() {
-            let mut b = SegmentBuilder::new(&params);
-            for (n, item) in &live {
-                let ord = b.push_record(&RecordView {
-                    item: *n,
-                    id: &item.id,
-                    kind: item.kind,
-                    path: &item.path,
-                    author: &item.author,
-                    timestamp: item.timestamp,
-                    snippet: &item.snippet,
-                    group: item.group.as_deref(),
-                    digest: item.digest,
-                });
-                // Codes are stored grouped by field in the builder.
-                for code in &item.codes {
-                    match code {
-                        Code::Hamming { field, code } => b.push_hamming(*field, ord, code),
-                        Code::MinHash { field, signature } => {
-                            b.push_minhash(*field, ord, signature)
-                        }
-                    }
-                }
-            }
+        let filtered;
+        let pending = if self.cancelled.is_empty() {
+            &self.pending
+        } else {
+            filtered = self.pending.without(&self.cancelled);
+            &filtered
+        };
+        if pending.len() > 0 {
             let name = format!("seg-{generation:010}-0.nds");
-            let meta = b.write(&mut self.io, &self.dir, &name)?;
+            let meta = pending.write(&mut self.io, &self.dir, &name)?;
             new_seg = Some(Segment::open(&self.dir.join(&name), &params)?);
             info.segments_written.push(name);
-            info.added = live.len();
+            info.added = pending.len();
             metas.push(meta);
         }
         info.deleted = self.deletes.len();
@@ -477,9 +546,7 @@ impl Writer {
         {
             // Nothing to commit.
             info.generation = old.generation;
-            self.pending.clear();
-            self.pending_ids.clear();
-            self.deletes.clear();
+            self.clear_pending();
             return Ok(info);
         }
         let manifest = Manifest {
@@ -495,18 +562,31 @@ impl Writer {
         // Committed. Old files are no longer named; readers that mapped them
         // keep their maps. Removal failures are left to the next open.
         drop(sources);
-        drop(merged_segs);
-        drop(new_seg);
         let keep: BTreeSet<&str> = manifest.files().collect();
         for f in old.files() {
             if !keep.contains(f) {
                 let _ = std::fs::remove_file(self.dir.join(f));
             }
         }
-        self.reader = Reader::open_manifest(&self.dir, manifest)?;
-        self.pending.clear();
-        self.pending_ids.clear();
-        self.deletes.clear();
+        // The new snapshot reuses the segments already open (unlinked ones
+        // are simply not named by the new manifest and get dropped).
+        let previous = std::mem::replace(
+            &mut self.reader,
+            Reader::open_manifest(
+                &self.dir,
+                Manifest {
+                    segments: Vec::new(),
+                    tombstones: None,
+                    ..manifest.clone()
+                },
+                ReaderOptions::default(),
+            )?,
+        );
+        let mut open = previous.into_segments();
+        open.extend(new_seg);
+        open.extend(merged_segs);
+        self.reader = Reader::open_reusing(&self.dir, manifest, ReaderOptions::default(), open)?;
+        self.clear_pending();
         Ok(info)
     }
 }
@@ -554,7 +634,7 @@ fn merge(
     let mut purged = Vec::new();
     for seg in group {
         let mut cursors = vec![0usize; params.fields.len()];
-        let owners: Vec<&[u32]> = (0..params.fields.len())
+        let owners: Vec<crate::segment::Owners<'_>> = (0..params.fields.len())
             .map(|f| seg.owners(f))
             .collect::<Result<_>>()?;
         for ord in 0..seg.len() as u32 {
@@ -567,7 +647,7 @@ fn merge(
             for (f, spec) in params.fields.iter().enumerate() {
                 let o = owners[f];
                 let w = spec.words();
-                while cursors[f] < o.len() && o[cursors[f]] == ord {
+                while cursors[f] < o.len() && o.get(cursors[f]) == ord {
                     let e = cursors[f];
                     if let Some(no) = new_ord {
                         match spec {

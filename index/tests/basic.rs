@@ -381,6 +381,11 @@ fn large_segments_answer_like_a_brute_force_scan() {
     .unwrap();
     got.sort();
     expected.sort();
-    assert!(got == expected, "{} pairs, expected {}", got.len(), expected.len());
+    assert!(
+        got == expected,
+        "{} pairs, expected {}",
+        got.len(),
+        expected.len()
+    );
     assert!(!expected.is_empty());
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::item;
 use neardup_index::fuzzing::{exercise, fix_checksums, install_segment, params};
-use neardup_index::{Error, Reader, Writer};
+use neardup_index::{Error, Reader, ReaderOptions, Writer};
 
 /// An index with two segments and a tombstone file.
 fn build(dir: &Path) {
@@ -159,6 +159,17 @@ fn queries_over_a_damaged_section_fail_with_a_checksum_error() {
     // The other field's codes are intact and still answer.
     r.hamming_radius("h64", &[0], 10).unwrap();
     assert!(r.verify().is_err());
+    // Without checks on first use, queries read the pages as they are, and
+    // verify still finds the damage.
+    let fast = Reader::open_with(
+        dir.path(),
+        ReaderOptions {
+            check_on_first_use: false,
+        },
+    )
+    .unwrap();
+    fast.hamming_radius("pdq", &[0; 4], 10).unwrap();
+    assert!(matches!(fast.verify(), Err(Error::ChecksumMismatch { .. })));
 }
 
 #[test]
