@@ -2,4 +2,7 @@
 //! decoding), PDQ, pHash and dHash.
 
 pub mod code;
+pub mod dhash;
 pub mod pdq;
+pub mod phash;
+pub mod pillow;
