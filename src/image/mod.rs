@@ -6,3 +6,7 @@ pub mod dhash;
 pub mod pdq;
 pub mod phash;
 pub mod pillow;
+
+pub mod decode;
+pub mod error;
+pub mod pipeline;
