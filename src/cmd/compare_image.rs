@@ -3,6 +3,7 @@
 //! qualities >= 50, Meta's published operating point). Exit code 0 when PDQ
 //! calls them a match, 1 when not, 2 on error.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -64,21 +65,9 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
             .ok_or_else(missing)?
             .distance(&fb.dhash.ok_or_else(missing)?),
     };
-    match args.format {
-        Format::Json => {
-            println!(
-                "{}",
-                serde_json::to_string(&c).context("cannot format JSON")?
-            );
-        }
+    let text = match args.format {
+        Format::Json => serde_json::to_string(&c).context("cannot format JSON")?,
         Format::Table => {
-            println!("A: {a}\nB: {b}");
-            println!(
-                "pdq    distance {:>3} / 256   (dihedral min {}; quality {} and {})",
-                c.pdq_distance, c.pdq_dihedral_distance, c.pdq_quality_a, c.pdq_quality_b
-            );
-            println!("phash  distance {:>3} / 64", c.phash_distance);
-            println!("dhash  distance {:>3} / 64", c.dhash_distance);
             let why = if c.pdq_match {
                 format!("distance <= {PDQ_MATCH_DISTANCE} and both qualities >= {PDQ_MIN_QUALITY}")
             } else if c.pdq_quality_a < PDQ_MIN_QUALITY || c.pdq_quality_b < PDQ_MIN_QUALITY {
@@ -86,11 +75,29 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
             } else {
                 format!("distance > {PDQ_MATCH_DISTANCE}")
             };
-            println!(
-                "PDQ match: {} ({why})",
+            format!(
+                "A: {a}\nB: {b}\n\
+                 pdq    distance {:>3} / 256   (dihedral min {}; quality {} and {})\n\
+                 phash  distance {:>3} / 64\n\
+                 dhash  distance {:>3} / 64\n\
+                 PDQ match: {} ({why})",
+                c.pdq_distance,
+                c.pdq_dihedral_distance,
+                c.pdq_quality_a,
+                c.pdq_quality_b,
+                c.phash_distance,
+                c.dhash_distance,
                 if c.pdq_match { "yes" } else { "no" }
-            );
+            )
         }
+    };
+    // A closed pipe (`| head`) is not an error worth a message.
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("cannot write to standard output")
+        }
+        _ => {}
     }
     Ok(ExitCode::from(if c.pdq_match { 0 } else { 1 }))
 }

@@ -180,7 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 enum Row {
     Hashed {
         path: String,
-        fp: ImageFingerprint,
+        fp: Box<ImageFingerprint>,
     },
     Decoded {
         path: String,
@@ -215,7 +215,7 @@ fn process(input: &Input, opts: &PipelineOptions, decode_only: bool) -> Row {
             path,
             fingerprint_path(path, opts).map(|fp| Row::Hashed {
                 path: path.display().to_string(),
-                fp,
+                fp: Box::new(fp),
             }),
         ),
     };

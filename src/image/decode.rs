@@ -207,6 +207,14 @@ fn decode_generic(
     opts: &DecodeOptions,
 ) -> Result<Decoded, DecodeError> {
     let name = format_name(format);
+    // PNG's size sits at a fixed place in the first chunk: check it before
+    // the decoder reads on to the first IDAT, so that a bomb is refused from
+    // its first 24 bytes even when the rest is missing.
+    if format == ImageFormat::Png && bytes.get(12..16) == Some(b"IHDR".as_slice()) {
+        if let (Some(w), Some(h)) = (be_u32(bytes, 16), be_u32(bytes, 20)) {
+            check_budget(format, w, h, opts.max_pixels)?;
+        }
+    }
     let err = |e: image::ImageError| match e {
         image::ImageError::Limits(l) => DecodeError::Decode {
             format: name,
@@ -236,6 +244,10 @@ fn decode_generic(
         format,
         reduction: 1,
     })
+}
+
+fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// RGB the way Pillow's `convert("RGB")` makes it: alpha dropped, grey
