@@ -1,8 +1,103 @@
-//! `neardup compare A B` for two images.
+//! `neardup compare A B` for two images: the Hamming distance for each
+//! algorithm and PDQ's verdict (a match is distance <= 31 with both
+//! qualities >= 50, Meta's published operating point). Exit code 0 when PDQ
+//! calls them a match, 1 when not, 2 on error.
 
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use serde::Serialize;
+
+use neardup::image::pdq::{PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY};
+use neardup::image::pipeline::{fingerprint_path, PipelineOptions};
+
+use super::compare::Format;
+
+/// The comparison, as printed by `--format json`.
+#[derive(Serialize)]
+struct Comparison<'a> {
+    a: &'a str,
+    b: &'a str,
+    pdq_distance: u32,
+    /// Smallest distance between B's PDQ and the 8 dihedral PDQs of A
+    /// (catches rotated and mirrored re-posts).
+    pdq_dihedral_distance: u32,
+    pdq_quality_a: u8,
+    pdq_quality_b: u8,
+    pdq_match: bool,
+    phash_distance: u32,
+    dhash_distance: u32,
+}
+
 /// Compares two images and prints the distances.
-pub fn run(_args: &super::compare::Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("compare: not implemented yet")
+pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
+    let [a, b] = args.items.as_slice() else {
+        anyhow::bail!("compare needs exactly two images");
+    };
+    let opts = PipelineOptions {
+        dihedral: true,
+        ..PipelineOptions::default()
+    };
+    let fa = fingerprint_path(Path::new(a), &opts)?;
+    let fb = fingerprint_path(Path::new(b), &opts)?;
+    let missing = || anyhow::anyhow!("internal error: a requested hash is missing");
+    let (pa, pb) = (fa.pdq.ok_or_else(missing)?, fb.pdq.ok_or_else(missing)?);
+    let da = fa.pdq_dihedral.as_ref().ok_or_else(missing)?;
+    let pdq_distance = pa.hash.distance(&pb.hash);
+    let c = Comparison {
+        a,
+        b,
+        pdq_distance,
+        pdq_dihedral_distance: da.min_distance(&pb.hash),
+        pdq_quality_a: pa.quality,
+        pdq_quality_b: pb.quality,
+        pdq_match: pdq_distance <= PDQ_MATCH_DISTANCE
+            && pa.quality >= PDQ_MIN_QUALITY
+            && pb.quality >= PDQ_MIN_QUALITY,
+        phash_distance: fa
+            .phash
+            .ok_or_else(missing)?
+            .distance(&fb.phash.ok_or_else(missing)?),
+        dhash_distance: fa
+            .dhash
+            .ok_or_else(missing)?
+            .distance(&fb.dhash.ok_or_else(missing)?),
+    };
+    let text = match args.format {
+        Format::Json => serde_json::to_string(&c).context("cannot format JSON")?,
+        Format::Table => {
+            let why = if c.pdq_match {
+                format!("distance <= {PDQ_MATCH_DISTANCE} and both qualities >= {PDQ_MIN_QUALITY}")
+            } else if c.pdq_quality_a < PDQ_MIN_QUALITY || c.pdq_quality_b < PDQ_MIN_QUALITY {
+                format!("a quality is below {PDQ_MIN_QUALITY}: PDQ cannot vouch for this picture")
+            } else {
+                format!("distance > {PDQ_MATCH_DISTANCE}")
+            };
+            format!(
+                "A: {a}\nB: {b}\n\
+                 pdq    distance {:>3} / 256   (dihedral min {}; quality {} and {})\n\
+                 phash  distance {:>3} / 64\n\
+                 dhash  distance {:>3} / 64\n\
+                 PDQ match: {} ({why})",
+                c.pdq_distance,
+                c.pdq_dihedral_distance,
+                c.pdq_quality_a,
+                c.pdq_quality_b,
+                c.phash_distance,
+                c.dhash_distance,
+                if c.pdq_match { "yes" } else { "no" }
+            )
+        }
+    };
+    // A closed pipe (`| head`) is not an error worth a message.
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("cannot write to standard output")
+        }
+        _ => {}
+    }
+    Ok(ExitCode::from(if c.pdq_match { 0 } else { 1 }))
 }

@@ -1,14 +1,424 @@
-//! `neardup hash`: perceptual hashes of images.
+//! `neardup hash`: perceptual hashes of images, one JSON line (or table row)
+//! per image, in input order, computed in parallel.
+//!
+//! Explicit file arguments are always attempted; inside directories (walked
+//! recursively, in sorted order, following symbolic links) only files with
+//! an image extension or whose first bytes are an image's magic number are
+//! taken, so a scrape's JSON and HTML files next to the media are skipped
+//! silently. A file that cannot be hashed gets an `error` line (and a
+//! message on standard error) and the batch goes on.
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use rayon::iter::{ParallelBridge, ParallelIterator};
+use serde::Serialize;
+
+use neardup::image::decode::{decode_bytes, sniff, DEFAULT_MAX_PIXELS};
+use neardup::image::error::ImageError;
+use neardup::image::pdq::Dihedral;
+use neardup::image::pipeline::{
+    fingerprint_path, read_image_file, ImageFingerprint, PipelineOptions, DEFAULT_DECODE_SIDE,
+};
+
+/// A perceptual hash algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Algo {
+    /// Meta's PDQ: 256 bits and a quality score.
+    Pdq,
+    /// DCT hash of the 32 x 32 grey picture (ImageHash `phash`): 64 bits.
+    Phash,
+    /// Difference hash of the 9 x 8 grey picture (ImageHash `dhash`): 64 bits.
+    Dhash,
+}
+
+/// Output format of `neardup hash`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per line.
+    #[default]
+    Jsonl,
+    /// Aligned columns for reading.
+    Table,
+}
 
 /// Arguments of `neardup hash`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Files or directories (recursive); `-` reads paths from standard input.
-    pub paths: Vec<std::path::PathBuf>,
+    /// Files or directories (recursive); `-` reads paths from standard input,
+    /// one per line.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Algorithms to compute, comma separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Algo::Pdq, Algo::Phash, Algo::Dhash])]
+    pub algo: Vec<Algo>,
+    /// Also print the 8 dihedral PDQ hashes (rotations and flips).
+    #[arg(long)]
+    pub dihedral: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Refuse images whose header claims more pixels than this.
+    #[arg(long, default_value_t = DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+    /// Benchmark floor: decode (reduced, as for hashing) but do not hash.
+    #[arg(long, hide = true)]
+    pub decode_only: bool,
+    /// Decode every pixel instead of at reduced scale (to measure what the
+    /// reduction costs in hash bits).
+    #[arg(long, hide = true)]
+    pub full_decode: bool,
+    /// Longest side reduced-scale decoding keeps (experiments only).
+    #[arg(long, hide = true, default_value_t = DEFAULT_DECODE_SIDE)]
+    pub decode_side: u32,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("hash: not implemented yet")
+/// File name extensions taken inside directories without sniffing.
+const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "jfif", "png", "apng", "webp", "gif", "bmp", "dib", "tif", "tiff", "ico",
+    "pnm", "pbm", "pgm", "ppm", "tga", "qoi", "hdr", "exr", "dds", "ff",
+];
+
+/// One item of work, in input order.
+enum Input {
+    /// A file to hash.
+    File(PathBuf),
+    /// A path that could not even be listed.
+    Unreadable(PathBuf, String),
+}
+
+/// Runs `neardup hash`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let inputs = collect_inputs(&args.paths)?;
+    let opts = PipelineOptions {
+        max_pixels: args.max_pixels,
+        pdq: args.algo.contains(&Algo::Pdq) || args.dihedral,
+        dihedral: args.dihedral,
+        phash: args.algo.contains(&Algo::Phash),
+        dhash: args.algo.contains(&Algo::Dhash),
+        decode_side: (!args.full_decode).then_some(args.decode_side),
+    };
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(jobs) = args.jobs {
+        builder = builder.num_threads(usize::from(jobs));
+    }
+    let pool = builder.build().context("cannot start worker threads")?;
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.format == Format::Table && !args.decode_only {
+        writeln!(out, "{}", table_header(&opts))?;
+    }
+    let stop = AtomicBool::new(false);
+    let mut failed = 0usize;
+    let mut write_error = None;
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Row)>();
+    std::thread::scope(|s| {
+        let inputs = &inputs;
+        let (opts, stop, decode_only) = (&opts, &stop, args.decode_only);
+        s.spawn(move || {
+            pool.install(|| {
+                // par_bridge hands items out in input order, so results
+                // arrive roughly in order and the reorder buffer stays small.
+                inputs
+                    .iter()
+                    .enumerate()
+                    .par_bridge()
+                    .for_each_with(tx, |tx, (i, input)| {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let row = process(input, opts, decode_only);
+                        let _ = tx.send((i, row));
+                    });
+            });
+        });
+        let mut pending = BTreeMap::new();
+        let mut next = 0usize;
+        for (i, row) in rx {
+            pending.insert(i, row);
+            while let Some(row) = pending.remove(&next) {
+                next += 1;
+                if let Row::Error { error, .. } = &row {
+                    failed += 1;
+                    eprintln!("neardup: {error}");
+                }
+                if write_error.is_none() {
+                    if let Err(e) = write_row(&mut out, &row, args.format) {
+                        write_error = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    });
+    if let Some(e) = write_error {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::from(2));
+        }
+        return Err(e).context("cannot write to standard output");
+    }
+    out.flush()?;
+    if inputs.is_empty() {
+        eprintln!("neardup: no image files found");
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What one input produced.
+enum Row {
+    Hashed {
+        path: String,
+        fp: Box<ImageFingerprint>,
+    },
+    Decoded {
+        path: String,
+        width: u32,
+        height: u32,
+    },
+    Error {
+        path: String,
+        error: String,
+        reason: String,
+    },
+}
+
+fn process(input: &Input, opts: &PipelineOptions, decode_only: bool) -> Row {
+    let (path, result) = match input {
+        Input::Unreadable(path, why) => {
+            return Row::Error {
+                path: path.display().to_string(),
+                error: format!("{}: {why}", path.display()),
+                reason: why.clone(),
+            }
+        }
+        Input::File(path) if decode_only => (
+            path,
+            decode_floor(path, opts).map(|(w, h)| Row::Decoded {
+                path: path.display().to_string(),
+                width: w,
+                height: h,
+            }),
+        ),
+        Input::File(path) => (
+            path,
+            fingerprint_path(path, opts).map(|fp| Row::Hashed {
+                path: path.display().to_string(),
+                fp: Box::new(fp),
+            }),
+        ),
+    };
+    result.unwrap_or_else(|e| Row::Error {
+        path: path.display().to_string(),
+        error: e.to_string(),
+        reason: e.reason(),
+    })
+}
+
+/// The benchmark's floor: read and decode exactly as the pipeline does,
+/// without shrinking, orienting or hashing.
+fn decode_floor(path: &Path, opts: &PipelineOptions) -> Result<(u32, u32), ImageError> {
+    let bytes = read_image_file(path)?;
+    let d = decode_bytes(&bytes, &opts.decode_options()).map_err(|reason| ImageError::Decode {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    Ok((d.width, d.height))
+}
+
+/// One JSON line of `--format jsonl`.
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_quality: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dhash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_dihedral: Option<BTreeMap<&'static str, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+impl<'a> JsonRow<'a> {
+    fn new(row: &'a Row) -> Self {
+        let mut j = JsonRow {
+            path: "",
+            width: None,
+            height: None,
+            pdq: None,
+            pdq_quality: None,
+            phash: None,
+            dhash: None,
+            pdq_dihedral: None,
+            error: None,
+        };
+        match row {
+            Row::Hashed { path, fp } => {
+                j.path = path;
+                j.width = Some(fp.width);
+                j.height = Some(fp.height);
+                j.pdq = fp.pdq.map(|p| p.hash.to_hex());
+                j.pdq_quality = fp.pdq.map(|p| p.quality);
+                j.phash = fp.phash.map(|h| h.to_hex());
+                j.dhash = fp.dhash.map(|h| h.to_hex());
+                j.pdq_dihedral = fp.pdq_dihedral.as_ref().map(|d| {
+                    Dihedral::ALL
+                        .iter()
+                        .map(|&t| (t.name(), d.get(t).to_hex()))
+                        .collect()
+                });
+            }
+            Row::Decoded {
+                path,
+                width,
+                height,
+            } => {
+                j.path = path;
+                j.width = Some(*width);
+                j.height = Some(*height);
+            }
+            Row::Error { path, reason, .. } => {
+                j.path = path;
+                j.error = Some(reason);
+            }
+        }
+        j
+    }
+}
+
+fn table_header(opts: &PipelineOptions) -> String {
+    let mut cols = vec![format!("{:>11}", "size")];
+    if opts.pdq {
+        cols.push(format!("{:<64} {:>3}", "pdq", "q"));
+    }
+    if opts.phash {
+        cols.push(format!("{:<16}", "phash"));
+    }
+    if opts.dhash {
+        cols.push(format!("{:<16}", "dhash"));
+    }
+    cols.push("path".to_string());
+    cols.join("  ")
+}
+
+fn write_row(out: &mut impl Write, row: &Row, format: Format) -> std::io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *out, &JsonRow::new(row))?;
+            writeln!(out)
+        }
+        Format::Table => match row {
+            Row::Hashed { path, fp } => {
+                let mut cols = vec![format!("{:>11}", format!("{}x{}", fp.width, fp.height))];
+                if let Some(p) = fp.pdq {
+                    cols.push(format!("{} {:>3}", p.hash.to_hex(), p.quality));
+                }
+                if let Some(h) = fp.phash {
+                    cols.push(h.to_hex());
+                }
+                if let Some(h) = fp.dhash {
+                    cols.push(h.to_hex());
+                }
+                cols.push(path.clone());
+                writeln!(out, "{}", cols.join("  "))?;
+                if let Some(d) = &fp.pdq_dihedral {
+                    for t in Dihedral::ALL {
+                        writeln!(out, "{:>11}  {} {}", "", d.get(t).to_hex(), t.name())?;
+                    }
+                }
+                Ok(())
+            }
+            Row::Decoded {
+                path,
+                width,
+                height,
+            } => writeln!(out, "{:>11}  {path}", format!("{width}x{height}")),
+            Row::Error { path, reason, .. } => {
+                writeln!(out, "{:>11}  error: {reason}  {path}", "-")
+            }
+        },
+    }
+}
+
+/// Expands the arguments into files, in order: `-` reads paths from
+/// standard input, directories are walked in sorted order.
+fn collect_inputs(args: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                let line = line.context("cannot read paths from standard input")?;
+                let line = line.trim_end_matches('\r');
+                if !line.is_empty() {
+                    expand(Path::new(line), &mut inputs);
+                }
+            }
+        } else {
+            expand(arg, &mut inputs);
+        }
+    }
+    Ok(inputs)
+}
+
+fn expand(path: &Path, inputs: &mut Vec<Input>) {
+    if !path.is_dir() {
+        inputs.push(Input::File(path.to_path_buf()));
+        return;
+    }
+    let walk = walkdir::WalkDir::new(path)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walk {
+        match entry {
+            Ok(e) if e.file_type().is_file() && looks_like_image(e.path()) => {
+                inputs.push(Input::File(e.into_path()));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let p = e.path().unwrap_or(path).to_path_buf();
+                let why = e
+                    .io_error()
+                    .map(|io| format!("cannot list: {io}"))
+                    .unwrap_or_else(|| e.to_string());
+                inputs.push(Input::Unreadable(p, why));
+            }
+        }
+    }
+}
+
+/// An image extension, or the magic number of an image format.
+fn looks_like_image(path: &Path) -> bool {
+    let by_ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)));
+    if by_ext {
+        return true;
+    }
+    let mut head = [0u8; 32];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    sniff(&head[..n]).is_some()
 }

@@ -2,4 +2,11 @@
 //! decoding), PDQ, pHash and dHash.
 
 pub mod code;
+pub mod dhash;
 pub mod pdq;
+pub mod phash;
+pub mod pillow;
+
+pub mod decode;
+pub mod error;
+pub mod pipeline;

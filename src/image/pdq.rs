@@ -30,10 +30,14 @@
 //! ```
 //! use neardup::image::pdq::{pdq_from_rgb, PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY};
 //!
-//! let img = image::RgbImage::from_fn(128, 96, |x, y| image::Rgb([(x * 2) as u8, (y * 2) as u8, ((x ^ y) & 0xff) as u8]));
+//! let img = image::RgbImage::from_fn(256, 192, |x, y| {
+//!     let v = ((x as f32 / 20.0).sin() * (y as f32 / 15.0).cos() * 120.0 + 128.0) as u8;
+//!     image::Rgb([v, v / 2, 255 - v])
+//! });
 //! let a = pdq_from_rgb(&img);
-//! let b = pdq_from_rgb(&img);
+//! let b = pdq_from_rgb(&image::imageops::blur(&img, 1.0));
 //! assert!(a.quality >= PDQ_MIN_QUALITY);
+//! // A match: distance within 31 bits and both qualities at least 50.
 //! assert!(a.hash.distance(&b.hash) <= PDQ_MATCH_DISTANCE);
 //! println!("{} {}", a.hash, a.quality);
 //! ```

@@ -1,0 +1,285 @@
+//! File to fingerprints: read, decode (reduced), shrink to fit 512 x 512,
+//! orient, hash. This is what `neardup hash`, the indexer and queries call.
+//!
+//! The shrinking follows Meta's Python reference pipeline (Pillow
+//! `thumbnail((512, 512))`: aspect kept, only shrinks, sizes rounded as
+//! Pillow rounds them, an integer box reduction down to no less than twice
+//! the target, then bicubic with a = -0.5), so that PDQ hashes land within
+//! Meta's tolerance of the reference. pHash and dHash are computed from the
+//! same 512-pixel picture: both shrink it further to 32 x 32 or 9 x 8.
+//!
+//! ```no_run
+//! use neardup::image::pipeline::{fingerprint_path, PipelineOptions};
+//! let fp = fingerprint_path("photo.jpg".as_ref(), &PipelineOptions::default())?;
+//! if let Some(pdq) = fp.pdq {
+//!     println!("{} x {}: {} (quality {})", fp.width, fp.height, pdq.hash.to_hex(), pdq.quality);
+//! }
+//! # Ok::<(), neardup::image::error::ImageError>(())
+//! ```
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use fast_image_resize as fr;
+use image::RgbImage;
+
+use super::code::Hash64;
+use super::decode::{
+    apply_orientation, decode_bytes, format_name, oriented_size, panic_message, DecodeOptions,
+    Decoded, DEFAULT_MAX_PIXELS, HASH_SIDE,
+};
+use super::error::{DecodeError, ImageError};
+use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral};
+
+/// The longer side below which reduced-scale decoding does not go: twice
+/// the hash's 512, the same margin as Pillow's `reducing_gap = 2.0`, so the
+/// final bicubic step still antialiases over at least 2 source pixels. A
+/// JPEG reduced straight to 512..1023 pixels by the scaled IDCT (which cuts
+/// frequencies sharply instead) moved one of Meta's pipeline vectors from 2
+/// to 14 bits (wood-l.jpg, 1280 px); see the README for the measurements.
+pub const DEFAULT_DECODE_SIDE: u32 = 2 * HASH_SIDE;
+
+/// What to compute.
+#[derive(Clone, Debug)]
+pub struct PipelineOptions {
+    /// Pixel budget checked against the header before decoding.
+    pub max_pixels: u64,
+    /// Compute PDQ (hash and quality).
+    pub pdq: bool,
+    /// Also compute the 8 dihedral PDQ hashes (implies PDQ).
+    pub dihedral: bool,
+    /// Compute the 64-bit pHash.
+    pub phash: bool,
+    /// Compute the 64-bit dHash.
+    pub dhash: bool,
+    /// Reduced-scale decoding keeps the longer side at least this long
+    /// (default [`DEFAULT_DECODE_SIDE`]); `None` decodes every pixel, for
+    /// measuring what the reduction costs in hash bits.
+    pub decode_side: Option<u32>,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            max_pixels: DEFAULT_MAX_PIXELS,
+            pdq: true,
+            dihedral: false,
+            phash: true,
+            dhash: true,
+            decode_side: Some(DEFAULT_DECODE_SIDE),
+        }
+    }
+}
+
+impl PipelineOptions {
+    /// The decoder settings these options imply.
+    pub fn decode_options(&self) -> DecodeOptions {
+        DecodeOptions {
+            max_pixels: self.max_pixels,
+            min_side: self.decode_side,
+        }
+    }
+}
+
+/// The fingerprints of one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageFingerprint {
+    /// Width as a viewer shows it (EXIF orientation applied), full size.
+    pub width: u32,
+    /// Height as a viewer shows it, full size.
+    pub height: u32,
+    /// PDQ hash and quality, when asked for.
+    pub pdq: Option<Pdq>,
+    /// The 8 dihedral PDQ hashes, when asked for.
+    pub pdq_dihedral: Option<PdqDihedral>,
+    /// pHash, when asked for.
+    pub phash: Option<Hash64>,
+    /// dHash, when asked for.
+    pub dhash: Option<Hash64>,
+}
+
+/// Reads a file for decoding: only regular files (a FIFO would block, a
+/// directory cannot be read).
+pub fn read_image_file(path: &Path) -> Result<Vec<u8>, ImageError> {
+    let io = |source| ImageError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        return Err(ImageError::NotAFile {
+            path: path.to_path_buf(),
+            kind: file_kind(&ft),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}
+
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "FIFO";
+        }
+        if ft.is_socket() {
+            return "socket";
+        }
+        if ft.is_block_device() || ft.is_char_device() {
+            return "device";
+        }
+    }
+    if ft.is_dir() {
+        "directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// Fingerprints the image file at `path`.
+pub fn fingerprint_path(
+    path: &Path,
+    opts: &PipelineOptions,
+) -> Result<ImageFingerprint, ImageError> {
+    let bytes = read_image_file(path)?;
+    fingerprint_bytes(&bytes, opts).map_err(|reason| ImageError::Decode {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Fingerprints an encoded image held in memory.
+pub fn fingerprint_bytes(
+    bytes: &[u8],
+    opts: &PipelineOptions,
+) -> Result<ImageFingerprint, DecodeError> {
+    let decoded = decode_bytes(bytes, &opts.decode_options())?;
+    let format = format_name(decoded.format);
+    let (width, height) = (decoded.width, decoded.height);
+    catch_unwind(AssertUnwindSafe(|| {
+        let thumb = hash_picture(decoded);
+        // PdqDihedral::original equals pdq_from_rgb except on exactly
+        // 64 x 64 pictures, so PDQ is computed on its own.
+        let pdq_dihedral = opts.dihedral.then(|| pdq_dihedral_from_rgb(&thumb));
+        let pdq = (opts.pdq || opts.dihedral).then(|| pdq_from_rgb(&thumb));
+        ImageFingerprint {
+            width,
+            height,
+            pdq,
+            pdq_dihedral,
+            phash: opts.phash.then(|| super::phash::phash(&thumb)),
+            dhash: opts.dhash.then(|| super::dhash::dhash(&thumb)),
+        }
+    }))
+    .map_err(|panic| DecodeError::Internal {
+        format,
+        reason: panic_message(&panic),
+    })
+}
+
+/// The picture the hashes see: the decoded pixels shrunk to fit
+/// [`HASH_SIDE`] x [`HASH_SIDE`] as Pillow's `thumbnail` would shrink the
+/// full-size picture, then oriented.
+pub fn hash_picture(decoded: Decoded) -> RgbImage {
+    // Target size from the full, oriented dimensions, as the reference
+    // computes it; then back to the stored orientation, in which the pixels
+    // still are.
+    let (tw, th) = thumbnail_size(decoded.width, decoded.height, HASH_SIDE);
+    let (sw, sh) = oriented_size(tw, th, decoded.orientation);
+    let small = shrink(decoded.pixels, sw, sh);
+    apply_orientation(small, decoded.orientation)
+}
+
+/// Pillow's `Image.thumbnail((side, side))` size for a `w` x `h` picture:
+/// the aspect ratio kept, each side rounded down or up, whichever keeps the
+/// aspect closer; pictures that already fit are left alone.
+pub fn thumbnail_size(w: u32, h: u32, side: u32) -> (u32, u32) {
+    if w <= side && h <= side {
+        return (w, h);
+    }
+    let (x, y) = (f64::from(side), f64::from(side));
+    let aspect = f64::from(w) / f64::from(h);
+    // Pillow's round_aspect: min(floor, ceil) by key, floor on ties, >= 1.
+    let round_aspect = |number: f64, key: &dyn Fn(f64) -> f64| -> u32 {
+        let (lo, hi) = (number.floor(), number.ceil());
+        let best = if key(lo) <= key(hi) { lo } else { hi };
+        (best as u32).max(1)
+    };
+    if x / y >= aspect {
+        let nx = round_aspect(y * aspect, &|n| (aspect - n / y).abs());
+        (nx, side)
+    } else {
+        let ny = round_aspect(x / aspect, &|n| {
+            if n == 0.0 {
+                0.0
+            } else {
+                (aspect - x / n).abs()
+            }
+        });
+        (side, ny)
+    }
+}
+
+/// Resizes to exactly `tw` x `th`: Pillow's `reducing_gap = 2.0` (an
+/// integer box reduction while the picture stays at least twice the target
+/// on that axis) then bicubic (Catmull-Rom, a = -0.5, Pillow's BICUBIC),
+/// with the kernel widened by the scale so that it antialiases.
+fn shrink(pixels: RgbImage, tw: u32, th: u32) -> RgbImage {
+    let (w, h) = pixels.dimensions();
+    if (w, h) == (tw, th) {
+        return pixels;
+    }
+    let fx = (w / tw / 2).max(1);
+    let fy = (h / th / 2).max(1);
+    let pixels = if fx > 1 || fy > 1 {
+        resize(&pixels, w.div_ceil(fx), h.div_ceil(fy), fr::FilterType::Box)
+    } else {
+        pixels
+    };
+    resize(&pixels, tw, th, fr::FilterType::CatmullRom)
+}
+
+fn resize(src: &RgbImage, tw: u32, th: u32, filter: fr::FilterType) -> RgbImage {
+    let (w, h) = src.dimensions();
+    if (w, h) == (tw, th) {
+        return src.clone();
+    }
+    let mut out = RgbImage::new(tw, th);
+    let view = fr::images::ImageRef::new(w, h, src.as_raw(), fr::PixelType::U8x3);
+    let dst = fr::images::Image::from_slice_u8(tw, th, &mut out, fr::PixelType::U8x3);
+    if let (Ok(view), Ok(mut dst)) = (view, dst) {
+        let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(filter));
+        if fr::Resizer::new().resize(&view, &mut dst, &opts).is_ok() {
+            return out;
+        }
+    }
+    // Buffer sizes are ours and always consistent, so fast_image_resize
+    // cannot refuse them; should it ever, fall back to the image crate.
+    image::imageops::resize(src, tw, th, image::imageops::FilterType::CatmullRom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbnail_size_matches_pillow() {
+        // Values computed with Pillow 11: Image.new("RGB", s).thumbnail((512, 512)).
+        assert_eq!(thumbnail_size(1920, 1080, 512), (512, 288));
+        assert_eq!(thumbnail_size(1080, 1920, 512), (288, 512));
+        assert_eq!(thumbnail_size(5640, 3172, 512), (512, 288));
+        assert_eq!(thumbnail_size(4096, 4096, 512), (512, 512));
+        assert_eq!(thumbnail_size(500, 12, 512), (500, 12));
+        assert_eq!(thumbnail_size(5000, 3, 512), (512, 1));
+        assert_eq!(thumbnail_size(1600, 1203, 512), (512, 385));
+    }
+
+    #[test]
+    fn shrink_gives_the_exact_size() {
+        let img = RgbImage::from_fn(1500, 1000, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let out = shrink(img, 512, 341);
+        assert_eq!(out.dimensions(), (512, 341));
+        assert_eq!(out.get_pixel(100, 100).0[2], 7);
+    }
+}

@@ -1,0 +1,94 @@
+//! Helpers shared by the image CLI tests: deterministic test pictures and
+//! running the built binary.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use image::{Rgb, RgbImage};
+
+/// A deterministic picture with enough structure for PDQ quality 100:
+/// gradients, a disc and stripes.
+pub fn picture(w: u32, h: u32, seed: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+        let (cx, cy) = (0.3 + 0.1 * (seed % 5) as f32, 0.5);
+        let disc = ((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt() < 0.25;
+        let stripe = ((fx * 6.0 + seed as f32) as u32) % 2 == 0;
+        let r = (fx * 255.0) as u8;
+        let g = if disc { 230 } else { (fy * 200.0) as u8 };
+        let b = if stripe {
+            180
+        } else {
+            40 + (seed * 37 % 100) as u8
+        };
+        Rgb([r, g, b])
+    })
+}
+
+/// Encodes as PNG.
+pub fn png_bytes(img: &RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode PNG");
+    out.into_inner()
+}
+
+/// Encodes as JPEG with the given quality.
+pub fn jpeg_bytes(img: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(img)
+        .expect("encode JPEG");
+    out
+}
+
+/// Runs the built `neardup` with `args` (and `stdin`, if any).
+pub fn neardup(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_neardup"));
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run neardup");
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait for neardup")
+}
+
+/// The JSON lines of an output.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// Hamming distance between two hex codes of the same length.
+pub fn hex_distance(a: &str, b: &str) -> u32 {
+    assert_eq!(a.len(), b.len(), "{a} vs {b}");
+    a.as_bytes()
+        .chunks(16)
+        .zip(b.as_bytes().chunks(16))
+        .map(|(x, y)| {
+            let x = u64::from_str_radix(std::str::from_utf8(x).unwrap(), 16).unwrap();
+            let y = u64::from_str_radix(std::str::from_utf8(y).unwrap(), 16).unwrap();
+            (x ^ y).count_ones()
+        })
+        .sum()
+}
+
+/// Writes `bytes` to `dir/name` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write fixture");
+    p.to_string_lossy().into_owned()
+}
