@@ -94,7 +94,12 @@ fn kill_9_during_bulk_writes_loses_no_acknowledged_commit() {
     let mut durable: BTreeSet<u64> = BTreeSet::new();
     let budget = Instant::now();
     let mut rounds = 0;
-    while rounds < 25 && budget.elapsed() < Duration::from_secs(25) {
+    // 25 rounds, more if a loaded machine acknowledged nothing yet (the
+    // budget is a cap on the test's length, not a timing assertion).
+    while (rounds < 25 || acked.is_empty())
+        && rounds < 80
+        && budget.elapsed() < Duration::from_secs(40)
+    {
         rounds += 1;
         let mut child = Command::new(&exe)
             .args([
@@ -142,7 +147,6 @@ fn kill_9_during_bulk_writes_loses_no_acknowledged_commit() {
         );
         durable = present;
     }
-    eprintln!("{rounds} rounds, {} batches acknowledged", acked.len());
     assert!(
         !acked.is_empty(),
         "no commit was acknowledged in {rounds} rounds"
