@@ -389,3 +389,40 @@ fn large_segments_answer_like_a_brute_force_scan() {
     );
     assert!(!expected.is_empty());
 }
+
+/// Readers opened while a writer commits and merges (removing the files of
+/// merged segments) always get a whole snapshot: opening retries when a
+/// file named by the manifest it read has just been removed, and a snapshot
+/// stays readable after its files are unlinked.
+#[test]
+fn readers_opened_during_merges_see_whole_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    w.set_options(neardup_index::WriterOptions { merge_factor: 2 });
+    w.add(item("seed", 0)).unwrap();
+    w.commit().unwrap();
+    let path = dir.path().to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let readers = std::thread::spawn(move || {
+        let mut opened = 0;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            let r = Reader::open(&path).unwrap();
+            // Every commit adds whole batches of 5 after the seed.
+            assert_eq!((r.len() - 1) % 5, 0);
+            assert_eq!(r.items().count() as u64, r.len());
+            opened += 1;
+        }
+        opened
+    });
+    for b in 0..40 {
+        for i in 0..5 {
+            w.add(item(&format!("r{b}-{i}"), b * 10 + i)).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let opened = readers.join().unwrap();
+    assert!(opened > 0);
+    assert_eq!(Reader::open(dir.path()).unwrap().len(), 201);
+}
