@@ -426,3 +426,31 @@ fn readers_opened_during_merges_see_whole_snapshots() {
     assert!(opened > 0);
     assert_eq!(Reader::open(dir.path()).unwrap().len(), 201);
 }
+
+#[test]
+fn notes_are_committed_with_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    w.add(item("a", 1)).unwrap();
+    w.set_note("last_dedupe", Some("0")).unwrap();
+    // Not visible before the commit.
+    assert_eq!(Reader::open(dir.path()).unwrap().note("last_dedupe"), None);
+    w.commit().unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.note("last_dedupe"), Some("0"));
+    // A note alone is a commit; other notes and the data stay.
+    let watermark = r.next_item().to_string();
+    w.set_note("last_dedupe", Some(&watermark)).unwrap();
+    w.set_note("other", Some("x")).unwrap();
+    let info = w.commit().unwrap();
+    assert_eq!(info.generation, 2);
+    drop(w);
+    let mut w = Writer::open(dir.path()).unwrap();
+    assert_eq!(w.reader().note("last_dedupe"), Some(watermark.as_str()));
+    w.set_note("other", None).unwrap();
+    w.commit().unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.note("other"), None);
+    assert_eq!(r.note("last_dedupe"), Some(watermark.as_str()));
+    assert_eq!(r.len(), 1);
+}
