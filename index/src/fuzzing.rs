@@ -61,6 +61,7 @@ pub fn install_segment(dir: &Path, params: &IndexParams, bytes: &[u8]) -> std::i
             kinds: Default::default(),
         }],
         tombstones: None,
+        notes: Default::default(),
     };
     std::fs::write(dir.join("seg-fuzz.nds"), bytes)?;
     std::fs::write(dir.join(MANIFEST), m.encode())

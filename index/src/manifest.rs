@@ -205,6 +205,10 @@ pub struct Manifest {
     pub segments: Vec<SegmentMeta>,
     /// The tombstones, if any item was deleted.
     pub tombstones: Option<TombstoneMeta>,
+    /// The caller's own small key-value notes, committed with the data
+    /// (for neardup: the item watermark of the last dedupe run).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
 }
 
 impl Manifest {
@@ -333,6 +337,7 @@ mod tests {
                 kinds: BTreeMap::from([(1, 10)]),
             }],
             tombstones: None,
+            notes: BTreeMap::new(),
         }
     }
 

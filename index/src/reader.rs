@@ -267,6 +267,11 @@ impl Reader {
         &self.manifest.params
     }
 
+    /// A note of the caller stored by [`crate::Writer::set_note`].
+    pub fn note(&self, key: &str) -> Option<&str> {
+        self.manifest.notes.get(key).map(String::as_str)
+    }
+
     /// The caller settings stored at creation.
     pub fn settings(&self) -> &str {
         &self.manifest.params.settings

@@ -128,6 +128,8 @@ pub struct Writer {
     /// Pending ordinals deleted before their commit.
     cancelled: BTreeSet<u32>,
     deletes: BTreeSet<u64>,
+    /// Note changes for the next commit (None: remove).
+    notes: BTreeMap<String, Option<String>>,
     io: Io,
     poisoned: bool,
     options: WriterOptions,
@@ -156,6 +158,7 @@ impl Writer {
             params,
             segments: Vec::new(),
             tombstones: None,
+            notes: BTreeMap::new(),
         };
         let mut io = Io::default();
         io.write_atomic(dir, MANIFEST, &[&manifest.encode()])?;
@@ -194,6 +197,7 @@ impl Writer {
             pending_collisions: HashMap::new(),
             cancelled: BTreeSet::new(),
             deletes: BTreeSet::new(),
+            notes: BTreeMap::new(),
             io,
             poisoned: false,
             options: WriterOptions::default(),
@@ -275,6 +279,7 @@ impl Writer {
         self.pending_collisions.clear();
         self.cancelled.clear();
         self.deletes.clear();
+        self.notes.clear();
     }
 
     fn check(&self) -> Result<()> {
@@ -379,6 +384,16 @@ impl Writer {
             }
         }
         Ok(AddOutcome::Added(n))
+    }
+
+    /// Sets (or with `None` removes) a note of the caller, stored in the
+    /// manifest by the next commit together with the data: for example the
+    /// [`Reader::next_item`] watermark of the last dedupe run, so the next
+    /// run can scan `since` it. Read back with [`Reader::note`].
+    pub fn set_note(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        self.check()?;
+        self.notes.insert(key.into(), value.map(str::to_string));
+        Ok(())
     }
 
     /// Deletes the live item with external id `id` (pending or committed);
@@ -542,7 +557,10 @@ impl Writer {
                 kinds,
             })
         };
-        if info.segments_written.is_empty() && tombstones == old.tombstones && metas == old.segments
+        if info.segments_written.is_empty()
+            && tombstones == old.tombstones
+            && metas == old.segments
+            && self.notes.is_empty()
         {
             // Nothing to commit.
             info.generation = old.generation;
@@ -556,6 +574,16 @@ impl Writer {
             params,
             segments: metas,
             tombstones,
+            notes: {
+                let mut notes = old.notes.clone();
+                for (k, v) in &self.notes {
+                    match v {
+                        Some(v) => notes.insert(k.clone(), v.clone()),
+                        None => notes.remove(k),
+                    };
+                }
+                notes
+            },
         };
         self.io
             .write_atomic(&self.dir, MANIFEST, &[&manifest.encode()])?;
@@ -577,6 +605,7 @@ impl Writer {
                 Manifest {
                     segments: Vec::new(),
                     tombstones: None,
+                    notes: BTreeMap::new(),
                     ..manifest.clone()
                 },
                 ReaderOptions::default(),

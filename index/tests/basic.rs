@@ -389,3 +389,68 @@ fn large_segments_answer_like_a_brute_force_scan() {
     );
     assert!(!expected.is_empty());
 }
+
+/// Readers opened while a writer commits and merges (removing the files of
+/// merged segments) always get a whole snapshot: opening retries when a
+/// file named by the manifest it read has just been removed, and a snapshot
+/// stays readable after its files are unlinked.
+#[test]
+fn readers_opened_during_merges_see_whole_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    w.set_options(neardup_index::WriterOptions { merge_factor: 2 });
+    w.add(item("seed", 0)).unwrap();
+    w.commit().unwrap();
+    let path = dir.path().to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let readers = std::thread::spawn(move || {
+        let mut opened = 0;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            let r = Reader::open(&path).unwrap();
+            // Every commit adds whole batches of 5 after the seed.
+            assert_eq!((r.len() - 1) % 5, 0);
+            assert_eq!(r.items().count() as u64, r.len());
+            opened += 1;
+        }
+        opened
+    });
+    for b in 0..40 {
+        for i in 0..5 {
+            w.add(item(&format!("r{b}-{i}"), b * 10 + i)).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let opened = readers.join().unwrap();
+    assert!(opened > 0);
+    assert_eq!(Reader::open(dir.path()).unwrap().len(), 201);
+}
+
+#[test]
+fn notes_are_committed_with_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    w.add(item("a", 1)).unwrap();
+    w.set_note("last_dedupe", Some("0")).unwrap();
+    // Not visible before the commit.
+    assert_eq!(Reader::open(dir.path()).unwrap().note("last_dedupe"), None);
+    w.commit().unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.note("last_dedupe"), Some("0"));
+    // A note alone is a commit; other notes and the data stay.
+    let watermark = r.next_item().to_string();
+    w.set_note("last_dedupe", Some(&watermark)).unwrap();
+    w.set_note("other", Some("x")).unwrap();
+    let info = w.commit().unwrap();
+    assert_eq!(info.generation, 2);
+    drop(w);
+    let mut w = Writer::open(dir.path()).unwrap();
+    assert_eq!(w.reader().note("last_dedupe"), Some(watermark.as_str()));
+    w.set_note("other", None).unwrap();
+    w.commit().unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.note("other"), None);
+    assert_eq!(r.note("last_dedupe"), Some(watermark.as_str()));
+    assert_eq!(r.len(), 1);
+}
