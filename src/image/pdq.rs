@@ -164,12 +164,6 @@ const LUMA_R: f32 = 0.299;
 const LUMA_G: f32 = 0.587;
 const LUMA_B: f32 = 0.114;
 
-/// Meta's luma of one pixel: `f32` products summed left to right.
-#[inline]
-fn luma(r: u8, g: u8, b: u8) -> f32 {
-    LUMA_R * f32::from(r) + LUMA_G * f32::from(g) + LUMA_B * f32::from(b)
-}
-
 /// PDQ hash and quality of an RGB picture, at the size given.
 ///
 /// Equal to Meta's reference (`pdqHash256FromFloatLuma` on luma from
@@ -253,15 +247,57 @@ pub fn pdq_dihedral_from_luma(luma: &[f32], width: usize, height: usize) -> PdqD
     }
 }
 
-/// Runs `f` on the luma of `img`.
+/// `LUMA_R * v`, `LUMA_G * v`, `LUMA_B * v` for every byte value `v`.
+fn luma_tables() -> &'static [[f32; 256]; 3] {
+    static T: OnceLock<[[f32; 256]; 3]> = OnceLock::new();
+    T.get_or_init(|| {
+        let row = |c: f32| std::array::from_fn(|v| c * v as f32);
+        [row(LUMA_R), row(LUMA_G), row(LUMA_B)]
+    })
+}
+
+/// Runs `f` on the luma of `img`, computed into a reused per-thread buffer.
 fn with_luma<T>(img: &image::RgbImage, f: impl FnOnce(&[f32], usize, usize) -> T) -> T {
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let luma: Vec<f32> = img
-        .as_raw()
-        .chunks_exact(3)
-        .map(|p| luma(p[0], p[1], p[2]))
-        .collect();
-    f(&luma, w, h)
+    let t = luma_tables();
+    // The same f32 products as `luma`, looked up instead of converted and
+    // multiplied; summed in the same order, so the result is identical.
+    let lut = |r: u8, g: u8, b: u8| t[0][r as usize] + t[1][g as usize] + t[2][b as usize];
+    let fill = |buf: &mut Vec<f32>| {
+        let rgb = img.as_raw();
+        if buf.len() < w * h {
+            buf.resize(w * h, 0.0);
+        }
+        let out = &mut buf[..w * h];
+        // Eight pixels at a time, so the compiler vectorises the
+        // de-interleaving; then the remainder.
+        let mut px = rgb.chunks_exact(24);
+        let mut lu = out.chunks_exact_mut(8);
+        for (p, l) in (&mut px).zip(&mut lu) {
+            for k in 0..8 {
+                l[k] = lut(p[3 * k], p[3 * k + 1], p[3 * k + 2]);
+            }
+        }
+        for (p, l) in px.remainder().chunks_exact(3).zip(lu.into_remainder()) {
+            *l = lut(p[0], p[1], p[2]);
+        }
+    };
+    LUMA.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            fill(&mut buf);
+            f(&buf[..w * h], w, h)
+        }
+        // Only reachable if `f` hashed again on this thread.
+        Err(_) => {
+            let mut buf = Vec::new();
+            fill(&mut buf);
+            f(&buf, w, h)
+        }
+    })
+}
+
+thread_local! {
+    static LUMA: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Working buffers of the tent filter, kept per thread so that hashing many
@@ -273,6 +309,7 @@ struct Scratch {
     gathered: Vec<f32>,
     filtered: Vec<f32>,
     sums: Vec<f32>,
+    strip: Vec<f32>,
 }
 
 thread_local! {
@@ -344,14 +381,22 @@ fn tent_filter_decimate(
     let win_x = window_size(width);
     let win_y = window_size(height);
     let n = width * height;
-    for v in [&mut s.a, &mut s.b] {
-        v.clear();
-        v.resize(n, 0.0);
+    // Grown, never cleared: every value read is written first.
+    for (v, len) in [
+        (&mut s.a, n),
+        (&mut s.b, n),
+        (&mut s.gathered, 64 * height),
+        (&mut s.filtered, 64 * height),
+    ] {
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
     }
-    for v in [&mut s.gathered, &mut s.filtered] {
-        v.clear();
-        v.resize(64 * height, 0.0);
-    }
+    let (a, b) = (&mut s.a[..n], &mut s.b[..n]);
+    let (gathered, filtered) = (
+        &mut s.gathered[..64 * height],
+        &mut s.filtered[..64 * height],
+    );
 
     // Sampled rows and columns: the pixel under each cell centre, computed
     // in f64 and truncated as in `decimateFloat`.
@@ -361,19 +406,19 @@ fn tent_filter_decimate(
         std::array::from_fn(|j| (((j as f64 + 0.5) * width as f64) / 64.0) as usize);
 
     // Pass 1.
-    box_along_rows(luma, &mut s.b, width, win_x);
-    box_along_cols(&s.b, &mut s.a, &mut s.sums, width, height, win_y);
+    box_along_rows(luma, b, &mut s.strip, width, win_x);
+    box_along_cols(b, a, &mut s.sums, width, height, win_y);
     // Pass 2.
-    box_along_rows(&s.a, &mut s.b, width, win_x);
+    box_along_rows(a, b, &mut s.strip, width, win_x);
     // Gather the sampled columns, then the last column pass on them only.
-    for (row, g) in s.b.chunks_exact(width).zip(s.gathered.chunks_exact_mut(64)) {
+    for (row, g) in b.chunks_exact(width).zip(gathered.chunks_exact_mut(64)) {
         for (gv, &c) in g.iter_mut().zip(cols.iter()) {
             *gv = row[c];
         }
     }
-    box_along_cols(&s.gathered, &mut s.filtered, &mut s.sums, 64, height, win_y);
+    box_along_cols(gathered, filtered, &mut s.sums, 64, height, win_y);
     for (i, &r) in rows.iter().enumerate() {
-        out[i * 64..(i + 1) * 64].copy_from_slice(&s.filtered[r * 64..(r + 1) * 64]);
+        out[i * 64..(i + 1) * 64].copy_from_slice(&filtered[r * 64..(r + 1) * 64]);
     }
 }
 
@@ -421,12 +466,112 @@ fn box_1d(input: &[f32], output: &mut [f32], window: usize) {
     }
 }
 
-fn box_along_rows(input: &[f32], output: &mut [f32], width: usize, window: usize) {
-    for (i, o) in input
+/// Rows processed together by [`box_along_rows`].
+const STRIP: usize = 8;
+
+/// [`box_1d`] along every row. The running sum along a row is a chain of
+/// dependent additions, so rows are filtered [`STRIP`] at a time: a strip is
+/// copied column-major into `strip`, where the eight sums advance side by
+/// side (vector instructions), then copied back. Each row still sees the
+/// same operations in the same order as in [`box_1d`].
+fn box_along_rows(
+    input: &[f32],
+    output: &mut [f32],
+    strip: &mut Vec<f32>,
+    width: usize,
+    window: usize,
+) {
+    if strip.len() < 2 * STRIP * width {
+        strip.resize(2 * STRIP * width, 0.0);
+    }
+    let (tin, tout) = strip[..2 * STRIP * width].split_at_mut(STRIP * width);
+    let mut rows_in = input.chunks_exact(STRIP * width);
+    let mut rows_out = output.chunks_exact_mut(STRIP * width);
+    for (block_in, block_out) in (&mut rows_in).zip(&mut rows_out) {
+        for (r, row) in block_in.chunks_exact(width).enumerate() {
+            for (x, &v) in row.iter().enumerate() {
+                tin[x * STRIP + r] = v;
+            }
+        }
+        box_1d_strip(tin, tout, window);
+        for (r, row) in block_out.chunks_exact_mut(width).enumerate() {
+            for (x, o) in row.iter_mut().enumerate() {
+                *o = tout[x * STRIP + r];
+            }
+        }
+    }
+    let rest_in = rows_in.remainder();
+    let rest_out = rows_out.into_remainder();
+    for (i, o) in rest_in
         .chunks_exact(width)
-        .zip(output.chunks_exact_mut(width))
+        .zip(rest_out.chunks_exact_mut(width))
     {
         box_1d(i, o, window);
+    }
+}
+
+/// [`box_1d`] on [`STRIP`] interleaved vectors (`input[x * STRIP + r]` is
+/// element `x` of vector `r`).
+fn box_1d_strip(input: &[f32], output: &mut [f32], window: usize) {
+    let len = input.len() / STRIP;
+    let half = (window + 2) / 2;
+    let phase1 = half - 1;
+    let phase2 = window - half + 1;
+    let phase3 = len - window;
+    let phase4 = half - 1;
+    let at = |i: usize| -> &[f32; STRIP] {
+        // In range: indices stay below `len` by the phase arithmetic.
+        input[i * STRIP..(i + 1) * STRIP]
+            .try_into()
+            .unwrap_or(&[0.0; STRIP])
+    };
+    let mut sum = [0f32; STRIP];
+    let mut count = 0usize;
+    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
+    for _ in 0..phase1 {
+        let v = at(ri);
+        for r in 0..STRIP {
+            sum[r] += v[r];
+        }
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..phase2 {
+        let v = at(ri);
+        count += 1;
+        let c = count as f32;
+        let o = &mut output[oi * STRIP..(oi + 1) * STRIP];
+        for r in 0..STRIP {
+            sum[r] += v[r];
+            o[r] = sum[r] / c;
+        }
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase3 {
+        let (v, u) = (at(ri), at(li));
+        let c = count as f32;
+        let o = &mut output[oi * STRIP..(oi + 1) * STRIP];
+        for r in 0..STRIP {
+            sum[r] += v[r];
+            sum[r] -= u[r];
+            o[r] = sum[r] / c;
+        }
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase4 {
+        let u = at(li);
+        count -= 1;
+        let c = count as f32;
+        let o = &mut output[oi * STRIP..(oi + 1) * STRIP];
+        for r in 0..STRIP {
+            sum[r] -= u[r];
+            o[r] = sum[r] / c;
+        }
+        li += 1;
+        oi += 1;
     }
 }
 
@@ -689,6 +834,19 @@ mod tests {
     fn median_split_sets_half_the_bits() {
         let img = pattern(300, 200);
         assert_eq!(pdq_from_rgb(&img).hash.count_ones(), 128);
+    }
+
+    #[test]
+    fn luma_tables_give_metas_float_luma() {
+        let img = pattern(64, 48);
+        let mut got = Vec::new();
+        with_luma(&img, |l, _, _| got.extend_from_slice(l));
+        for (p, &g) in img.pixels().zip(&got) {
+            let [r, gr, b] = p.0;
+            // Meta's `fillFloatLumaFromRGB`: f32 products summed left to right.
+            let want = LUMA_R * f32::from(r) + LUMA_G * f32::from(gr) + LUMA_B * f32::from(b);
+            assert_eq!(g.to_bits(), want.to_bits());
+        }
     }
 
     #[test]
