@@ -369,8 +369,9 @@ fn window_size(side: usize) -> usize {
 /// Each column is filtered with the same running sum, in the same order, as
 /// the reference; only the loop nesting differs (all columns advance one row
 /// at a time, which vectorises). The last column pass runs only over the 64
-/// sampled columns and keeps only the 64 sampled rows: the other values are
-/// never read.
+/// sampled columns and keeps only the 64 sampled rows, and the second row
+/// pass stores only the sampled columns (its running sums still go through
+/// every column): no other value is ever read.
 fn tent_filter_decimate(
     luma: &[f32],
     s: &mut Scratch,
@@ -406,16 +407,11 @@ fn tent_filter_decimate(
         std::array::from_fn(|j| (((j as f64 + 0.5) * width as f64) / 64.0) as usize);
 
     // Pass 1.
-    box_along_rows(luma, b, &mut s.strip, width, win_x);
+    box_along_rows(luma, b, &mut s.strip, width, win_x, None);
     box_along_cols(b, a, &mut s.sums, width, height, win_y);
-    // Pass 2.
-    box_along_rows(a, b, &mut s.strip, width, win_x);
-    // Gather the sampled columns, then the last column pass on them only.
-    for (row, g) in b.chunks_exact(width).zip(gathered.chunks_exact_mut(64)) {
-        for (gv, &c) in g.iter_mut().zip(cols.iter()) {
-            *gv = row[c];
-        }
-    }
+    // Pass 2: the row pass keeps only the sampled columns, then the last
+    // column pass runs on those only.
+    box_along_rows(a, gathered, &mut s.strip, width, win_x, Some(&cols));
     box_along_cols(gathered, filtered, &mut s.sums, 64, height, win_y);
     for (i, &r) in rows.iter().enumerate() {
         out[i * 64..(i + 1) * 64].copy_from_slice(&filtered[r * 64..(r + 1) * 64]);
@@ -480,13 +476,16 @@ fn box_along_rows(
     strip: &mut Vec<f32>,
     width: usize,
     window: usize,
+    keep: Option<&[usize; 64]>,
 ) {
     if strip.len() < 2 * STRIP * width {
         strip.resize(2 * STRIP * width, 0.0);
     }
     let (tin, tout) = strip[..2 * STRIP * width].split_at_mut(STRIP * width);
+    // Each output row holds the whole row, or only the kept columns.
+    let out_w = keep.map_or(width, |k| k.len());
     let mut rows_in = input.chunks_exact(STRIP * width);
-    let mut rows_out = output.chunks_exact_mut(STRIP * width);
+    let mut rows_out = output.chunks_exact_mut(STRIP * out_w);
     for (block_in, block_out) in (&mut rows_in).zip(&mut rows_out) {
         for (r, row) in block_in.chunks_exact(width).enumerate() {
             for (x, &v) in row.iter().enumerate() {
@@ -494,9 +493,18 @@ fn box_along_rows(
             }
         }
         box_1d_strip(tin, tout, window);
-        for (r, row) in block_out.chunks_exact_mut(width).enumerate() {
-            for (x, o) in row.iter_mut().enumerate() {
-                *o = tout[x * STRIP + r];
+        for (r, row) in block_out.chunks_exact_mut(out_w).enumerate() {
+            match keep {
+                None => {
+                    for (x, o) in row.iter_mut().enumerate() {
+                        *o = tout[x * STRIP + r];
+                    }
+                }
+                Some(cols) => {
+                    for (o, &c) in row.iter_mut().zip(cols) {
+                        *o = tout[c * STRIP + r];
+                    }
+                }
             }
         }
     }
@@ -504,9 +512,18 @@ fn box_along_rows(
     let rest_out = rows_out.into_remainder();
     for (i, o) in rest_in
         .chunks_exact(width)
-        .zip(rest_out.chunks_exact_mut(width))
+        .zip(rest_out.chunks_exact_mut(out_w))
     {
-        box_1d(i, o, window);
+        match keep {
+            None => box_1d(i, o, window),
+            Some(cols) => {
+                let full = &mut tout[..width];
+                box_1d(i, full, window);
+                for (ov, &c) in o.iter_mut().zip(cols) {
+                    *ov = full[c];
+                }
+            }
+        }
     }
 }
 
