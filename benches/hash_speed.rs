@@ -73,4 +73,5 @@ fn main() {
     time("pdq_dihedral", &img, pdq::pdq_dihedral_from_rgb);
     time("phash", &img, phash);
     time("dhash", &img, dhash);
+    time("phash_dhash", &img, neardup::image::phash::phash_dhash);
 }

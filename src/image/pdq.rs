@@ -170,13 +170,15 @@ const LUMA_B: f32 = 0.114;
 /// `fillFloatLumaFromRGB`) for the same pixels. Pictures with a side under 5
 /// pixels get the all-zero hash and quality 0, as in the reference.
 pub fn pdq_from_rgb(img: &image::RgbImage) -> Pdq {
-    with_luma(img, pdq_from_luma)
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    pdq_from_source(Source::Rgb(img.as_raw()), w, h)
 }
 
 /// The eight dihedral PDQ hashes of an RGB picture from one DCT, as Meta's
 /// `pdqDihedralHash256esFromFloatLuma` computes them.
 pub fn pdq_dihedral_from_rgb(img: &image::RgbImage) -> PdqDihedral {
-    with_luma(img, pdq_dihedral_from_luma)
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    dihedral_from_source(Source::Rgb(img.as_raw()), w, h)
 }
 
 /// PDQ hash and quality of a luma picture (`width * height` values,
@@ -186,7 +188,12 @@ pub fn pdq_dihedral_from_rgb(img: &image::RgbImage) -> PdqDihedral {
 /// If `luma.len() != width * height` (a caller bug, not a property of input
 /// data).
 pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> Pdq {
-    let Some(dct) = dct16_from_luma(luma, width, height, true) else {
+    check_luma_len(luma, width, height);
+    pdq_from_source(Source::Luma(luma), width, height)
+}
+
+fn pdq_from_source(src: Source, width: usize, height: usize) -> Pdq {
+    let Some(dct) = dct16(src, width, height, true) else {
         return Pdq {
             hash: Hash256::ZERO,
             quality: 0,
@@ -207,7 +214,12 @@ pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> Pdq {
 /// # Panics
 /// If `luma.len() != width * height`.
 pub fn pdq_dihedral_from_luma(luma: &[f32], width: usize, height: usize) -> PdqDihedral {
-    let Some(dct) = dct16_from_luma(luma, width, height, false) else {
+    check_luma_len(luma, width, height);
+    dihedral_from_source(Source::Luma(luma), width, height)
+}
+
+fn dihedral_from_source(src: Source, width: usize, height: usize) -> PdqDihedral {
+    let Some(dct) = dct16(src, width, height, false) else {
         return PdqDihedral {
             hashes: [Hash256::ZERO; 8],
             quality: 0,
@@ -256,48 +268,46 @@ fn luma_tables() -> &'static [[f32; 256]; 3] {
     })
 }
 
-/// Runs `f` on the luma of `img`, computed into a reused per-thread buffer.
-fn with_luma<T>(img: &image::RgbImage, f: impl FnOnce(&[f32], usize, usize) -> T) -> T {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let t = luma_tables();
-    // The same f32 products as `luma`, looked up instead of converted and
-    // multiplied; summed in the same order, so the result is identical.
-    let lut = |r: u8, g: u8, b: u8| t[0][r as usize] + t[1][g as usize] + t[2][b as usize];
-    let fill = |buf: &mut Vec<f32>| {
-        let rgb = img.as_raw();
-        if buf.len() < w * h {
-            buf.resize(w * h, 0.0);
-        }
-        let out = &mut buf[..w * h];
-        // Eight pixels at a time, so the compiler vectorises the
-        // de-interleaving; then the remainder.
-        let mut px = rgb.chunks_exact(24);
-        let mut lu = out.chunks_exact_mut(8);
-        for (p, l) in (&mut px).zip(&mut lu) {
-            for k in 0..8 {
-                l[k] = lut(p[3 * k], p[3 * k + 1], p[3 * k + 2]);
-            }
-        }
-        for (p, l) in px.remainder().chunks_exact(3).zip(lu.into_remainder()) {
-            *l = lut(p[0], p[1], p[2]);
-        }
-    };
-    LUMA.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            fill(&mut buf);
-            f(&buf[..w * h], w, h)
-        }
-        // Only reachable if `f` hashed again on this thread.
-        Err(_) => {
-            let mut buf = Vec::new();
-            fill(&mut buf);
-            f(&buf, w, h)
-        }
-    })
+/// Where the tent filter reads its picture: luma values, or RGB bytes
+/// turned into luma as they are read (so the luma picture is never stored).
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Luma(&'a [f32]),
+    Rgb(&'a [u8]),
 }
 
-thread_local! {
-    static LUMA: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+impl Source<'_> {
+    /// Luma of row `y` of a `width`-wide picture into `out[x * stride]`.
+    #[inline]
+    fn row_into(self, y: usize, width: usize, out: &mut [f32], stride: usize) {
+        match self {
+            Source::Luma(l) => {
+                for (x, &v) in l[y * width..(y + 1) * width].iter().enumerate() {
+                    out[x * stride] = v;
+                }
+            }
+            Source::Rgb(rgb) => {
+                let t = luma_tables();
+                // The same f32 products as Meta's `fillFloatLumaFromRGB`,
+                // looked up instead of converted and multiplied, and summed
+                // in the same order: the result is identical.
+                let row = &rgb[3 * y * width..3 * (y + 1) * width];
+                for (x, p) in row.chunks_exact(3).enumerate() {
+                    out[x * stride] =
+                        t[0][p[0] as usize] + t[1][p[1] as usize] + t[2][p[2] as usize];
+                }
+            }
+        }
+    }
+}
+
+fn check_luma_len(luma: &[f32], width: usize, height: usize) {
+    assert_eq!(
+        luma.len(),
+        width * height,
+        "PDQ: luma buffer of {} values for a {width} x {height} picture",
+        luma.len()
+    );
 }
 
 /// Working buffers of the tent filter, kept per thread so that hashing many
@@ -324,13 +334,7 @@ struct Dct16 {
 
 /// Steps 2 to 5: filter, decimate, quality, DCT. `None` for pictures too
 /// small to hash.
-fn dct16_from_luma(luma: &[f32], width: usize, height: usize, shortcut64: bool) -> Option<Dct16> {
-    assert_eq!(
-        luma.len(),
-        width * height,
-        "PDQ: luma buffer of {} values for a {width} x {height} picture",
-        luma.len()
-    );
+fn dct16(src: Source, width: usize, height: usize, shortcut64: bool) -> Option<Dct16> {
     if width < MIN_HASHABLE_SIDE || height < MIN_HASHABLE_SIDE {
         return None;
     }
@@ -338,14 +342,14 @@ fn dct16_from_luma(luma: &[f32], width: usize, height: usize, shortcut64: bool) 
     if shortcut64 && width == 64 && height == 64 {
         // Meta's `pdqFloat256FromFloatLuma` takes 64 x 64 input as it is
         // (meant for video frames already scaled by ffmpeg).
-        small.copy_from_slice(luma);
+        for y in 0..64 {
+            src.row_into(y, 64, &mut small[y * 64..(y + 1) * 64], 1);
+        }
     } else {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => tent_filter_decimate(luma, &mut scratch, width, height, &mut small),
+            Ok(mut scratch) => tent_filter_decimate(src, &mut scratch, width, height, &mut small),
             // Only reachable if hashing re-entered itself on this thread.
-            Err(_) => {
-                tent_filter_decimate(luma, &mut Scratch::default(), width, height, &mut small)
-            }
+            Err(_) => tent_filter_decimate(src, &mut Scratch::default(), width, height, &mut small),
         });
     }
     let quality = quality(&small);
@@ -373,7 +377,7 @@ fn window_size(side: usize) -> usize {
 /// pass stores only the sampled columns (its running sums still go through
 /// every column): no other value is ever read.
 fn tent_filter_decimate(
-    luma: &[f32],
+    src: Source,
     s: &mut Scratch,
     width: usize,
     height: usize,
@@ -407,11 +411,19 @@ fn tent_filter_decimate(
         std::array::from_fn(|j| (((j as f64 + 0.5) * width as f64) / 64.0) as usize);
 
     // Pass 1.
-    box_along_rows(luma, b, &mut s.strip, width, win_x, None);
+    box_along_rows(src, b, &mut s.strip, width, height, win_x, None);
     box_along_cols(b, a, &mut s.sums, width, height, win_y);
     // Pass 2: the row pass keeps only the sampled columns, then the last
     // column pass runs on those only.
-    box_along_rows(a, gathered, &mut s.strip, width, win_x, Some(&cols));
+    box_along_rows(
+        Source::Luma(a),
+        gathered,
+        &mut s.strip,
+        width,
+        height,
+        win_x,
+        Some(&cols),
+    );
     box_along_cols(gathered, filtered, &mut s.sums, 64, height, win_y);
     for (i, &r) in rows.iter().enumerate() {
         out[i * 64..(i + 1) * 64].copy_from_slice(&filtered[r * 64..(r + 1) * 64]);
@@ -471,10 +483,11 @@ const STRIP: usize = 8;
 /// side (vector instructions), then copied back. Each row still sees the
 /// same operations in the same order as in [`box_1d`].
 fn box_along_rows(
-    input: &[f32],
+    input: Source,
     output: &mut [f32],
     strip: &mut Vec<f32>,
     width: usize,
+    height: usize,
     window: usize,
     keep: Option<&[usize; 64]>,
 ) {
@@ -484,13 +497,11 @@ fn box_along_rows(
     let (tin, tout) = strip[..2 * STRIP * width].split_at_mut(STRIP * width);
     // Each output row holds the whole row, or only the kept columns.
     let out_w = keep.map_or(width, |k| k.len());
-    let mut rows_in = input.chunks_exact(STRIP * width);
-    let mut rows_out = output.chunks_exact_mut(STRIP * out_w);
-    for (block_in, block_out) in (&mut rows_in).zip(&mut rows_out) {
-        for (r, row) in block_in.chunks_exact(width).enumerate() {
-            for (x, &v) in row.iter().enumerate() {
-                tin[x * STRIP + r] = v;
-            }
+    let full_strips = height / STRIP;
+    let (strips_out, rest_out) = output[..height * out_w].split_at_mut(full_strips * STRIP * out_w);
+    for (k, block_out) in strips_out.chunks_exact_mut(STRIP * out_w).enumerate() {
+        for r in 0..STRIP {
+            input.row_into(k * STRIP + r, width, &mut tin[r..], STRIP);
         }
         box_1d_strip(tin, tout, window);
         for (r, row) in block_out.chunks_exact_mut(out_w).enumerate() {
@@ -508,17 +519,15 @@ fn box_along_rows(
             }
         }
     }
-    let rest_in = rows_in.remainder();
-    let rest_out = rows_out.into_remainder();
-    for (i, o) in rest_in
-        .chunks_exact(width)
-        .zip(rest_out.chunks_exact_mut(out_w))
-    {
+    for (i, o) in rest_out.chunks_exact_mut(out_w).enumerate() {
+        let y = full_strips * STRIP + i;
+        let (row, full) = tin.split_at_mut(width);
+        input.row_into(y, width, row, 1);
         match keep {
-            None => box_1d(i, o, window),
+            None => box_1d(row, o, window),
             Some(cols) => {
-                let full = &mut tout[..width];
-                box_1d(i, full, window);
+                let full = &mut full[..width];
+                box_1d(row, full, window);
                 for (ov, &c) in o.iter_mut().zip(cols) {
                     *ov = full[c];
                 }
@@ -856,8 +865,11 @@ mod tests {
     #[test]
     fn luma_tables_give_metas_float_luma() {
         let img = pattern(64, 48);
-        let mut got = Vec::new();
-        with_luma(&img, |l, _, _| got.extend_from_slice(l));
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut got = vec![0f32; w * h];
+        for y in 0..h {
+            Source::Rgb(img.as_raw()).row_into(y, w, &mut got[y * w..], 1);
+        }
         for (p, &g) in img.pixels().zip(&got) {
             let [r, gr, b] = p.0;
             // Meta's `fillFloatLumaFromRGB`: f32 products summed left to right.
