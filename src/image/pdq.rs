@@ -61,8 +61,9 @@ pub const PDQ_MATCH_DISTANCE: u32 = 31;
 /// unrelated flat pictures.
 pub const PDQ_MIN_QUALITY: u8 = 50;
 
-/// A PDQ hash and its quality score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A PDQ hash and its quality score (serialised as
+/// `{"hash": "<64 hex>", "quality": n}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Pdq {
     /// The 256-bit hash.
     pub hash: Hash256,
@@ -71,7 +72,7 @@ pub struct Pdq {
 }
 
 /// The eight dihedral PDQ hashes of one picture and their common quality.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PdqDihedral {
     /// The hashes of the picture as given, rotated 90, 180 and 270 degrees,
     /// flipped about the x and y axes, and flipped about the diagonals
