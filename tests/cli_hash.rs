@@ -157,12 +157,19 @@ fn usage_errors_exit_2() {
 #[test]
 fn compare_json_reports_distances_and_the_pdq_verdict() {
     let dir = tempfile::tempdir().unwrap();
-    let pic = picture(400, 300, 8);
+    // A photo (synthetic pictures can be too flat for PDQ's quality bar).
+    let photo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/decode/bridge_rgb.png");
+    let pic = image::open(&photo).unwrap().into_rgb8();
     let a = write(dir.path(), "a.png", &png_bytes(&pic));
     // A re-encode is a near-duplicate.
     let b = write(dir.path(), "b.jpg", &jpeg_bytes(&pic, 70));
-    let other = image::imageops::rotate180(&picture(400, 300, 3));
-    let c = write(dir.path(), "c.png", &png_bytes(&other));
+    // A mirror image is not, except to the dihedral hashes.
+    let c = write(
+        dir.path(),
+        "c.png",
+        &png_bytes(&image::imageops::flip_vertical(&pic)),
+    );
 
     let out = neardup(&["compare", "--format", "json", &a, &b], None);
     assert_eq!(
@@ -192,6 +199,7 @@ fn compare_json_reports_distances_and_the_pdq_verdict() {
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["pdq_match"], false);
     assert!(j["pdq_distance"].as_u64().unwrap() > 31);
+    assert!(j["pdq_dihedral_distance"].as_u64().unwrap() <= 31);
 
     let out = neardup(&["compare", &a, "/nonexistent.png"], None);
     assert_eq!(out.status.code(), Some(2));
