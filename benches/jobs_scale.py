@@ -9,8 +9,8 @@ union-find), on a subset, for the ratio.
 
 DIR holds text/fortunes.jsonl (../shared/datasets/fetch.sh DIR fetches it;
 the default is target/corpus, fetched on first use). Background posts are
-2-3 sentences drawn at random from different fortunes, so two background
-posts share at most one sentence (Jaccard well below the 0.5 threshold);
+2-3 sentences drawn at random from the fortunes with about half their words
+replaced, so that background posts do not copy each other;
 planted campaigns are one template each, re-posted with the edits a
 campaign uses (hashtags, mentions, links, emoji, case, look-alike letters,
 zero-width spaces, a swapped word) by a few accounts within two days.
@@ -80,6 +80,17 @@ def edit(template, kind, rng):
     return " ".join(words)
 
 
+def background(pool, vocab, rng):
+    """An ordinary post: 2-3 fortune sentences with about half their words
+    replaced, so that posts drawn from one sentence stay far apart (real
+    background, unlike a campaign, does not copy itself)."""
+    parts = []
+    for s in rng.sample(pool, rng.randint(2, 3)):
+        words = [w if rng.random() < 0.5 else rng.choice(vocab) for w in s.split()]
+        parts.append(" ".join(words))
+    return " ".join(parts)
+
+
 def generate(path, n_posts, n_campaigns, per_campaign, pool, rng):
     """Writes the posts; returns {post id: campaign number} of planted posts."""
     planted = {}
@@ -89,6 +100,7 @@ def generate(path, n_posts, n_campaigns, per_campaign, pool, rng):
     campaign_posts = [(c, j) for c in range(n_campaigns) for j in range(per_campaign)]
     rng.shuffle(campaign_posts)
     templates = [" ".join(rng.sample(pool, 3)) for _ in range(n_campaigns)]
+    vocab = sorted({w for s in pool for w in s.split()})
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n_posts):
             if i in slots:
@@ -98,7 +110,7 @@ def generate(path, n_posts, n_campaigns, per_campaign, pool, rng):
                 t = t0 + c * 3600 + rng.randint(0, 2 * 86400)
                 planted[f"p{i}"] = c
             else:
-                text = " ".join(rng.sample(pool, rng.randint(2, 3)))
+                text = background(pool, vocab, rng)
                 author = f"user{rng.randint(0, 200_000)}"
                 t = t0 + rng.randint(0, 30 * 86400)
             f.write(json.dumps({"id": f"p{i}", "text": text, "author": author, "created_at": t}, ensure_ascii=False) + "\n")
@@ -185,6 +197,7 @@ def main():
     planted = generate(posts, args.posts, args.campaigns, args.per_campaign, pool, rng)
     # The night's intake: new posts, some of them more re-posts of old campaigns.
     night_planted = {}
+    vocab = sorted({w for s in pool for w in s.split()})
     with open(posts, encoding="utf-8") as f:
         camp_text = {}
         for line in f:
@@ -199,7 +212,7 @@ def main():
                 text = edit(camp_text[c], rng.randrange(8), rng)
                 night_planted[pid] = c
             else:
-                text = " ".join(rng.sample(pool, rng.randint(2, 3)))
+                text = background(pool, vocab, rng)
             f.write(json.dumps({"id": pid, "text": text, "author": f"user{i}", "created_at": 1_700_000_000 + i}, ensure_ascii=False) + "\n")
 
     index = os.path.join(args.work, "index")

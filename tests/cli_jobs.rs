@@ -223,7 +223,7 @@ fn incremental_dedupe_reports_only_clusters_touched_by_new_posts() {
     let full = jsonl(&run(&["dedupe", "--index", idx, "--kind", "text"]));
     let new_ids: Vec<String> = night2
         .iter()
-        .map(|p| format!("{}", p["id"].as_str().unwrap()))
+        .map(|p| p["id"].as_str().unwrap().to_string())
         .collect();
     let touched: Vec<&Value> = full
         .iter()
