@@ -231,6 +231,28 @@ impl std::str::FromStr for Hash64 {
     }
 }
 
+/// Hash codes serialise as their hex strings (what the JSON output and
+/// hash-sharing lists carry), and deserialise from them.
+macro_rules! serde_as_hex {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::from_hex(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+serde_as_hex!(Hash256);
+serde_as_hex!(Hash64);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +343,19 @@ mod tests {
             })
         ));
         assert!(Hash64::from_hex("+000000000000000").is_err());
+    }
+
+    #[test]
+    fn serde_uses_hex_strings() {
+        let h = Hash64(0x0123_4567_89ab_cdef);
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(json, "\"0123456789abcdef\"");
+        assert_eq!(serde_json::from_str::<Hash64>(&json).unwrap(), h);
+        let p = Hash256([1, 2, 3, 4]);
+        let back: Hash256 = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+        let err = serde_json::from_str::<Hash64>("\"xyz\"").unwrap_err();
+        assert!(err.to_string().contains("expected 16 hex digits"));
     }
 
     #[test]

@@ -61,8 +61,9 @@ pub const PDQ_MATCH_DISTANCE: u32 = 31;
 /// unrelated flat pictures.
 pub const PDQ_MIN_QUALITY: u8 = 50;
 
-/// A PDQ hash and its quality score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A PDQ hash and its quality score (serialised as
+/// `{"hash": "<64 hex>", "quality": n}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Pdq {
     /// The 256-bit hash.
     pub hash: Hash256,
@@ -71,7 +72,7 @@ pub struct Pdq {
 }
 
 /// The eight dihedral PDQ hashes of one picture and their common quality.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PdqDihedral {
     /// The hashes of the picture as given, rotated 90, 180 and 270 degrees,
     /// flipped about the x and y axes, and flipped about the diagonals
@@ -164,25 +165,21 @@ const LUMA_R: f32 = 0.299;
 const LUMA_G: f32 = 0.587;
 const LUMA_B: f32 = 0.114;
 
-/// Meta's luma of one pixel: `f32` products summed left to right.
-#[inline]
-fn luma(r: u8, g: u8, b: u8) -> f32 {
-    LUMA_R * f32::from(r) + LUMA_G * f32::from(g) + LUMA_B * f32::from(b)
-}
-
 /// PDQ hash and quality of an RGB picture, at the size given.
 ///
 /// Equal to Meta's reference (`pdqHash256FromFloatLuma` on luma from
 /// `fillFloatLumaFromRGB`) for the same pixels. Pictures with a side under 5
 /// pixels get the all-zero hash and quality 0, as in the reference.
 pub fn pdq_from_rgb(img: &image::RgbImage) -> Pdq {
-    with_luma(img, pdq_from_luma)
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    pdq_from_source(Source::Rgb(img.as_raw()), w, h)
 }
 
 /// The eight dihedral PDQ hashes of an RGB picture from one DCT, as Meta's
 /// `pdqDihedralHash256esFromFloatLuma` computes them.
 pub fn pdq_dihedral_from_rgb(img: &image::RgbImage) -> PdqDihedral {
-    with_luma(img, pdq_dihedral_from_luma)
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    dihedral_from_source(Source::Rgb(img.as_raw()), w, h)
 }
 
 /// PDQ hash and quality of a luma picture (`width * height` values,
@@ -192,7 +189,12 @@ pub fn pdq_dihedral_from_rgb(img: &image::RgbImage) -> PdqDihedral {
 /// If `luma.len() != width * height` (a caller bug, not a property of input
 /// data).
 pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> Pdq {
-    let Some(dct) = dct16_from_luma(luma, width, height, true) else {
+    check_luma_len(luma, width, height);
+    pdq_from_source(Source::Luma(luma), width, height)
+}
+
+fn pdq_from_source(src: Source, width: usize, height: usize) -> Pdq {
+    let Some(dct) = dct16(src, width, height, true) else {
         return Pdq {
             hash: Hash256::ZERO,
             quality: 0,
@@ -213,7 +215,12 @@ pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> Pdq {
 /// # Panics
 /// If `luma.len() != width * height`.
 pub fn pdq_dihedral_from_luma(luma: &[f32], width: usize, height: usize) -> PdqDihedral {
-    let Some(dct) = dct16_from_luma(luma, width, height, false) else {
+    check_luma_len(luma, width, height);
+    dihedral_from_source(Source::Luma(luma), width, height)
+}
+
+fn dihedral_from_source(src: Source, width: usize, height: usize) -> PdqDihedral {
+    let Some(dct) = dct16(src, width, height, false) else {
         return PdqDihedral {
             hashes: [Hash256::ZERO; 8],
             quality: 0,
@@ -253,15 +260,55 @@ pub fn pdq_dihedral_from_luma(luma: &[f32], width: usize, height: usize) -> PdqD
     }
 }
 
-/// Runs `f` on the luma of `img`.
-fn with_luma<T>(img: &image::RgbImage, f: impl FnOnce(&[f32], usize, usize) -> T) -> T {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let luma: Vec<f32> = img
-        .as_raw()
-        .chunks_exact(3)
-        .map(|p| luma(p[0], p[1], p[2]))
-        .collect();
-    f(&luma, w, h)
+/// `LUMA_R * v`, `LUMA_G * v`, `LUMA_B * v` for every byte value `v`.
+fn luma_tables() -> &'static [[f32; 256]; 3] {
+    static T: OnceLock<[[f32; 256]; 3]> = OnceLock::new();
+    T.get_or_init(|| {
+        let row = |c: f32| std::array::from_fn(|v| c * v as f32);
+        [row(LUMA_R), row(LUMA_G), row(LUMA_B)]
+    })
+}
+
+/// Where the tent filter reads its picture: luma values, or RGB bytes
+/// turned into luma as they are read (so the luma picture is never stored).
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Luma(&'a [f32]),
+    Rgb(&'a [u8]),
+}
+
+impl Source<'_> {
+    /// Luma of row `y` of a `width`-wide picture into `out[x * stride]`.
+    #[inline]
+    fn row_into(self, y: usize, width: usize, out: &mut [f32], stride: usize) {
+        match self {
+            Source::Luma(l) => {
+                for (x, &v) in l[y * width..(y + 1) * width].iter().enumerate() {
+                    out[x * stride] = v;
+                }
+            }
+            Source::Rgb(rgb) => {
+                let t = luma_tables();
+                // The same f32 products as Meta's `fillFloatLumaFromRGB`,
+                // looked up instead of converted and multiplied, and summed
+                // in the same order: the result is identical.
+                let row = &rgb[3 * y * width..3 * (y + 1) * width];
+                for (x, p) in row.chunks_exact(3).enumerate() {
+                    out[x * stride] =
+                        t[0][p[0] as usize] + t[1][p[1] as usize] + t[2][p[2] as usize];
+                }
+            }
+        }
+    }
+}
+
+fn check_luma_len(luma: &[f32], width: usize, height: usize) {
+    assert_eq!(
+        luma.len(),
+        width * height,
+        "PDQ: luma buffer of {} values for a {width} x {height} picture",
+        luma.len()
+    );
 }
 
 /// Working buffers of the tent filter, kept per thread so that hashing many
@@ -273,6 +320,7 @@ struct Scratch {
     gathered: Vec<f32>,
     filtered: Vec<f32>,
     sums: Vec<f32>,
+    strip: Vec<f32>,
 }
 
 thread_local! {
@@ -287,13 +335,7 @@ struct Dct16 {
 
 /// Steps 2 to 5: filter, decimate, quality, DCT. `None` for pictures too
 /// small to hash.
-fn dct16_from_luma(luma: &[f32], width: usize, height: usize, shortcut64: bool) -> Option<Dct16> {
-    assert_eq!(
-        luma.len(),
-        width * height,
-        "PDQ: luma buffer of {} values for a {width} x {height} picture",
-        luma.len()
-    );
+fn dct16(src: Source, width: usize, height: usize, shortcut64: bool) -> Option<Dct16> {
     if width < MIN_HASHABLE_SIDE || height < MIN_HASHABLE_SIDE {
         return None;
     }
@@ -301,14 +343,14 @@ fn dct16_from_luma(luma: &[f32], width: usize, height: usize, shortcut64: bool) 
     if shortcut64 && width == 64 && height == 64 {
         // Meta's `pdqFloat256FromFloatLuma` takes 64 x 64 input as it is
         // (meant for video frames already scaled by ffmpeg).
-        small.copy_from_slice(luma);
+        for y in 0..64 {
+            src.row_into(y, 64, &mut small[y * 64..(y + 1) * 64], 1);
+        }
     } else {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => tent_filter_decimate(luma, &mut scratch, width, height, &mut small),
+            Ok(mut scratch) => tent_filter_decimate(src, &mut scratch, width, height, &mut small),
             // Only reachable if hashing re-entered itself on this thread.
-            Err(_) => {
-                tent_filter_decimate(luma, &mut Scratch::default(), width, height, &mut small)
-            }
+            Err(_) => tent_filter_decimate(src, &mut Scratch::default(), width, height, &mut small),
         });
     }
     let quality = quality(&small);
@@ -332,10 +374,11 @@ fn window_size(side: usize) -> usize {
 /// Each column is filtered with the same running sum, in the same order, as
 /// the reference; only the loop nesting differs (all columns advance one row
 /// at a time, which vectorises). The last column pass runs only over the 64
-/// sampled columns and keeps only the 64 sampled rows: the other values are
-/// never read.
+/// sampled columns and keeps only the 64 sampled rows, and the second row
+/// pass stores only the sampled columns (its running sums still go through
+/// every column): no other value is ever read.
 fn tent_filter_decimate(
-    luma: &[f32],
+    src: Source,
     s: &mut Scratch,
     width: usize,
     height: usize,
@@ -344,14 +387,22 @@ fn tent_filter_decimate(
     let win_x = window_size(width);
     let win_y = window_size(height);
     let n = width * height;
-    for v in [&mut s.a, &mut s.b] {
-        v.clear();
-        v.resize(n, 0.0);
+    // Grown, never cleared: every value read is written first.
+    for (v, len) in [
+        (&mut s.a, n),
+        (&mut s.b, n),
+        (&mut s.gathered, 64 * height),
+        (&mut s.filtered, 64 * height),
+    ] {
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
     }
-    for v in [&mut s.gathered, &mut s.filtered] {
-        v.clear();
-        v.resize(64 * height, 0.0);
-    }
+    let (a, b) = (&mut s.a[..n], &mut s.b[..n]);
+    let (gathered, filtered) = (
+        &mut s.gathered[..64 * height],
+        &mut s.filtered[..64 * height],
+    );
 
     // Sampled rows and columns: the pixel under each cell centre, computed
     // in f64 and truncated as in `decimateFloat`.
@@ -361,19 +412,22 @@ fn tent_filter_decimate(
         std::array::from_fn(|j| (((j as f64 + 0.5) * width as f64) / 64.0) as usize);
 
     // Pass 1.
-    box_along_rows(luma, &mut s.b, width, win_x);
-    box_along_cols(&s.b, &mut s.a, &mut s.sums, width, height, win_y);
-    // Pass 2.
-    box_along_rows(&s.a, &mut s.b, width, win_x);
-    // Gather the sampled columns, then the last column pass on them only.
-    for (row, g) in s.b.chunks_exact(width).zip(s.gathered.chunks_exact_mut(64)) {
-        for (gv, &c) in g.iter_mut().zip(cols.iter()) {
-            *gv = row[c];
-        }
-    }
-    box_along_cols(&s.gathered, &mut s.filtered, &mut s.sums, 64, height, win_y);
+    box_along_rows(src, b, &mut s.strip, width, height, win_x, None);
+    box_along_cols(b, a, &mut s.sums, width, height, win_y);
+    // Pass 2: the row pass keeps only the sampled columns, then the last
+    // column pass runs on those only.
+    box_along_rows(
+        Source::Luma(a),
+        gathered,
+        &mut s.strip,
+        width,
+        height,
+        win_x,
+        Some(&cols),
+    );
+    box_along_cols(gathered, filtered, &mut s.sums, 64, height, win_y);
     for (i, &r) in rows.iter().enumerate() {
-        out[i * 64..(i + 1) * 64].copy_from_slice(&s.filtered[r * 64..(r + 1) * 64]);
+        out[i * 64..(i + 1) * 64].copy_from_slice(&filtered[r * 64..(r + 1) * 64]);
     }
 }
 
@@ -421,12 +475,130 @@ fn box_1d(input: &[f32], output: &mut [f32], window: usize) {
     }
 }
 
-fn box_along_rows(input: &[f32], output: &mut [f32], width: usize, window: usize) {
-    for (i, o) in input
-        .chunks_exact(width)
-        .zip(output.chunks_exact_mut(width))
-    {
-        box_1d(i, o, window);
+/// Rows processed together by [`box_along_rows`].
+const STRIP: usize = 8;
+
+/// [`box_1d`] along every row. The running sum along a row is a chain of
+/// dependent additions, so rows are filtered [`STRIP`] at a time: a strip is
+/// copied column-major into `strip`, where the eight sums advance side by
+/// side (vector instructions), then copied back. Each row still sees the
+/// same operations in the same order as in [`box_1d`].
+fn box_along_rows(
+    input: Source,
+    output: &mut [f32],
+    strip: &mut Vec<f32>,
+    width: usize,
+    height: usize,
+    window: usize,
+    keep: Option<&[usize; 64]>,
+) {
+    if strip.len() < 2 * STRIP * width {
+        strip.resize(2 * STRIP * width, 0.0);
+    }
+    let (tin, tout) = strip[..2 * STRIP * width].split_at_mut(STRIP * width);
+    // Each output row holds the whole row, or only the kept columns.
+    let out_w = keep.map_or(width, |k| k.len());
+    let full_strips = height / STRIP;
+    let (strips_out, rest_out) = output[..height * out_w].split_at_mut(full_strips * STRIP * out_w);
+    for (k, block_out) in strips_out.chunks_exact_mut(STRIP * out_w).enumerate() {
+        for r in 0..STRIP {
+            input.row_into(k * STRIP + r, width, &mut tin[r..], STRIP);
+        }
+        box_1d_strip(tin, tout, window);
+        for (r, row) in block_out.chunks_exact_mut(out_w).enumerate() {
+            match keep {
+                None => {
+                    for (x, o) in row.iter_mut().enumerate() {
+                        *o = tout[x * STRIP + r];
+                    }
+                }
+                Some(cols) => {
+                    for (o, &c) in row.iter_mut().zip(cols) {
+                        *o = tout[c * STRIP + r];
+                    }
+                }
+            }
+        }
+    }
+    for (i, o) in rest_out.chunks_exact_mut(out_w).enumerate() {
+        let y = full_strips * STRIP + i;
+        let (row, full) = tin.split_at_mut(width);
+        input.row_into(y, width, row, 1);
+        match keep {
+            None => box_1d(row, o, window),
+            Some(cols) => {
+                let full = &mut full[..width];
+                box_1d(row, full, window);
+                for (ov, &c) in o.iter_mut().zip(cols) {
+                    *ov = full[c];
+                }
+            }
+        }
+    }
+}
+
+/// [`box_1d`] on [`STRIP`] interleaved vectors (`input[x * STRIP + r]` is
+/// element `x` of vector `r`).
+fn box_1d_strip(input: &[f32], output: &mut [f32], window: usize) {
+    let len = input.len() / STRIP;
+    let half = (window + 2) / 2;
+    let phase1 = half - 1;
+    let phase2 = window - half + 1;
+    let phase3 = len - window;
+    let phase4 = half - 1;
+    let at = |i: usize| -> &[f32; STRIP] {
+        // In range: indices stay below `len` by the phase arithmetic.
+        input[i * STRIP..(i + 1) * STRIP]
+            .try_into()
+            .unwrap_or(&[0.0; STRIP])
+    };
+    let mut sum = [0f32; STRIP];
+    let mut count = 0usize;
+    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
+    for _ in 0..phase1 {
+        let v = at(ri);
+        for r in 0..STRIP {
+            sum[r] += v[r];
+        }
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..phase2 {
+        let v = at(ri);
+        count += 1;
+        let c = count as f32;
+        let o = &mut output[oi * STRIP..(oi + 1) * STRIP];
+        for r in 0..STRIP {
+            sum[r] += v[r];
+            o[r] = sum[r] / c;
+        }
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase3 {
+        let (v, u) = (at(ri), at(li));
+        let c = count as f32;
+        let o = &mut output[oi * STRIP..(oi + 1) * STRIP];
+        for r in 0..STRIP {
+            sum[r] += v[r];
+            sum[r] -= u[r];
+            o[r] = sum[r] / c;
+        }
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase4 {
+        let u = at(li);
+        count -= 1;
+        let c = count as f32;
+        let o = &mut output[oi * STRIP..(oi + 1) * STRIP];
+        for r in 0..STRIP {
+            sum[r] -= u[r];
+            o[r] = sum[r] / c;
+        }
+        li += 1;
+        oi += 1;
     }
 }
 
@@ -689,6 +861,22 @@ mod tests {
     fn median_split_sets_half_the_bits() {
         let img = pattern(300, 200);
         assert_eq!(pdq_from_rgb(&img).hash.count_ones(), 128);
+    }
+
+    #[test]
+    fn luma_tables_give_metas_float_luma() {
+        let img = pattern(64, 48);
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut got = vec![0f32; w * h];
+        for y in 0..h {
+            Source::Rgb(img.as_raw()).row_into(y, w, &mut got[y * w..], 1);
+        }
+        for (p, &g) in img.pixels().zip(&got) {
+            let [r, gr, b] = p.0;
+            // Meta's `fillFloatLumaFromRGB`: f32 products summed left to right.
+            let want = LUMA_R * f32::from(r) + LUMA_G * f32::from(gr) + LUMA_B * f32::from(b);
+            assert_eq!(g.to_bits(), want.to_bits());
+        }
     }
 
     #[test]

@@ -39,6 +39,13 @@ pub fn phash(img: &image::RgbImage) -> Hash64 {
     phash_from_grey(&grey_from_rgb(img))
 }
 
+/// pHash and dHash of one RGB picture, converting it to greyscale once
+/// (cheaper than calling [`phash`] and [`super::dhash::dhash`]).
+pub fn phash_dhash(img: &image::RgbImage) -> (Hash64, Hash64) {
+    let grey = grey_from_rgb(img);
+    (phash_from_grey(&grey), super::dhash::dhash_from_grey(&grey))
+}
+
 /// The pHash of a picture already in Pillow's greyscale (steps 2 to 5), so a
 /// caller computing several hashes converts once.
 pub fn phash_from_grey(grey: &image::GrayImage) -> Hash64 {
@@ -121,6 +128,7 @@ mod tests {
         let b = a.clone();
         assert_eq!(phash(&a), phash(&b));
         assert_eq!(dhash(&a), dhash(&b));
+        assert_eq!(phash_dhash(&a), (phash(&b), dhash(&b)));
     }
 
     #[test]

@@ -31,19 +31,42 @@ use std::rc::Rc;
 
 use image::GrayImage;
 
-/// Pillow's `rgb2l`: ITU-R 601-2 luma, rounded, in integers.
-#[inline]
+/// Pillow's `rgb2l`: ITU-R 601-2 luma, rounded, in integers (the reference
+/// for the table lookup in [`grey_from_rgb`]).
+#[cfg(test)]
 fn grey(r: u8, g: u8, b: u8) -> u8 {
     ((u32::from(r) * 19595 + u32::from(g) * 38470 + u32::from(b) * 7471 + 0x8000) >> 16) as u8
 }
 
+/// `19595 v`, `38470 v`, `7471 v` for every byte value `v`.
+fn grey_tables() -> &'static [[u32; 256]; 3] {
+    static T: std::sync::OnceLock<[[u32; 256]; 3]> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let row = |c: u32| std::array::from_fn(|v| c * v as u32);
+        [row(19595), row(38470), row(7471)]
+    })
+}
+
 /// `img.convert("L")` as Pillow computes it for an RGB picture.
 pub fn grey_from_rgb(img: &image::RgbImage) -> GrayImage {
-    let data: Vec<u8> = img
-        .as_raw()
-        .chunks_exact(3)
-        .map(|p| grey(p[0], p[1], p[2]))
-        .collect();
+    let rgb = img.as_raw();
+    let t = grey_tables();
+    // The same integer sum as `grey`, the products looked up.
+    let grey = |r: u8, g: u8, b: u8| {
+        ((t[0][r as usize] + t[1][g as usize] + t[2][b as usize] + 0x8000) >> 16) as u8
+    };
+    let mut data = vec![0u8; rgb.len() / 3];
+    // Eight pixels at a time so the compiler vectorises the de-interleaving.
+    let mut px = rgb.chunks_exact(24);
+    let mut out = data.chunks_exact_mut(8);
+    for (p, o) in (&mut px).zip(&mut out) {
+        for k in 0..8 {
+            o[k] = grey(p[3 * k], p[3 * k + 1], p[3 * k + 2]);
+        }
+    }
+    for (p, o) in px.remainder().chunks_exact(3).zip(out.into_remainder()) {
+        *o = grey(p[0], p[1], p[2]);
+    }
     // The buffer has exactly width * height values by construction.
     GrayImage::from_raw(img.width(), img.height(), data)
         .unwrap_or_else(|| GrayImage::new(img.width(), img.height()))
@@ -259,6 +282,17 @@ fn vertical(src: &[u8], width: usize, row_offset: usize, t: &Taps) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grey_tables_match_formula() {
+        let img = image::RgbImage::from_fn(37, 11, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 23) as u8, (x * y) as u8])
+        });
+        let g = grey_from_rgb(&img);
+        for (p, q) in img.pixels().zip(g.pixels()) {
+            assert_eq!(q.0[0], grey(p.0[0], p.0[1], p.0[2]));
+        }
+    }
 
     #[test]
     fn grey_matches_pillow_formula() {
