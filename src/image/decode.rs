@@ -5,9 +5,8 @@
 //! allocated, so a decompression bomb costs a few header bytes. JPEGs whose
 //! longer side is at least twice [`DecodeOptions::min_side`] are decoded at
 //! 1/2, 1/4 or 1/8 scale in the DCT domain (the inverse DCT is computed on
-//! 4x4, 2x2 or 1x1 blocks); WebPs are area-reduced by an integer factor
-//! inside libwebp while decoding; other formats are decoded whole and left
-//! to the caller to reduce. Colour is converted the way Pillow's `convert("RGB")`
+//! 4x4, 2x2 or 1x1 blocks); WebP (libwebp) and the other formats (the
+//! `image` crate) are decoded whole and left to the caller to reduce. Colour is converted the way Pillow's `convert("RGB")`
 //! does, since Meta's reference PDQ pipeline is Pillow: alpha is dropped (not
 //! composited), palettes are expanded, CMYK becomes `(255-C)(255-K)/255`.
 //!
@@ -42,6 +41,14 @@ pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 /// 512 x 512 before PDQ (pHash and dHash need far less).
 pub const HASH_SIDE: u32 = 512;
 
+/// The longer side below which reduced-scale decoding does not go: twice
+/// [`HASH_SIDE`], the margin of Pillow's `reducing_gap = 2.0`, so that the
+/// final bicubic step still antialiases over at least 2 source pixels. A
+/// JPEG reduced straight to 512..1023 pixels by the scaled IDCT (which cuts
+/// frequencies sharply instead) moved one of Meta's pipeline vectors from 2
+/// to 14 bits (`wood-l.jpg`, 1280 px); see the README for the measurements.
+pub const DEFAULT_DECODE_SIDE: u32 = 2 * HASH_SIDE;
+
 /// How to decode.
 #[derive(Clone, Debug)]
 pub struct DecodeOptions {
@@ -56,7 +63,7 @@ impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
-            min_side: Some(HASH_SIDE),
+            min_side: Some(DEFAULT_DECODE_SIDE),
         }
     }
 }

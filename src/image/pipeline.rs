@@ -24,20 +24,13 @@ use fast_image_resize as fr;
 use image::RgbImage;
 
 use super::code::Hash64;
+pub use super::decode::DEFAULT_DECODE_SIDE;
 use super::decode::{
     apply_orientation, decode_bytes, format_name, oriented_size, panic_message, DecodeOptions,
     Decoded, DEFAULT_MAX_PIXELS, HASH_SIDE,
 };
 use super::error::{DecodeError, ImageError};
 use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral};
-
-/// The longer side below which reduced-scale decoding does not go: twice
-/// the hash's 512, the same margin as Pillow's `reducing_gap = 2.0`, so the
-/// final bicubic step still antialiases over at least 2 source pixels. A
-/// JPEG reduced straight to 512..1023 pixels by the scaled IDCT (which cuts
-/// frequencies sharply instead) moved one of Meta's pipeline vectors from 2
-/// to 14 bits (wood-l.jpg, 1280 px); see the README for the measurements.
-pub const DEFAULT_DECODE_SIDE: u32 = 2 * HASH_SIDE;
 
 /// What to compute.
 #[derive(Clone, Debug)]
