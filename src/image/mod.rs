@@ -6,3 +6,4 @@ pub mod dhash;
 pub mod pdq;
 pub mod phash;
 pub mod pillow;
+pub mod robust;
