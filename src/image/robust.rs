@@ -61,11 +61,6 @@ pub struct RegionCode {
 /// border: JPEG at quality 50 moves flat areas by a few levels and rings by
 /// up to ~20 near edges.
 const TOLERANCE: i32 = 28;
-/// Share of a line that must be border-coloured for the line to be border.
-const BORDER_SHARE: f32 = 0.96;
-/// Share of a line that must be background-coloured for it to belong to a
-/// caption band (the rest being the text).
-const CAPTION_SHARE: f32 = 0.4;
 /// A caption band covers this share of the height at least and at most.
 const CAPTION_MIN: f32 = 0.05;
 const CAPTION_MAX: f32 = 0.40;
@@ -161,30 +156,64 @@ fn near(a: Rgb<u8>, b: Rgb<u8>) -> bool {
         .all(|(&x, y)| (i32::from(x) - i32::from(y)).abs() <= TOLERANCE)
 }
 
-/// Share of the pixels of row `y` (columns `x0..x1`) near `bg`.
-fn row_share(img: &RgbImage, y: u32, x0: u32, x1: u32, bg: Rgb<u8>) -> f32 {
-    let n = (x0..x1).filter(|&x| near(*img.get_pixel(x, y), bg)).count();
-    n as f32 / (x1 - x0).max(1) as f32
+/// What a line of border (or of caption band) looks like: at least
+/// `min_bg` of its pixels near the edge colour, and at least `min_two_tone`
+/// near either the edge colour or one other colour (the median of the rest:
+/// the text of a caption, the second colour of a patterned border). Rows of
+/// photographs are rarely made of two flat colours.
+#[derive(Clone, Copy)]
+struct Rule {
+    min_bg: f32,
+    min_two_tone: f32,
 }
 
-/// Share of the pixels of column `x` (rows `y0..y1`) near `bg`.
-fn col_share(img: &RgbImage, x: u32, y0: u32, y1: u32, bg: Rgb<u8>) -> f32 {
-    let n = (y0..y1).filter(|&y| near(*img.get_pixel(x, y), bg)).count();
-    n as f32 / (y1 - y0).max(1) as f32
+/// Border: a flat or two-colour pattern, nearly every pixel accounted for.
+const BORDER: Rule = Rule {
+    min_bg: 0.3,
+    min_two_tone: 0.96,
+};
+/// Caption band: background and text, anti-aliased glyph edges aside.
+const CAPTION: Rule = Rule {
+    min_bg: 0.2,
+    min_two_tone: 0.85,
+};
+
+fn line_ok(px: &[Rgb<u8>], bg: Rgb<u8>, rule: Rule) -> bool {
+    let n = px.len().max(1) as f32;
+    let rest: Vec<Rgb<u8>> = px.iter().copied().filter(|&p| !near(p, bg)).collect();
+    let on_bg = px.len() - rest.len();
+    if (on_bg as f32) < rule.min_bg * n {
+        return false;
+    }
+    if rest.is_empty() {
+        return true;
+    }
+    let ink = median_colour(rest.iter().copied());
+    let on_ink = rest.iter().filter(|&&p| near(p, ink)).count();
+    (on_bg + on_ink) as f32 >= rule.min_two_tone * n
 }
 
-/// How many lines from one edge are border: `lines` yields the line index
-/// order from the edge inward, `share` the border share of a line against
-/// the colour of the outermost line.
+/// Whether row `y` (columns `x0..x1`) passes `rule` against `bg`.
+fn row_ok(img: &RgbImage, y: u32, x0: u32, x1: u32, bg: Rgb<u8>, rule: Rule) -> bool {
+    let px: Vec<Rgb<u8>> = (x0..x1).map(|x| *img.get_pixel(x, y)).collect();
+    line_ok(&px, bg, rule)
+}
+
+/// Whether column `x` (rows `y0..y1`) passes `rule` against `bg`.
+fn col_ok(img: &RgbImage, x: u32, y0: u32, y1: u32, bg: Rgb<u8>, rule: Rule) -> bool {
+    let px: Vec<Rgb<u8>> = (y0..y1).map(|y| *img.get_pixel(x, y)).collect();
+    line_ok(&px, bg, rule)
+}
+
+/// How many lines from one edge are border: `lines` yields the line indices
+/// from the edge inward, `ok` tells whether a line passes against the colour
+/// of the outermost line.
 fn border_run(
     lines: impl Iterator<Item = u32>,
     edge_colour: Rgb<u8>,
-    share: impl Fn(u32, Rgb<u8>) -> f32,
-    min_share: f32,
+    ok: impl Fn(u32, Rgb<u8>) -> bool,
 ) -> u32 {
-    lines
-        .take_while(|&l| share(l, edge_colour) >= min_share)
-        .count() as u32
+    lines.take_while(|&l| ok(l, edge_colour)).count() as u32
 }
 
 /// `r` without its near-uniform borders, or `None` when no side has a
@@ -198,12 +227,12 @@ fn trim(img: &RgbImage, r: Rect) -> Option<Rect> {
     let bot_bg = median_colour((x0..x1).map(|x| *img.get_pixel(x, y1 - 1)));
     let left_bg = median_colour((y0..y1).map(|y| *img.get_pixel(x0, y)));
     let right_bg = median_colour((y0..y1).map(|y| *img.get_pixel(x1 - 1, y)));
-    let rs = |y, bg| row_share(img, y, x0, x1, bg);
-    let cs = |x, bg| col_share(img, x, y0, y1, bg);
-    let top = border_run(y0..y1, top_bg, rs, BORDER_SHARE);
-    let bottom = border_run((y0..y1).rev(), bot_bg, rs, BORDER_SHARE);
-    let left = border_run(x0..x1, left_bg, cs, BORDER_SHARE);
-    let right = border_run((x0..x1).rev(), right_bg, cs, BORDER_SHARE);
+    let rs = |y, bg| row_ok(img, y, x0, x1, bg, BORDER);
+    let cs = |x, bg| col_ok(img, x, y0, y1, bg, BORDER);
+    let top = border_run(y0..y1, top_bg, rs);
+    let bottom = border_run((y0..y1).rev(), bot_bg, rs);
+    let left = border_run(x0..x1, left_bg, cs);
+    let right = border_run((x0..x1).rev(), right_bg, cs);
     // A side counts only when its border is wider than noise.
     let keep = |n: u32, side: u32| {
         if (n as f32) < MIN_TRIM * side as f32 {
@@ -239,15 +268,15 @@ fn caption(img: &RgbImage, r: Rect) -> Option<Rect> {
         return None;
     }
     let (x0, x1, y0, y1) = (r.x, r.x + r.w, r.y, r.y + r.h);
-    let rs = |y, bg| row_share(img, y, x0, x1, bg);
+    let rs = |y, bg| row_ok(img, y, x0, x1, bg, CAPTION);
     let band = |n: u32| {
         let s = n as f32 / r.h as f32;
         (CAPTION_MIN..=CAPTION_MAX).contains(&s)
     };
     let top_bg = median_colour((x0..x1).map(|x| *img.get_pixel(x, y0)));
     let bot_bg = median_colour((x0..x1).map(|x| *img.get_pixel(x, y1 - 1)));
-    let top = border_run(y0..y1, top_bg, rs, CAPTION_SHARE);
-    let bottom = border_run((y0..y1).rev(), bot_bg, rs, CAPTION_SHARE);
+    let top = border_run(y0..y1, top_bg, rs);
+    let bottom = border_run((y0..y1).rev(), bot_bg, rs);
     let (top, bottom) = (
         if band(top) { top } else { 0 },
         if band(bottom) { bottom } else { 0 },
