@@ -12,6 +12,9 @@
 //! ```sh
 //! cargo bench --bench robustness                       # /work/data/images
 //! NEARDUP_CORPUS=/path/to/pictures cargo bench --bench robustness
+//! # the same edited pictures through Python ImageHash and Meta's pdqhash:
+//! mkdir /tmp/edits && NEARDUP_DUMP=/tmp/edits cargo bench --bench robustness
+//! python3 benches/robustness_reference.py /tmp/edits
 //! ```
 
 use std::path::PathBuf;
@@ -359,6 +362,17 @@ fn main() {
         let mut v = Vec::with_capacity(EDITS.len() + 1);
         let mut pics = vec![img.clone()];
         pics.extend(EDITS.iter().map(|e| fit(edit(e, img, &mut rng), 512)));
+        if let Some(dump) = std::env::var_os("NEARDUP_DUMP") {
+            // The same pictures as PNG, for benches/robustness_reference.py.
+            let dump = PathBuf::from(dump);
+            for (e, p) in pics.iter().enumerate() {
+                let path = dump.join(format!("{i:04}_{e:02}.png"));
+                if let Err(err) = p.save(&path) {
+                    eprintln!("{}: cannot write: {err}", path.display());
+                    std::process::exit(2);
+                }
+            }
+        }
         for p in &pics {
             let t0 = Instant::now();
             std::hint::black_box(pdq_from_rgb(p));
