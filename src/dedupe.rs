@@ -251,29 +251,14 @@ fn summaries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{FIELD_PHASH, FLAG_LOW_INFO};
-    use neardup_index::{Code, FieldSpec, IndexParams, Item, Writer};
+    use crate::schema::{IndexSettings, FLAG_LOW_INFO};
+    use crate::text::TextSettings;
+    use neardup_index::{Code, IndexParams, Item, Writer};
 
     fn params() -> IndexParams {
-        IndexParams {
-            fields: vec![
-                FieldSpec::Hamming {
-                    name: FIELD_PDQ.into(),
-                    bits: 256,
-                },
-                FieldSpec::Hamming {
-                    name: FIELD_PHASH.into(),
-                    bits: 64,
-                },
-                FieldSpec::MinHash {
-                    name: FIELD_MINHASH.into(),
-                    k: 16,
-                    bands: 8,
-                    rows: 2,
-                },
-            ],
-            settings: String::new(),
-        }
+        IndexSettings::new(TextSettings::default())
+            .params()
+            .unwrap()
     }
 
     /// A 256-bit code: `base` spread over the words, with `flips` low bits flipped.
@@ -288,10 +273,12 @@ mod tests {
         words
     }
 
+    /// A signature of k = 128 values whose first `changed * 8` values
+    /// differ from base's: estimated Jaccard 1 - changed / 16.
     fn sig(base: u32, changed: usize) -> Vec<u32> {
-        (0..16u32)
+        (0..128u32)
             .map(|i| {
-                if (i as usize) < changed {
+                if (i as usize) < changed * 8 {
                     base.wrapping_mul(7919).wrapping_add(i * 104_729 + 1)
                 } else {
                     base.wrapping_mul(31).wrapping_add(i)
