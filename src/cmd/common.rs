@@ -29,3 +29,14 @@ impl IndexArg {
         }
     }
 }
+
+/// Output format of the commands that print one report (`compare`,
+/// `stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable lines.
+    #[default]
+    Table,
+    /// One JSON object.
+    Json,
+}

@@ -3,17 +3,8 @@
 
 use std::process::ExitCode;
 
+pub use super::common::Format;
 use super::{compare_image, compare_text};
-
-/// Output format of `neardup compare`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Human-readable lines.
-    #[default]
-    Table,
-    /// One JSON object.
-    Json,
-}
 
 /// Arguments of `neardup compare`.
 #[derive(clap::Args)]

@@ -6,18 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::common::IndexArg;
+use super::common::{Format, IndexArg};
 use neardup::schema::Kind;
-
-/// Output format of `neardup stats`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Aligned lines for people.
-    #[default]
-    Table,
-    /// One JSON object.
-    Json,
-}
 
 /// Arguments of `neardup stats`.
 #[derive(clap::Args)]

@@ -2,28 +2,14 @@
 //! of each kind, and deterministic items.
 #![allow(dead_code)]
 
-use neardup_index::{Code, FieldSpec, IndexParams, Item};
+use neardup_index::{Code, IndexParams, Item};
 
-/// Fields: 0 = "h64" (64 bits), 1 = "pdq" (256 bits), 2 = "text" (MinHash k 16).
+/// Fields: 0 = "h64" (64 bits), 1 = "pdq" (256 bits), 2 = "text" (MinHash k 16):
+/// the fuzzing helpers' fields, with caller settings to check.
 pub fn params() -> IndexParams {
     IndexParams {
-        fields: vec![
-            FieldSpec::Hamming {
-                name: "h64".into(),
-                bits: 64,
-            },
-            FieldSpec::Hamming {
-                name: "pdq".into(),
-                bits: 256,
-            },
-            FieldSpec::MinHash {
-                name: "text".into(),
-                k: 16,
-                bands: 4,
-                rows: 4,
-            },
-        ],
         settings: r#"{"test":1}"#.into(),
+        ..neardup_index::fuzzing::params()
     }
 }
 
