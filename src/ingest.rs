@@ -567,19 +567,23 @@ fn work(
                     })
                 }
             };
-            let mut codes = Vec::with_capacity(2);
-            let mut low = FLAG_LOW_INFO;
-            if let Some(pdq) = fp.pdq {
-                // PDQ's own rule: hashes of quality < 50 are too flat to
-                // compare, so they are not indexed for matching.
+            let mut codes = Vec::with_capacity(2 + fp.pdq_extra.len());
+            // PDQ's own rule: hashes of quality < 50 are too flat to
+            // compare, so they are not indexed for matching. The plain code
+            // and the extra ones (borders trimmed, caption removed, centre)
+            // share the `pdq` field: see crate::schema.
+            for pdq in fp.pdq.iter().chain(&fp.pdq_extra) {
                 if pdq.quality >= PDQ_MIN_QUALITY {
-                    low = 0;
                     codes.push(Code::Hamming {
                         field: fields.pdq,
                         code: pdq.hash.0.to_vec(),
                     });
                 }
             }
+            // Low-information: no usable PDQ code at all (a flat picture;
+            // one whose wide flat border drags the plain code's quality
+            // below 50 still has its trimmed code).
+            let low = if codes.is_empty() { FLAG_LOW_INFO } else { 0 };
             if let Some(phash) = fp.phash {
                 codes.push(Code::Hamming {
                     field: fields.phash,

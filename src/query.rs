@@ -2,8 +2,12 @@
 //! near-duplicates in the index out, ranked.
 //!
 //! An image is decoded and hashed the way it was at indexing time and looked
-//! up by PDQ (with `dihedral`, by all 8 of its rotations and flips); a
-//! picture too flat for PDQ (quality < 50) falls back to pHash. A text is
+//! up by PDQ: its plain code (with `dihedral`, all 8 of its rotations and
+//! flips) and its extra codes (borders trimmed, caption band removed, centre
+//! crop; see [`crate::image::robust`]), against every code the index holds
+//! (plain and extra), each item once at its smallest distance, which is a
+//! PDQ Hamming distance between one code of each. A picture with no usable
+//! PDQ code (quality < 50) falls back to pHash. A text is
 //! fingerprinted with the index's own text settings and looked up in the
 //! MinHash bands, then verified on the stored signatures. Images rank by
 //! distance, texts by similarity; ties by id, so results are deterministic.
@@ -14,7 +18,8 @@ use neardup_index::Reader;
 use serde::Serialize;
 
 use crate::image::code::{Hash256, Hash64};
-use crate::image::pipeline::{fingerprint_path, PipelineOptions};
+use crate::image::pdq::PDQ_MIN_QUALITY;
+use crate::image::pipeline::{fingerprint_path, ImageFingerprint, PipelineOptions};
 use crate::schema::{IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH};
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
 
@@ -115,6 +120,9 @@ pub enum QueryError {
     /// The text settings stored in the index are not usable by this build.
     #[error(transparent)]
     Text(#[from] crate::text::TextError),
+    /// The index's schema is not one this build reads.
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
 }
 
 /// Reads an index's settings and prepares what lookups need.
@@ -129,6 +137,7 @@ impl<'r> Searcher<'r> {
     pub fn new(reader: &'r Reader, max_pixels: u64) -> Result<Self, QueryError> {
         let settings = IndexSettings::from_json(reader.settings())
             .map_err(|e| QueryError::Settings(e.to_string()))?;
+        settings.check_readable()?;
         Ok(Searcher {
             reader,
             hasher: TextHasher::new(settings.text)?,
@@ -140,6 +149,14 @@ impl<'r> Searcher<'r> {
         })
     }
 
+    /// Whether image queries also probe with the image's extra PDQ codes
+    /// (on by default); off looks up the plain code alone, as plain PDQ
+    /// would (for measuring what the extra codes cost and bring).
+    pub fn with_extra_codes(mut self, on: bool) -> Self {
+        self.pipeline.pdq_extra = on;
+        self
+    }
+
     /// Looks one query up.
     pub fn search(&self, query: &Query, opts: &QueryOptions) -> Result<Vec<Match>, QueryError> {
         let mut matches = match query {
@@ -149,32 +166,29 @@ impl<'r> Searcher<'r> {
                 let mut pipeline = self.pipeline.clone();
                 pipeline.dihedral = opts.dihedral;
                 let fp = fingerprint_path(path, &pipeline)?;
-                match (&fp.pdq, &fp.pdq_dihedral, fp.phash) {
-                    (Some(pdq), _, _) if pdq.quality < crate::image::pdq::PDQ_MIN_QUALITY => {
-                        match fp.phash {
-                            Some(h) => self.by_phash(h, opts.max_phash_distance)?,
-                            None => Vec::new(),
-                        }
-                    }
-                    (_, Some(d), _) => self.by_pdq(&d.hashes, opts.max_distance)?,
-                    (Some(pdq), None, _) => self.by_pdq(&[pdq.hash], opts.max_distance)?,
-                    (None, None, Some(h)) => self.by_phash(h, opts.max_phash_distance)?,
-                    (None, None, None) => Vec::new(),
+                let codes = image_pdq_codes(&fp);
+                match fp.phash {
+                    Some(h) if codes.is_empty() => self.by_phash(h, opts.max_phash_distance)?,
+                    _ => self.by_pdq(&codes, opts.max_distance)?,
                 }
             }
             Query::Text(text) => self.by_text(text, opts.min_similarity)?,
         };
-        matches.sort_by(|a, b| {
-            a.distance
-                .cmp(&b.distance)
-                .then_with(|| {
-                    b.similarity
-                        .unwrap_or(0.0)
-                        .total_cmp(&a.similarity.unwrap_or(0.0))
-                })
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        matches.truncate(opts.limit);
+        rank(&mut matches, opts.limit);
+        Ok(matches)
+    }
+
+    /// Looks up items with any PDQ code within `opts.max_distance` of any
+    /// of `codes` (say an image's plain and extra codes, computed by the
+    /// caller), each once at its smallest distance, ranked as
+    /// [`Searcher::search`] ranks them.
+    pub fn search_pdq_codes(
+        &self,
+        codes: &[Hash256],
+        opts: &QueryOptions,
+    ) -> Result<Vec<Match>, QueryError> {
+        let mut matches = self.by_pdq(codes, opts.max_distance)?;
+        rank(&mut matches, opts.limit);
         Ok(matches)
     }
 
@@ -235,5 +249,94 @@ impl<'r> Searcher<'r> {
             created_at: rec.timestamp.map(crate::posts::format_time),
             snippet: rec.snippet.to_string(),
         })
+    }
+}
+
+/// The PDQ codes an image is looked up by: its plain code (or, when the
+/// dihedral codes were computed, those 8) if usable (quality >= 50), then
+/// its usable extra codes. Empty when none is usable.
+pub fn image_pdq_codes(fp: &ImageFingerprint) -> Vec<Hash256> {
+    let mut codes = Vec::with_capacity(8 + fp.pdq_extra.len());
+    if let Some(pdq) = fp.pdq.filter(|p| p.quality >= PDQ_MIN_QUALITY) {
+        match &fp.pdq_dihedral {
+            Some(d) => codes.extend_from_slice(&d.hashes),
+            None => codes.push(pdq.hash),
+        }
+    }
+    codes.extend(
+        fp.pdq_extra
+            .iter()
+            .filter(|p| p.quality >= PDQ_MIN_QUALITY)
+            .map(|p| p.hash),
+    );
+    codes
+}
+
+/// Sorts matches nearest (or most similar) first, ties by id, and keeps
+/// the first `limit`.
+fn rank(matches: &mut Vec<Match>, limit: usize) {
+    matches.sort_by(|a, b| {
+        a.distance
+            .cmp(&b.distance)
+            .then_with(|| {
+                b.similarity
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.similarity.unwrap_or(0.0))
+            })
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    matches.truncate(limit);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::pdq::{Pdq, PdqDihedral};
+
+    fn pdq(word: u64, quality: u8) -> Pdq {
+        Pdq {
+            hash: Hash256([word, 0, 0, 0]),
+            quality,
+        }
+    }
+
+    fn fingerprint(primary: Option<Pdq>, extra: Vec<Pdq>) -> ImageFingerprint {
+        ImageFingerprint {
+            width: 10,
+            height: 10,
+            pdq: primary,
+            pdq_dihedral: None,
+            pdq_extra: extra,
+            phash: None,
+            dhash: None,
+        }
+    }
+
+    #[test]
+    fn image_codes_are_the_usable_plain_or_dihedral_codes_then_the_usable_extras() {
+        let fp = fingerprint(Some(pdq(1, 90)), vec![pdq(2, 70), pdq(3, 49), pdq(4, 50)]);
+        let words = |codes: Vec<Hash256>| codes.iter().map(|h| h.0[0]).collect::<Vec<_>>();
+        assert_eq!(words(image_pdq_codes(&fp)), [1, 2, 4]);
+
+        let mut dihedral = fp.clone();
+        let hashes: [Hash256; 8] = std::array::from_fn(|i| Hash256([10 + i as u64, 0, 0, 0]));
+        dihedral.pdq_dihedral = Some(PdqDihedral {
+            hashes,
+            quality: 90,
+        });
+        assert_eq!(
+            words(image_pdq_codes(&dihedral)),
+            [10, 11, 12, 13, 14, 15, 16, 17, 2, 4]
+        );
+
+        // A plain code too flat to use: the extras alone; none at all: empty
+        // (the caller falls back to pHash).
+        let flat = fingerprint(Some(pdq(1, 20)), vec![pdq(2, 60)]);
+        assert_eq!(words(image_pdq_codes(&flat)), [2]);
+        let mut flat_dihedral = flat.clone();
+        flat_dihedral.pdq_dihedral = dihedral.pdq_dihedral;
+        assert_eq!(words(image_pdq_codes(&flat_dihedral)), [2]);
+        assert!(image_pdq_codes(&fingerprint(Some(pdq(1, 20)), vec![])).is_empty());
+        assert!(image_pdq_codes(&fingerprint(None, vec![])).is_empty());
     }
 }

@@ -5,9 +5,19 @@
 //!
 //! | field | codes | what |
 //! |---|---|---|
-//! | `pdq` | 256-bit | PDQ of images with quality >= 50 |
+//! | `pdq` | 256-bit | PDQ of images with quality >= 50, and up to three extra PDQ codes per image |
 //! | `phash` | 64-bit | pHash of images |
 //! | `minhash` | k x 32-bit | MinHash of post texts, banded for LSH |
+//!
+//! An image's `pdq` codes are its plain PDQ hash and the extra codes of
+//! [`crate::image::robust::extra_pdq_codes`] (borders trimmed, caption band
+//! removed, centre crop), all in the one field: two images match when any
+//! code of one is within the radius of any code of the other, which is
+//! exactly what one field's radius queries and pair scans compute (an item
+//! with several codes is reported once, at its smallest distance, never
+//! paired with itself). A hash-list entry has its one code there too, so a
+//! `--pdq` query or an imported hash meets the extra codes of indexed
+//! pictures.
 //!
 //! and an item's kind byte holds one of [`Kind`]'s values, with
 //! [`FLAG_LOW_INFO`] set on items too plain to link posts (a flat picture, a
@@ -22,7 +32,56 @@ use crate::text::lsh::optimal_params;
 use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 
 /// Version of this schema: the fields, kinds and what each code means.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: one PDQ code per image.
+/// - 2: an image's extra PDQ codes are stored in the `pdq` field too.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest schema this build reads. A schema-1 index stays correct to
+/// query and dedupe (its codes are plain PDQ codes, a query's extra codes
+/// are compared with them like any other), it only lacks the stored extra
+/// codes' recall; adding to it is refused, so that one index never mixes
+/// images with and without extra codes.
+pub const OLDEST_READABLE_SCHEMA: u32 = 1;
+
+/// An index whose schema this build cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// The index was written by a newer neardup.
+    #[error(
+        "the index has schema version {found}, newer than this neardup's {supported}: \
+         use a newer neardup"
+    )]
+    TooNew {
+        /// The index's schema.
+        found: u32,
+        /// [`SCHEMA_VERSION`].
+        supported: u32,
+    },
+    /// The index is older than what this build writes.
+    #[error(
+        "the index has schema version {found}, and this neardup writes version {supported} \
+         (extra PDQ codes per picture, which match borders, caption bars and crops): \
+         it can be queried and deduplicated as it is, but not added to; \
+         index everything again into a new --index"
+    )]
+    TooOldToWrite {
+        /// The index's schema.
+        found: u32,
+        /// [`SCHEMA_VERSION`].
+        supported: u32,
+    },
+    /// The index is older than any schema this build reads.
+    #[error("the index has schema version {found}, older than any this neardup reads ({oldest} to {supported})")]
+    TooOld {
+        /// The index's schema.
+        found: u32,
+        /// [`OLDEST_READABLE_SCHEMA`].
+        oldest: u32,
+        /// [`SCHEMA_VERSION`].
+        supported: u32,
+    },
+}
 
 /// Everything that changes what an index's codes mean, stored in the index
 /// (as JSON) and compared whenever the index is written or queried.
@@ -47,6 +106,38 @@ impl IndexSettings {
             text_threshold: DEFAULT_THRESHOLD,
             pdq_min_quality: PDQ_MIN_QUALITY,
         }
+    }
+
+    /// Whether this build can query and deduplicate an index with these
+    /// (stored) settings.
+    pub fn check_readable(&self) -> Result<(), SchemaError> {
+        if self.schema > SCHEMA_VERSION {
+            return Err(SchemaError::TooNew {
+                found: self.schema,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if self.schema < OLDEST_READABLE_SCHEMA {
+            return Err(SchemaError::TooOld {
+                found: self.schema,
+                oldest: OLDEST_READABLE_SCHEMA,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether this build can add to an index with these (stored) settings:
+    /// only when it has this build's schema.
+    pub fn check_writable(&self) -> Result<(), SchemaError> {
+        self.check_readable()?;
+        if self.schema < SCHEMA_VERSION {
+            return Err(SchemaError::TooOldToWrite {
+                found: self.schema,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
     }
 
     /// The settings as stored in the index.
@@ -166,6 +257,38 @@ mod tests {
         };
         assert_eq!(bands * rows, k);
         assert_eq!(k as usize, s.text.k);
+    }
+
+    #[test]
+    fn old_schema_is_readable_not_writable_and_newer_is_neither() {
+        let current = IndexSettings::new(TextSettings::default());
+        assert_eq!(current.check_readable(), Ok(()));
+        assert_eq!(current.check_writable(), Ok(()));
+        let old = IndexSettings {
+            schema: SCHEMA_VERSION - 1,
+            ..current
+        };
+        assert_eq!(old.check_readable(), Ok(()));
+        let err = old.check_writable().unwrap_err();
+        assert!(matches!(err, SchemaError::TooOldToWrite { found, .. } if found == old.schema));
+        assert!(err.to_string().contains("new --index"), "{err}");
+        let newer = IndexSettings {
+            schema: SCHEMA_VERSION + 1,
+            ..current
+        };
+        assert!(matches!(
+            newer.check_readable(),
+            Err(SchemaError::TooNew { found, supported }) if found == newer.schema && supported == SCHEMA_VERSION
+        ));
+        assert!(newer.check_writable().is_err());
+        let ancient = IndexSettings {
+            schema: 0,
+            ..current
+        };
+        assert!(matches!(
+            ancient.check_readable(),
+            Err(SchemaError::TooOld { .. })
+        ));
     }
 
     #[test]

@@ -123,6 +123,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = args.index.dir();
     let reader = neardup_index::Reader::open(&dir)
         .with_context(|| format!("{}: cannot open index", dir.display()))?;
+    neardup::schema::IndexSettings::from_json(reader.settings())
+        .with_context(|| format!("{}: the index's settings are unreadable", dir.display()))?
+        .check_readable()
+        .with_context(|| format!("{}: cannot deduplicate this index", dir.display()))?;
     let since = match args.since.as_deref() {
         None => None,
         Some("last") => Some(read_state(&dir)?.next_item),

@@ -59,6 +59,10 @@ pub struct Args {
     /// Also print the 8 dihedral PDQ hashes (rotations and flips).
     #[arg(long)]
     pub dihedral: bool,
+    /// Also print the extra PDQ codes the index stores (borders trimmed,
+    /// caption band removed, centre crop; those of quality >= 50).
+    #[arg(long)]
+    pub extra: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
@@ -101,6 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_pixels: args.max_pixels,
         pdq: args.algo.contains(&Algo::Pdq) || args.dihedral,
         dihedral: args.dihedral,
+        pdq_extra: args.extra,
         phash: args.algo.contains(&Algo::Phash),
         dhash: args.algo.contains(&Algo::Dhash),
         decode_side: (!args.full_decode).then_some(args.decode_side),
@@ -151,7 +156,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     eprintln!("neardup: {error}");
                 }
                 if write_error.is_none() {
-                    if let Err(e) = write_row(&mut out, &row, args.format) {
+                    if let Err(e) = write_row(&mut out, &row, args.format, args.extra) {
                         write_error = Some(e);
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -256,11 +261,13 @@ struct JsonRow<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq_dihedral: Option<BTreeMap<&'static str, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_extra: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
 }
 
 impl<'a> JsonRow<'a> {
-    fn new(row: &'a Row) -> Self {
+    fn new(row: &'a Row, extra: bool) -> Self {
         let mut j = JsonRow {
             path: "",
             width: None,
@@ -270,6 +277,7 @@ impl<'a> JsonRow<'a> {
             phash: None,
             dhash: None,
             pdq_dihedral: None,
+            pdq_extra: None,
             error: None,
         };
         match row {
@@ -287,6 +295,7 @@ impl<'a> JsonRow<'a> {
                         .map(|&t| (t.name(), d.get(t).to_hex()))
                         .collect()
                 });
+                j.pdq_extra = extra.then(|| fp.pdq_extra.iter().map(|p| p.hash.to_hex()).collect());
             }
             Row::Decoded {
                 path,
@@ -321,10 +330,10 @@ fn table_header(opts: &PipelineOptions) -> String {
     cols.join("  ")
 }
 
-fn write_row(out: &mut impl Write, row: &Row, format: Format) -> std::io::Result<()> {
+fn write_row(out: &mut impl Write, row: &Row, format: Format, extra: bool) -> std::io::Result<()> {
     match format {
         Format::Jsonl => {
-            serde_json::to_writer(&mut *out, &JsonRow::new(row))?;
+            serde_json::to_writer(&mut *out, &JsonRow::new(row, extra))?;
             writeln!(out)
         }
         Format::Table => match row {
@@ -345,6 +354,15 @@ fn write_row(out: &mut impl Write, row: &Row, format: Format) -> std::io::Result
                     for t in Dihedral::ALL {
                         writeln!(out, "{:>11}  {} {}", "", d.get(t).to_hex(), t.name())?;
                     }
+                }
+                for p in &fp.pdq_extra {
+                    writeln!(
+                        out,
+                        "{:>11}  {} {:>3} extra",
+                        "",
+                        p.hash.to_hex(),
+                        p.quality
+                    )?;
                 }
                 Ok(())
             }

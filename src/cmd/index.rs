@@ -114,6 +114,9 @@ pub fn open_writer(dir: &Path, settings: &IndexSettings) -> anyhow::Result<neard
             .with_context(|| format!("{}: cannot open index for writing", dir.display()))?;
         let stored = IndexSettings::from_json(writer.params().settings.as_str())
             .with_context(|| format!("{}: the index's settings are unreadable", dir.display()))?;
+        stored
+            .check_writable()
+            .with_context(|| format!("{}: cannot add to this index", dir.display()))?;
         if stored != *settings {
             anyhow::bail!(
                 "{}: the index was made with other fingerprint settings\n  index: {}\n  asked: {}\n\

@@ -6,7 +6,10 @@
 //! Pillow rounds them, an integer box reduction down to no less than twice
 //! the target, then bicubic with a = -0.5), so that PDQ hashes land within
 //! Meta's tolerance of the reference. pHash and dHash are computed from the
-//! same 512-pixel picture: both shrink it further to 32 x 32 or 9 x 8.
+//! same 512-pixel picture: both shrink it further to 32 x 32 or 9 x 8, and
+//! so are the extra PDQ codes of [`super::robust`] (borders trimmed, caption
+//! band removed, centre crop), which index and queries use besides the plain
+//! PDQ code: no second decode.
 //!
 //! ```no_run
 //! use neardup::image::pipeline::{fingerprint_path, PipelineOptions};
@@ -31,6 +34,7 @@ use super::decode::{
 };
 use super::error::{DecodeError, ImageError};
 use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral};
+use super::robust::extra_pdq_codes;
 
 /// What to compute.
 #[derive(Clone, Debug)]
@@ -41,6 +45,9 @@ pub struct PipelineOptions {
     pub pdq: bool,
     /// Also compute the 8 dihedral PDQ hashes (implies PDQ).
     pub dihedral: bool,
+    /// Also compute the extra PDQ codes of [`super::robust::extra_pdq_codes`]
+    /// (what the index stores and queries probe with besides the plain code).
+    pub pdq_extra: bool,
     /// Compute the 64-bit pHash.
     pub phash: bool,
     /// Compute the 64-bit dHash.
@@ -57,6 +64,7 @@ impl Default for PipelineOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
             pdq: true,
             dihedral: false,
+            pdq_extra: true,
             phash: true,
             dhash: true,
             decode_side: Some(DEFAULT_DECODE_SIDE),
@@ -85,6 +93,9 @@ pub struct ImageFingerprint {
     pub pdq: Option<Pdq>,
     /// The 8 dihedral PDQ hashes, when asked for.
     pub pdq_dihedral: Option<PdqDihedral>,
+    /// The extra PDQ codes (at most three, each of quality >= 50), when
+    /// asked for; empty otherwise. See [`super::robust`].
+    pub pdq_extra: Vec<Pdq>,
     /// pHash, when asked for.
     pub phash: Option<Hash64>,
     /// dHash, when asked for.
@@ -156,11 +167,17 @@ pub fn fingerprint_bytes(
         // 64 x 64 pictures, so PDQ is computed on its own.
         let pdq_dihedral = opts.dihedral.then(|| pdq_dihedral_from_rgb(&thumb));
         let pdq = (opts.pdq || opts.dihedral).then(|| pdq_from_rgb(&thumb));
+        let pdq_extra = if opts.pdq_extra {
+            extra_pdq_codes(&thumb).into_iter().map(|c| c.pdq).collect()
+        } else {
+            Vec::new()
+        };
         ImageFingerprint {
             width,
             height,
             pdq,
             pdq_dihedral,
+            pdq_extra,
             phash: opts.phash.then(|| super::phash::phash(&thumb)),
             dhash: opts.dhash.then(|| super::dhash::dhash(&thumb)),
         }
