@@ -129,18 +129,10 @@ fn padded_and_captioned_copies_are_found_and_clustered_with_the_original() {
     let idx = index.to_str().unwrap();
 
     // Plain PDQ would not match the edited copies.
-    let o = neardup(
-        &[
-            "hash",
-            "--algo",
-            "pdq",
-            "--extra",
-            &pics.original,
-            &pics.padded,
-            &pics.meme,
-        ],
-        None,
-    );
+    let mut args = vec!["hash", "--algo", "pdq", "--extra"];
+    args.extend([&pics.original, &pics.padded, &pics.meme].map(String::as_str));
+    args.extend(pics.others.iter().map(String::as_str));
+    let o = neardup(&args, None);
     assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
     let rows = json_lines(&o);
     let plain: Vec<&str> = rows.iter().map(|r| r["pdq"].as_str().unwrap()).collect();
@@ -161,6 +153,22 @@ fn padded_and_captioned_copies_are_found_and_clustered_with_the_original() {
     args.extend(pics.others.iter().map(String::as_str));
     let o = neardup(&args, None);
     assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+    // The index holds every plain and extra code `hash` showed.
+    let o = neardup(&["stats", "--index", idx, "--format", "json"], None);
+    let stats: Value = serde_json::from_slice(&o.stdout).expect("stats JSON");
+    let shown: usize = rows
+        .iter()
+        .map(|r| {
+            let plain_usable = r["pdq_quality"].as_u64().expect("quality") >= 50;
+            usize::from(plain_usable) + r["pdq_extra"].as_array().map_or(0, Vec::len)
+        })
+        .sum();
+    assert_eq!(stats["items"]["image"].as_u64(), Some(rows.len() as u64));
+    assert_eq!(
+        stats["codes"]["pdq"].as_u64(),
+        Some(shown as u64),
+        "{stats}"
+    );
 
     // Each picture finds the other two, within PDQ's threshold.
     let all = [&pics.original, &pics.padded, &pics.meme];

@@ -27,6 +27,9 @@ struct StatsOut {
     deleted: u64,
     segments: usize,
     bytes_on_disk: u64,
+    /// Codes (or signatures) stored per field: an image has its plain PDQ
+    /// code and up to three extra ones in `pdq`.
+    codes: BTreeMap<String, u64>,
     generation: u64,
     fields: Vec<neardup_index::FieldSpec>,
     settings: serde_json::Value,
@@ -58,6 +61,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let settings = serde_json::from_str(reader.settings())
         .unwrap_or_else(|_| serde_json::Value::String(reader.settings().to_string()));
+    let mut codes = BTreeMap::new();
+    for field in &reader.params().fields {
+        let bytes = reader
+            .field_bytes(field.name())
+            .with_context(|| format!("{}: cannot read field {}", dir.display(), field.name()))?;
+        codes.insert(field.name().to_string(), bytes.entries);
+    }
     let out = StatsOut {
         index: dir.display().to_string(),
         items,
@@ -65,6 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         deleted: stats.deleted,
         segments: stats.segments,
         bytes_on_disk: stats.bytes_on_disk,
+        codes,
         generation: stats.generation,
         fields: reader.params().fields.clone(),
         settings,
@@ -80,6 +91,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("deleted        {}", out.deleted);
             println!("segments       {}", out.segments);
             println!("bytes on disk  {}", out.bytes_on_disk);
+            for (field, n) in &out.codes {
+                println!("{:<14} {n}", format!("{field} codes"));
+            }
             println!("generation     {}", out.generation);
             println!("settings       {}", serde_json::to_string(&out.settings)?);
         }
