@@ -148,6 +148,17 @@ fn padded_and_captioned_copies_are_found_and_clustered_with_the_original() {
         assert!((1..=3).contains(&extra.len()), "{r}");
     }
 
+    // `compare` tells both distances.
+    for copy in [&pics.padded, &pics.meme] {
+        let o = neardup(&["compare", "--format", "json", &pics.original, copy], None);
+        let c: Value = serde_json::from_slice(&o.stdout).expect("compare JSON");
+        assert!(c["pdq_distance"].as_u64().unwrap() > u64::from(PDQ_MATCH_DISTANCE));
+        assert!(
+            c["pdq_extra_distance"].as_u64().unwrap() <= u64::from(PDQ_MATCH_DISTANCE),
+            "{c}"
+        );
+    }
+
     let mut args = vec!["index", "--index", idx, "--quiet"];
     args.extend([&pics.original, &pics.padded, &pics.meme].map(String::as_str));
     args.extend(pics.others.iter().map(String::as_str));

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use neardup::image::pdq::{PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY};
 use neardup::image::pipeline::{fingerprint_path, PipelineOptions};
+use neardup::image::robust::min_distance;
 
 use super::compare::Format;
 
@@ -24,6 +25,11 @@ struct Comparison<'a> {
     /// Smallest distance between B's PDQ and the 8 dihedral PDQs of A
     /// (catches rotated and mirrored re-posts).
     pdq_dihedral_distance: u32,
+    /// Smallest distance between any usable PDQ code of A and any of B,
+    /// extra codes included (borders trimmed, caption band removed,
+    /// centre): what index, query and dedupe match on; 256 when either has
+    /// none.
+    pdq_extra_distance: u32,
     pdq_quality_a: u8,
     pdq_quality_b: u8,
     pdq_match: bool,
@@ -51,6 +57,14 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
         b,
         pdq_distance,
         pdq_dihedral_distance: da.min_distance(&pb.hash),
+        pdq_extra_distance: min_distance(
+            &std::iter::once(pa)
+                .chain(fa.pdq_extra.iter().copied())
+                .collect::<Vec<_>>(),
+            &std::iter::once(pb)
+                .chain(fb.pdq_extra.iter().copied())
+                .collect::<Vec<_>>(),
+        ),
         pdq_quality_a: pa.quality,
         pdq_quality_b: pb.quality,
         pdq_match: pdq_distance <= PDQ_MATCH_DISTANCE
@@ -77,7 +91,8 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
             };
             format!(
                 "A: {a}\nB: {b}\n\
-                 pdq    distance {:>3} / 256   (dihedral min {}; quality {} and {})\n\
+                 pdq    distance {:>3} / 256   (dihedral min {}; quality {} and {}; \
+                 with extra codes {})\n\
                  phash  distance {:>3} / 64\n\
                  dhash  distance {:>3} / 64\n\
                  PDQ match: {} ({why})",
@@ -85,6 +100,7 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
                 c.pdq_dihedral_distance,
                 c.pdq_quality_a,
                 c.pdq_quality_b,
+                c.pdq_extra_distance,
                 c.phash_distance,
                 c.dhash_distance,
                 if c.pdq_match { "yes" } else { "no" }
