@@ -194,7 +194,11 @@ impl<'r> Searcher<'r> {
 
     fn by_pdq(&self, hashes: &[Hash256], r: u32) -> Result<Vec<Match>, QueryError> {
         let mut best: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
-        for h in hashes {
+        for (i, h) in hashes.iter().enumerate() {
+            // Two regions may hash alike: probe each code once.
+            if hashes[..i].contains(h) {
+                continue;
+            }
             for hit in self.reader.hamming_radius(FIELD_PDQ, &h.0, r)? {
                 let d = best.entry(hit.item).or_insert(hit.distance);
                 *d = (*d).min(hit.distance);
