@@ -142,6 +142,10 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
             }
         };
         if visual {
+            // An image's plain and extra PDQ codes share the field: two
+            // images pair when any code of one is within the radius of any
+            // code of the other, reported once per pair, never an image
+            // with itself (tests/cli_robust.rs).
             reader.hamming_pairs(FIELD_PDQ, opts.max_distance, None, |p| on_pair(p.a, p.b))?;
         }
         if textual {
