@@ -1,7 +1,8 @@
 //! Edited copies end to end: a copy of a picture with a padded border and
 //! one with a meme caption bar are found by `neardup query --image` and
 //! fall in the original's `neardup dedupe` cluster, though their plain PDQ
-//! codes are too far from the original's to match; an index of the previous
+//! codes are too far from the original's to match; an imported hash of the
+//! original meets them too; an index of the previous
 //! schema is still queried but not added to; several codes per item give
 //! one pair per item pair in dedupe.
 
@@ -299,6 +300,55 @@ fn an_index_of_the_previous_schema_is_queried_but_not_added_to() {
     assert_eq!(ids(&matches(&o)), vec![pics.original.as_str()]);
     let o = neardup(&["dedupe", "--index", idx], None);
     assert_eq!(o.status.code(), Some(1), "nothing to cluster: {}", ok(&o));
+}
+
+#[test]
+fn an_imported_hash_of_the_original_meets_the_edited_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let pics = pictures(dir.path());
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let o = neardup(&["hash", "--algo", "pdq", &pics.original], None);
+    let hex = json_lines(&o)[0]["pdq"].as_str().unwrap().to_string();
+    let list = dir.path().join("known.csv");
+    std::fs::write(&list, format!("id,pdq\nknown-original,{hex}\n")).unwrap();
+    let o = neardup(
+        &[
+            "index",
+            "--index",
+            idx,
+            "--quiet",
+            "--hashes",
+            list.to_str().unwrap(),
+            &pics.padded,
+            &pics.meme,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+    for copy in [&pics.padded, &pics.meme] {
+        let o = neardup(
+            &[
+                "query", "--index", idx, "--image", copy, "--format", "jsonl",
+            ],
+            None,
+        );
+        assert!(ids(&matches(&o)).contains(&"known-original"), "{copy}");
+    }
+    let o = neardup(&["dedupe", "--index", idx, "--kind", "image"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+    let clusters = json_lines(&o);
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    let mut members: Vec<&str> = clusters[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    members.sort_unstable();
+    let mut want = vec!["known-original", pics.padded.as_str(), pics.meme.as_str()];
+    want.sort_unstable();
+    assert_eq!(members, want);
 }
 
 /// A 256-bit code: `base` spread over the words, with the low `flips` bits
