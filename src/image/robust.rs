@@ -1,7 +1,7 @@
 //! Extra PDQ codes that let edited copies match: a global hash such as PDQ
 //! sees a picture with a border, a meme caption bar or a crop as a different
 //! picture, because the 64 x 64 grid it hashes has moved. neardup therefore
-//! stores (and queries with) up to two more PDQ codes per picture, each the
+//! stores (and queries with) up to three more PDQ codes per picture, each the
 //! hash of a region found the same way whatever the edit:
 //!
 //! - **stripped**: the picture without its *two-tone lines*. A line (row or
@@ -14,6 +14,10 @@
 //!   or padded copy removes the added band or frame and then goes on into
 //!   the picture exactly as peeling the original does: both end on the same
 //!   region. No code when less than 1 % of a side is peeled.
+//! - **trimmed**: the same peeling with one-colour lines only (flat
+//!   borders, letterboxing), when it ends elsewhere: a picture that is
+//!   itself largely two-tone (a drawing, flowers on a flat background) can
+//!   peel unevenly, and a flat frame around it is still removed cleanly.
 //! - **centre**: the central 90 % of the stripped picture (or of the whole
 //!   one), which a crop of up to about 10 % keeps.
 //!
@@ -50,6 +54,8 @@ pub enum Region {
     /// The picture with its two-tone edge lines (borders, frames, caption
     /// bands) peeled off.
     Stripped,
+    /// The picture with its one-colour edge lines (flat borders) peeled off.
+    Trimmed,
     /// The central part of the stripped (or whole) picture.
     Centre,
 }
@@ -87,12 +93,14 @@ const ROUNDS: usize = 3;
 const CENTRE_KEEP: f32 = 0.90;
 
 /// The extra codes of a picture (already shrunk to fit 512 x 512, as for
-/// [`pdq_from_rgb`]), at most two, only the usable ones (quality >= 50):
-/// the stripped picture when something was stripped, and the centre.
+/// [`pdq_from_rgb`]), at most three, only the usable ones (quality >= 50):
+/// the stripped and the trimmed picture when something was peeled (the
+/// trimmed one only when it differs from the stripped one), and the centre.
 pub fn extra_pdq_codes(img: &RgbImage) -> Vec<RegionCode> {
     let (w, h) = img.dimensions();
     let full = Rect { x: 0, y: 0, w, h };
-    let stripped = strip(img).filter(|r| r.differs_from(full));
+    let stripped = strip(img, two_tone).filter(|r| r.differs_from(full));
+    let trimmed = strip(img, one_tone).filter(|&r| r.differs_from(full) && Some(r) != stripped);
     let base = stripped.unwrap_or(full);
     let cw = ((base.w as f32 * CENTRE_KEEP).round() as u32).max(1);
     let ch = ((base.h as f32 * CENTRE_KEEP).round() as u32).max(1);
@@ -105,6 +113,7 @@ pub fn extra_pdq_codes(img: &RgbImage) -> Vec<RegionCode> {
     stripped
         .map(|r| (Region::Stripped, r))
         .into_iter()
+        .chain(trimmed.map(|r| (Region::Trimmed, r)))
         .chain(std::iter::once((Region::Centre, centre)))
         .map(|(region, r)| RegionCode {
             region,
@@ -144,9 +153,9 @@ impl Rect {
     }
 }
 
-/// The picture's region left after peeling two-tone lines from every edge,
-/// or `None` when less than [`MIN_KEEP`] of a side would remain.
-fn strip(img: &RgbImage) -> Option<Rect> {
+/// The picture's region left after peeling the lines that pass `test` from
+/// every edge, or `None` when less than [`MIN_KEEP`] of a side would remain.
+fn strip(img: &RgbImage, test: fn(&[Rgb<u8>], &mut ColourHistogram) -> bool) -> Option<Rect> {
     let (w, h) = img.dimensions();
     let (mut x0, mut y0, mut x1, mut y1) = (0u32, 0u32, w, h);
     let mut line = Vec::with_capacity(w.max(h) as usize);
@@ -159,13 +168,13 @@ fn strip(img: &RgbImage) -> Option<Rect> {
         let before = (x0, y0, x1, y1);
         while y0 < y1 && {
             row(y0, x0, x1, &mut line);
-            two_tone(&line, &mut hist)
+            test(&line, &mut hist)
         } {
             y0 += 1;
         }
         while y0 < y1 && {
             row(y1 - 1, x0, x1, &mut line);
-            two_tone(&line, &mut hist)
+            test(&line, &mut hist)
         } {
             y1 -= 1;
         }
@@ -178,13 +187,13 @@ fn strip(img: &RgbImage) -> Option<Rect> {
         };
         while x0 < x1 && {
             col(x0, &mut line);
-            two_tone(&line, &mut hist)
+            test(&line, &mut hist)
         } {
             x0 += 1;
         }
         while x0 < x1 && {
             col(x1 - 1, &mut line);
-            two_tone(&line, &mut hist)
+            test(&line, &mut hist)
         } {
             x1 -= 1;
         }
@@ -277,6 +286,16 @@ fn on_segment(p: Rgb<u8>, a: [i32; 3], b: [i32; 3]) -> bool {
     d.iter()
         .zip(&v)
         .all(|(x, y)| (x - t * y).abs() <= TOLERANCE as f32)
+}
+
+/// Whether a line is one colour: [`MIN_TWO_TONE`] % of it within the
+/// tolerance of its most common colour.
+fn one_tone(px: &[Rgb<u8>], hist: &mut ColourHistogram) -> bool {
+    let Some(c1) = hist.mode(px, |_| false) else {
+        return false;
+    };
+    let on = px.iter().filter(|&&p| near(p, c1)).count() as u32;
+    100 * on >= MIN_TWO_TONE * px.len() as u32
 }
 
 /// Whether a line is two-tone: its most common colour, the most common
@@ -463,5 +482,13 @@ mod tests {
             })
             .collect();
         assert!(two_tone(&stripes, &mut hist));
+        assert!(!one_tone(&stripes, &mut hist));
+        let mut flat = vec![Rgb([40, 80, 120]); 200];
+        flat[7] = Rgb([45, 83, 118]); // noise within the tolerance
+        assert!(one_tone(&flat, &mut hist));
+        for i in [9, 11, 13, 15, 17] {
+            flat[i] = Rgb([250, 250, 250]);
+        }
+        assert!(!one_tone(&flat, &mut hist), "2.5 % of the line is not flat");
     }
 }
