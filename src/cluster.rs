@@ -318,6 +318,12 @@ pub struct ClusterSummary {
     pub first_author: Option<String>,
     /// The representative member: the earliest one.
     pub representative: String,
+    /// Number of matching pairs of items that hold the cluster together,
+    /// when known (`neardup dedupe` reports it). About `size - 1` links for
+    /// many members is a chain of near-threshold matches, worth checking by
+    /// eye; a group of copies has many more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<u64>,
     /// For a hub group, the hub items (items with more matches than the
     /// hub cap) whose near-exact copies make up the group; empty for an
     /// ordinary cluster.
@@ -356,6 +362,7 @@ pub(crate) fn summarize(kind: &str, mut members: Vec<MemberInfo>) -> ClusterSumm
         first_author,
         representative: first.id.clone(),
         members: members.into_iter().map(|m| m.id).collect(),
+        links: None,
         hubs: Vec::new(),
     }
 }

@@ -146,14 +146,16 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
     // Ordinary clusters and hub groups, over nodes.
     let mut plain = Clusters::new(nodes.len());
     let mut hubbed = Clusters::new(nodes.len());
-    let mut pairs = 0u64;
+    // One end (its node) of every link made, by class, to count the links
+    // that hold each cluster together.
+    let mut ends: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
     let mut join = |class: LinkClass, i: &Rec<'_>, j: &Rec<'_>| {
-        let target = match class {
-            LinkClass::Plain => &mut plain,
-            LinkClass::Hub => &mut hubbed,
+        let (target, ends) = match class {
+            LinkClass::Plain => (&mut plain, &mut ends[0]),
+            LinkClass::Hub => (&mut hubbed, &mut ends[1]),
             LinkClass::Dropped => return false,
         };
-        pairs += 1;
+        ends.push(i.node);
         target.join(i.node as usize, j.node as usize);
         true
     };
@@ -189,14 +191,14 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
             .filter(|&(_, m)| rule.is_hub(m))
             .collect();
         return Ok(report(
-            (&mut plain, &mut hubbed),
+            [(&mut plain, &ends[0]), (&mut hubbed, &ends[1])],
+            1,
             &nodes,
             &recs,
             &hubs,
             mode,
             |_| true,
             recs.len() as u64,
-            pairs,
         ));
     };
 
@@ -273,14 +275,15 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         .collect();
     hubs.sort_unstable();
     Ok(report(
-        (&mut plain, &mut hubbed),
+        [(&mut plain, &ends[0]), (&mut hubbed, &ends[1])],
+        // Every link was made from both its ends.
+        2,
         &nodes,
         &recs,
         &hubs,
         mode,
         |group| group.iter().any(|&n| has_new[n]),
         near.len() as u64,
-        pairs,
     ))
 }
 
@@ -346,18 +349,30 @@ fn neighbours(
 }
 
 /// The report of a run: ordinary clusters and hub groups that `keep`
-/// accepts, largest first (ties by id), and the hubs met.
+/// accepts, largest first (ties by id), each with the number of links that
+/// hold it (every link was recorded `per_link` times, by one end's node),
+/// and the hubs met.
 #[allow(clippy::too_many_arguments)]
 fn report(
-    (plain, hubbed): (&mut Clusters, &mut Clusters),
+    [(plain, plain_ends), (hubbed, hub_ends)]: [(&mut Clusters, &Vec<u32>); 2],
+    per_link: u64,
     nodes: &[MemberInfo],
     recs: &[Rec<'_>],
     hubs: &[(usize, usize)],
     mode: Mode,
     keep: impl Fn(&[usize]) -> bool,
     searched: u64,
-    pairs: u64,
 ) -> DedupeReport {
+    let pairs = (plain_ends.len() + hub_ends.len()) as u64 / per_link;
+    let links_by_root = |c: &mut Clusters, ends: &[u32]| {
+        let mut by_root: HashMap<usize, u64> = HashMap::new();
+        for &n in ends {
+            *by_root.entry(c.find(n as usize)).or_default() += 1;
+        }
+        by_root
+    };
+    let plain_links = links_by_root(plain, plain_ends);
+    let hub_links = links_by_root(hubbed, hub_ends);
     let kind = match mode {
         Mode::Image => "image",
         Mode::Text => "text",
@@ -371,14 +386,15 @@ fn report(
             .push(recs[i].view.id.to_string());
     }
     let summary = |g: &[usize]| summarize(kind, g.iter().map(|&n| nodes[n].clone()).collect());
-    let mut out: Vec<ClusterSummary> = plain
-        .groups()
-        .into_iter()
-        .filter(|g| keep(g))
-        .map(|g| summary(&g))
-        .collect();
+    let mut out: Vec<ClusterSummary> = Vec::new();
+    for g in plain.groups().into_iter().filter(|g| keep(g)) {
+        let mut s = summary(&g);
+        s.links = plain_links.get(&plain.find(g[0])).map(|n| n / per_link);
+        out.push(s);
+    }
     for g in hubbed.groups().into_iter().filter(|g| keep(g)) {
         let mut s = summary(&g);
+        s.links = hub_links.get(&hubbed.find(g[0])).map(|n| n / per_link);
         let ids = g
             .iter()
             .filter_map(|n| hub_items.get(&(*n as u32)))
@@ -522,6 +538,8 @@ mod tests {
         assert_eq!(c.first_author.as_deref(), Some("acc-p1"));
         assert_eq!((c.first_seen, c.last_seen), (Some(10), Some(30)));
         assert_eq!(c.distinct_authors, Some(3));
+        // p1-p2 by picture, p2-p3 by caption: a chain of two links.
+        assert_eq!(c.links, Some(2));
 
         let images = dedupe(&r, &opts(Mode::Image, None)).unwrap();
         assert_eq!(
@@ -637,6 +655,8 @@ mod tests {
             .collect();
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].hubs, vec!["h1/m.jpg", "h2/m.jpg"]);
+        // Each campaign is one caption link; the hub group one exact copy.
+        assert!(full.clusters.iter().all(|c| c.links == Some(1)));
         assert_eq!(
             full.hubs.iter().map(|h| h.matches).collect::<Vec<_>>(),
             vec![13, 13]

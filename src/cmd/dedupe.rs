@@ -87,6 +87,8 @@ struct Row<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     first_author: Option<&'a str>,
     representative: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<u64>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     hubs: &'a [String],
 }
@@ -102,6 +104,7 @@ fn row(c: &ClusterSummary) -> Row<'_> {
         last_seen: c.last_seen.map(format_time),
         first_author: c.first_author.as_deref(),
         representative: &c.representative,
+        links: c.links,
         hubs: &c.hubs,
     }
 }
@@ -200,6 +203,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "first_author",
                 "representative",
                 "members",
+                "links",
                 "hubs",
             ])?;
             for c in &report.clusters {
@@ -214,6 +218,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     r.first_author.unwrap_or_default().to_string(),
                     r.representative.to_string(),
                     r.members.join("|"),
+                    r.links.map_or(String::new(), |n| n.to_string()),
                     r.hubs.join("|"),
                 ])?;
             }
