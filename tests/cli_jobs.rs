@@ -479,11 +479,11 @@ fn a_blank_picture_and_a_stock_picture_on_every_post_do_not_merge_campaigns() {
         })
     };
     let mut campaigns = Vec::new();
-    for c in 0..4 {
+    for (c, caption) in bg.iter().take(4).enumerate() {
         for (j, tag) in ["", " #truth", " #wakeup"].iter().enumerate() {
             campaigns.push(post(
                 format!("c{c}-{j}"),
-                format!("{}{tag}", bg[c]),
+                format!("{caption}{tag}"),
                 10 * c + j,
             ));
         }
