@@ -287,9 +287,14 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
     ))
 }
 
-/// Most pairs a full run keeps in memory (16 bytes each) while it counts
-/// every item's matches; past it, the pairs are scanned a second time.
+/// Most pairs a full run keeps in memory (16 bytes each, so 256 MiB) while
+/// it counts every item's matches; past it, the pairs are scanned a second
+/// time. Unit tests use a tiny budget so that those with more than four
+/// pairs take the second-scan path (the end-to-end tests take the other).
+#[cfg(not(test))]
 const PAIR_BUDGET: usize = 1 << 24;
+#[cfg(test)]
+const PAIR_BUDGET: usize = 4;
 
 /// Every matching pair of live items (item numbers, `a < b`), with its
 /// strength, from the index's pair scans of the fields the mode compares.
