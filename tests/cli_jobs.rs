@@ -488,9 +488,16 @@ fn a_blank_picture_and_a_stock_picture_on_every_post_do_not_merge_campaigns() {
             ));
         }
     }
-    let unrelated: Vec<Value> = (0..6)
+    let mut unrelated: Vec<Value> = (0..6)
         .map(|u| post(format!("u{u}"), bg[10 + u].clone(), 100 + u))
         .collect();
+    // Five more posts say only "lol" under the flat picture: they link to
+    // nothing.
+    for w in 0..5 {
+        let mut p = post(format!("w{w}"), "lol".into(), 200 + w);
+        p["media"] = serde_json::json!(["blank.png"]);
+        unrelated.push(p);
+    }
     write_posts(&dir.path().join("night1.jsonl"), &campaigns);
     write_posts(&dir.path().join("night2.jsonl"), &unrelated);
     for night in ["night1.jsonl", "night2.jsonl"] {
@@ -530,6 +537,10 @@ fn a_blank_picture_and_a_stock_picture_on_every_post_do_not_merge_campaigns() {
         .collect();
     expected.sort();
     assert_eq!(member_sets(&clusters), expected);
+    assert!(full
+        .iter()
+        .flat_map(|c| c["members"].as_array().unwrap())
+        .all(|m| !m.as_str().unwrap().starts_with('w')));
     // The stock picture's copies form one hub group over all 18 posts,
     // with an id of its own.
     assert_eq!(groups.len(), 1);
