@@ -304,6 +304,10 @@ fn scan_pairs(
     mut on_pair: impl FnMut(u64, u64, Strength),
 ) -> neardup_index::Result<()> {
     if opts.mode != Mode::Text {
+        // When an image has several codes in the PDQ field (a plain code
+        // and extra ones), two images pair when any code of one lies within
+        // the radius of any code of the other; the scan reports each pair
+        // once, at its smallest distance, and never an image with itself.
         reader.hamming_pairs(FIELD_PDQ, opts.max_distance, None, |p| {
             on_pair(p.a, p.b, Strength::Distance(p.distance))
         })?;
@@ -329,6 +333,7 @@ fn neighbours(
     let item = rec.view.item;
     let mut found: Vec<(usize, Strength)> = Vec::new();
     if opts.mode != Mode::Text && rec.kind.is_visual() {
+        // Every code of the image (plain and extra), as the pair scan does.
         for code in reader.hamming_codes(FIELD_PDQ, item)? {
             for h in reader.hamming_radius(FIELD_PDQ, code, opts.max_distance)? {
                 found.extend(look(h.item).map(|j| (j, Strength::Distance(h.distance))));
