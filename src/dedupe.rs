@@ -63,6 +63,20 @@ pub struct DedupeOptions {
     pub hub: HubRule,
 }
 
+impl Default for DedupeOptions {
+    /// Everything (`Mode::All`), PDQ distance <= 31, the text threshold the
+    /// text measurements chose, the default hub rule, a full run.
+    fn default() -> Self {
+        DedupeOptions {
+            mode: Mode::All,
+            max_distance: crate::image::pdq::PDQ_MATCH_DISTANCE,
+            min_similarity: crate::text::DEFAULT_THRESHOLD as f32,
+            since: None,
+            hub: HubRule::default(),
+        }
+    }
+}
+
 /// What a dedupe found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DedupeReport {
@@ -503,7 +517,7 @@ mod tests {
             max_distance: 31,
             min_similarity: 0.5,
             since,
-            hub: HubRule::default(),
+            ..DedupeOptions::default()
         }
     }
 
