@@ -6,6 +6,18 @@
 //! union-find; [`Clusters::summaries`] then describes every group of two or
 //! more.
 //!
+//! Transitive closure is only as trustworthy as its weakest link: one item
+//! that matches thousands of others (a near-blank picture that passes PDQ's
+//! quality gate, a stock banner, a stock phrase) would chain unrelated
+//! items into one giant cluster. [`HubRule`] deals with such *hubs*: an
+//! item with more matches than a cap links only its near-exact copies, and
+//! those links build separate *hub groups* ([`LinkClass::Hub`]), reported
+//! apart from (and never merged with) the ordinary clusters. In a dense
+//! region of code space a match at the normal threshold is no evidence of
+//! a common origin; a near-exact copy still is. A post can then appear both
+//! in its campaign cluster and in the hub group of a stock picture it
+//! carries, without the two being merged.
+//!
 //! ```
 //! use neardup::cluster::{Clusters, MemberInfo};
 //! let mut c = Clusters::new(3);
@@ -106,6 +118,169 @@ impl Clusters {
     }
 }
 
+/// How strongly two items match.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Strength {
+    /// Hamming distance of image codes (smaller is closer).
+    Distance(u32),
+    /// Estimated Jaccard similarity of texts (larger is closer).
+    Similarity(f32),
+}
+
+/// Default [`HubRule::cap`]: an item with more than 500 matches is a hub.
+/// The planted campaigns of the scale benchmark have 20 posts and real
+/// coordinated campaigns usually tens to hundreds; a picture or caption
+/// matched by more items than that is either a stock item (a logo, a
+/// blank-ish picture, a stock phrase) or a mass re-post, and only its
+/// near-exact copies are trusted to belong with it.
+pub const DEFAULT_HUB_CAP: u32 = 500;
+
+/// Default [`HubRule::near_exact_distance`]: PDQ distance of a near-exact
+/// copy. Re-encodes and resizes of one picture land within 10 bits (the
+/// pipeline vectors: 18 of 19 at 0, one at 4), a third of the normal match
+/// threshold of 31.
+pub const NEAR_EXACT_DISTANCE: u32 = 10;
+
+/// Default [`HubRule::near_exact_similarity`]: estimated Jaccard of a
+/// near-exact text copy (a re-post with a hashtag, a mention or a link
+/// added to a caption of a few sentences stays above 0.9).
+pub const NEAR_EXACT_SIMILARITY: f32 = 0.9;
+
+/// Which links of a hub are kept; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HubRule {
+    /// An item with more matches than this is a hub.
+    pub cap: u32,
+    /// Largest PDQ distance of a near-exact image copy.
+    pub near_exact_distance: u32,
+    /// Smallest estimated Jaccard similarity of a near-exact text copy.
+    pub near_exact_similarity: f32,
+}
+
+impl Default for HubRule {
+    fn default() -> Self {
+        HubRule {
+            cap: DEFAULT_HUB_CAP,
+            near_exact_distance: NEAR_EXACT_DISTANCE,
+            near_exact_similarity: NEAR_EXACT_SIMILARITY,
+        }
+    }
+}
+
+/// What a matching pair of items becomes under a [`HubRule`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkClass {
+    /// Neither item is a hub: an ordinary cluster link.
+    Plain,
+    /// One item is a hub and the other a near-exact copy of it: a link of
+    /// a hub group.
+    Hub,
+    /// One item is a hub and the other only within the normal threshold:
+    /// no link.
+    Dropped,
+}
+
+impl HubRule {
+    /// Whether an item with `matches` matches is a hub.
+    pub fn is_hub(&self, matches: usize) -> bool {
+        matches > self.cap as usize
+    }
+
+    /// Whether a match is a near-exact copy.
+    pub fn near_exact(&self, s: Strength) -> bool {
+        match s {
+            Strength::Distance(d) => d <= self.near_exact_distance,
+            Strength::Similarity(j) => j >= self.near_exact_similarity,
+        }
+    }
+
+    /// The class of a link between items with `matches_a` and `matches_b`
+    /// matches that match with strength `s`.
+    pub fn classify(&self, matches_a: usize, matches_b: usize, s: Strength) -> LinkClass {
+        if !self.is_hub(matches_a) && !self.is_hub(matches_b) {
+            LinkClass::Plain
+        } else if self.near_exact(s) {
+            LinkClass::Hub
+        } else {
+            LinkClass::Dropped
+        }
+    }
+}
+
+/// The matching pairs of a full run, counted per item and kept (up to a
+/// budget) so that each can be classified once every item's number of
+/// matches is known. Past the budget the pairs are dropped and the caller
+/// scans them a second time.
+#[derive(Debug)]
+pub struct PairBuffer {
+    matches: Vec<u32>,
+    pairs: Vec<(u32, u32, Strength)>,
+    budget: usize,
+    overflow: bool,
+}
+
+impl PairBuffer {
+    /// A buffer over items `0..n` keeping at most `budget` pairs.
+    pub fn new(n: usize, budget: usize) -> Self {
+        PairBuffer {
+            matches: vec![0; n],
+            pairs: Vec::new(),
+            budget,
+            overflow: false,
+        }
+    }
+
+    /// Counts a match of `a` and `b`; keeps the pair when `keep` (a pair
+    /// that may never join is counted, not kept).
+    pub fn add(&mut self, a: usize, b: usize, s: Strength, keep: bool) {
+        self.matches[a] = self.matches[a].saturating_add(1);
+        self.matches[b] = self.matches[b].saturating_add(1);
+        if !keep || self.overflow {
+            return;
+        }
+        if self.pairs.len() >= self.budget {
+            self.overflow = true;
+            self.pairs = Vec::new();
+        } else {
+            self.pairs.push((a as u32, b as u32, s));
+        }
+    }
+
+    /// Number of matches of item `i`.
+    pub fn matches(&self, i: usize) -> usize {
+        self.matches[i] as usize
+    }
+
+    /// The kept pairs, or `None` when the budget overflowed.
+    pub fn pairs(&self) -> Option<&[(u32, u32, Strength)]> {
+        (!self.overflow).then_some(&self.pairs[..])
+    }
+}
+
+/// A hub: an item with more matches than [`HubRule::cap`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hub {
+    /// The item's id.
+    pub id: String,
+    /// Its number of matches at the normal threshold.
+    pub matches: usize,
+}
+
+/// Turns the summary of a group held together by hub links into a hub
+/// group: its id gets a `hub-` prefix after the kind (so it never collides
+/// with an ordinary cluster that has the same earliest member) and `hubs`
+/// lists the hub items among its members' items.
+pub fn mark_hub_group(summary: &mut ClusterSummary, mut hubs: Vec<String>) {
+    hubs.sort();
+    hubs.dedup();
+    summary.cluster = format!(
+        "{}-hub-{:016x}",
+        summary.kind,
+        fnv1a64(summary.representative.as_bytes())
+    );
+    summary.hubs = hubs;
+}
+
 /// What a cluster summary needs to know of one member.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberInfo {
@@ -143,6 +318,17 @@ pub struct ClusterSummary {
     pub first_author: Option<String>,
     /// The representative member: the earliest one.
     pub representative: String,
+    /// Number of matching pairs of items that hold the cluster together,
+    /// when known (`neardup dedupe` reports it). About `size - 1` links for
+    /// many members is a chain of near-threshold matches, worth checking by
+    /// eye; a group of copies has many more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<u64>,
+    /// For a hub group, the hub items (items with more matches than the
+    /// hub cap) whose near-exact copies make up the group; empty for an
+    /// ordinary cluster.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hubs: Vec<String>,
 }
 
 /// Orders members earliest first; members without a time go last; ties by id.
@@ -176,6 +362,8 @@ pub(crate) fn summarize(kind: &str, mut members: Vec<MemberInfo>) -> ClusterSumm
         first_author,
         representative: first.id.clone(),
         members: members.into_iter().map(|m| m.id).collect(),
+        links: None,
+        hubs: Vec::new(),
     }
 }
 
@@ -251,6 +439,98 @@ mod tests {
         }
         naive.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
         assert_eq!(groups, naive);
+    }
+
+    /// Runs pairs through a [`PairBuffer`] and a [`HubRule`] as a full
+    /// dedupe does: ordinary groups and hub groups.
+    fn classify_all(
+        n: usize,
+        pairs: &[(usize, usize, Strength)],
+        rule: &HubRule,
+    ) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+        let mut buf = PairBuffer::new(n, 1 << 20);
+        for &(a, b, s) in pairs {
+            buf.add(a, b, s, true);
+        }
+        let (mut plain, mut hub) = (Clusters::new(n), Clusters::new(n));
+        for &(a, b, s) in buf.pairs().unwrap() {
+            let (a, b) = (a as usize, b as usize);
+            match rule.classify(buf.matches(a), buf.matches(b), s) {
+                LinkClass::Plain => plain.join(a, b),
+                LinkClass::Hub => hub.join(a, b),
+                LinkClass::Dropped => false,
+            };
+        }
+        (plain.groups(), hub.groups())
+    }
+
+    #[test]
+    fn a_hub_does_not_chain_unrelated_items_but_keeps_its_exact_copies() {
+        let rule = HubRule {
+            cap: 10,
+            ..HubRule::default()
+        };
+        // Item 0 is near-blank: within the threshold (25 bits) of 40
+        // unrelated items 10..50, each of which also belongs to a small
+        // genuine group with a neighbour (i, i + 40). Items 1 and 2 are
+        // exact copies of item 0. Items 90..93 are a campaign chain.
+        let mut pairs = Vec::new();
+        for i in 10..50 {
+            pairs.push((0, i, Strength::Distance(25)));
+            pairs.push((i, i + 40, Strength::Distance(12)));
+        }
+        pairs.push((0, 1, Strength::Distance(0)));
+        pairs.push((0, 2, Strength::Distance(3)));
+        pairs.push((1, 2, Strength::Distance(3)));
+        pairs.push((90, 91, Strength::Similarity(0.6)));
+        pairs.push((91, 92, Strength::Similarity(0.7)));
+        let (plain, hub) = classify_all(100, &pairs, &rule);
+        // Without the rule everything around item 0 is one component.
+        let (chained, _) = classify_all(
+            100,
+            &pairs,
+            &HubRule {
+                cap: u32::MAX,
+                ..rule
+            },
+        );
+        assert!(chained.iter().any(|g| g.len() > 80));
+        // With it: the hub's exact copies form one hub group, the 40 small
+        // groups and the campaign stay apart. Items 1 and 2 are no hubs
+        // (3 matches each) and match each other: an ordinary cluster too.
+        assert_eq!(hub, vec![vec![0, 1, 2]]);
+        let mut expected: Vec<Vec<usize>> = (10..50).map(|i| vec![i, i + 40]).collect();
+        expected.insert(0, vec![1, 2]);
+        expected.insert(0, vec![90, 91, 92]);
+        assert_eq!(plain, expected);
+    }
+
+    #[test]
+    fn pair_buffer_counts_matches_past_its_budget_and_says_it_overflowed() {
+        let mut buf = PairBuffer::new(4, 2);
+        buf.add(0, 1, Strength::Distance(1), true);
+        buf.add(0, 2, Strength::Distance(1), false);
+        buf.add(0, 3, Strength::Distance(1), true);
+        assert_eq!(buf.pairs().map(<[_]>::len), Some(2));
+        buf.add(1, 2, Strength::Similarity(0.9), true);
+        assert_eq!(buf.pairs(), None);
+        assert_eq!(
+            (0..4).map(|i| buf.matches(i)).collect::<Vec<_>>(),
+            vec![3, 2, 2, 1]
+        );
+    }
+
+    #[test]
+    fn hub_groups_get_an_id_apart_from_ordinary_clusters() {
+        let mut c = Clusters::new(2);
+        c.join(0, 1);
+        let plain = c.summaries("image", info).remove(0);
+        let mut hub = plain.clone();
+        mark_hub_group(&mut hub, vec!["p01".into(), "p00".into(), "p01".into()]);
+        assert_ne!(hub.cluster, plain.cluster);
+        assert!(hub.cluster.starts_with("image-hub-"));
+        assert_eq!(hub.hubs, vec!["p00", "p01"]);
+        assert!(plain.hubs.is_empty());
     }
 
     #[test]

@@ -15,12 +15,24 @@
 //! Items flagged low-information (see [`crate::schema::FLAG_LOW_INFO`]) never
 //! join two posts: a blank picture or a one-word caption shared by thousands
 //! would otherwise chain unrelated posts into one giant cluster.
+//!
+//! Items that pass that gate but still match very many others (more than
+//! [`HubRule::cap`]: a near-blank picture with some texture, a stock logo,
+//! a stock phrase) are *hubs*: they link only their near-exact copies, into
+//! hub groups reported apart from the ordinary clusters (see
+//! [`crate::cluster`]), so they cannot chain unrelated items either. Whether
+//! an item is a hub depends on its matches over the whole index, which an
+//! incremental run looks up for every item it reaches, so both runs draw
+//! the same links.
 
 use std::collections::HashMap;
 
 use neardup_index::{Reader, RecordView};
 
-use crate::cluster::{ClusterSummary, Clusters, MemberInfo};
+use crate::cluster::{
+    mark_hub_group, summarize, ClusterSummary, Clusters, Hub, HubRule, LinkClass, MemberInfo,
+    PairBuffer, Strength,
+};
 use crate::schema::{is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
 
 /// What to cluster.
@@ -47,16 +59,35 @@ pub struct DedupeOptions {
     /// Search only from items numbered `>= since` (and report only the
     /// clusters they touch).
     pub since: Option<u64>,
+    /// How hubs (items with very many matches) are linked.
+    pub hub: HubRule,
+}
+
+impl Default for DedupeOptions {
+    /// Everything (`Mode::All`), PDQ distance <= 31, the text threshold the
+    /// text measurements chose, the default hub rule, a full run.
+    fn default() -> Self {
+        DedupeOptions {
+            mode: Mode::All,
+            max_distance: crate::image::pdq::PDQ_MATCH_DISTANCE,
+            min_similarity: crate::text::DEFAULT_THRESHOLD as f32,
+            since: None,
+            hub: HubRule::default(),
+        }
+    }
 }
 
 /// What a dedupe found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DedupeReport {
-    /// Clusters of two or more members, largest first.
+    /// Clusters of two or more members, and hub groups, largest first.
     pub clusters: Vec<ClusterSummary>,
+    /// The hubs: every hub of the index in a full run, those met in an
+    /// incremental one; most matches first.
+    pub hubs: Vec<Hub>,
     /// Items searched from.
     pub searched: u64,
-    /// Matching pairs found (before joining).
+    /// Links made (pairs joined, either way in an incremental run).
     pub pairs: u64,
 }
 
@@ -114,8 +145,6 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         recs.push(Rec { view, kind, node });
     }
 
-    let mut clusters = Clusters::new(nodes.len());
-    let mut pairs = 0u64;
     let look = |item: u64| -> Option<usize> {
         match index_of.get(item as usize) {
             Some(&i) if i != u32::MAX => Some(i as usize),
@@ -127,41 +156,79 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         let low = is_low_info(a.view.kind) || is_low_info(b.view.kind);
         !(low && mode == Mode::All) && is_low_info(a.view.kind) == is_low_info(b.view.kind)
     };
-    let visual = mode != Mode::Text;
-    let textual = mode != Mode::Image;
-    let mut searched = 0u64;
-
-    let Some(since) = opts.since else {
-        // Full run: every pair, once, from the index's pair scans.
-        let mut on_pair = |a: u64, b: u64| {
-            if let (Some(i), Some(j)) = (look(a), look(b)) {
-                if may_join(&recs[i], &recs[j]) {
-                    pairs += 1;
-                    clusters.join(recs[i].node as usize, recs[j].node as usize);
-                }
-            }
+    let rule = &opts.hub;
+    // Ordinary clusters and hub groups, over nodes.
+    let mut plain = Clusters::new(nodes.len());
+    let mut hubbed = Clusters::new(nodes.len());
+    // One end (its node) of every link made, by class, to count the links
+    // that hold each cluster together.
+    let mut ends: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+    let mut join = |class: LinkClass, i: &Rec<'_>, j: &Rec<'_>| {
+        let (target, ends) = match class {
+            LinkClass::Plain => (&mut plain, &mut ends[0]),
+            LinkClass::Hub => (&mut hubbed, &mut ends[1]),
+            LinkClass::Dropped => return false,
         };
-        if visual {
-            // An image's plain and extra PDQ codes share the field: two
-            // images pair when any code of one is within the radius of any
-            // code of the other, reported once per pair, never an image
-            // with itself (tests/cli_robust.rs).
-            reader.hamming_pairs(FIELD_PDQ, opts.max_distance, None, |p| on_pair(p.a, p.b))?;
-        }
-        if textual {
-            reader.minhash_pairs(FIELD_MINHASH, opts.min_similarity, None, |p| {
-                on_pair(p.a, p.b)
-            })?;
-        }
-        let clusters = summaries(&mut clusters, &nodes, mode, |_| true);
-        return Ok(DedupeReport {
-            clusters,
-            searched: recs.len() as u64,
-            pairs,
-        });
+        ends.push(i.node);
+        target.join(i.node as usize, j.node as usize);
+        true
     };
 
-    // Incremental run: spread from the new items to everything they reach.
+    let Some(since) = opts.since else {
+        // Full run: every pair, once, from the index's pair scans; counted
+        // first (a hub is known only once all its pairs are), then joined.
+        let mut buf = PairBuffer::new(recs.len(), PAIR_BUDGET);
+        scan_pairs(reader, opts, |a, b, s| {
+            if let (Some(i), Some(j)) = (look(a), look(b)) {
+                buf.add(i, j, s, may_join(&recs[i], &recs[j]));
+            }
+        })?;
+        let mut apply = |i: usize, j: usize, s: Strength| {
+            if may_join(&recs[i], &recs[j]) {
+                let class = rule.classify(buf.matches(i), buf.matches(j), s);
+                join(class, &recs[i], &recs[j]);
+            }
+        };
+        if let Some(kept) = buf.pairs() {
+            for &(i, j, s) in kept {
+                apply(i as usize, j as usize, s);
+            }
+        } else {
+            scan_pairs(reader, opts, |a, b, s| {
+                if let (Some(i), Some(j)) = (look(a), look(b)) {
+                    apply(i, j, s);
+                }
+            })?;
+        }
+        let hubs: Vec<(usize, usize)> = (0..recs.len())
+            .map(|i| (i, buf.matches(i)))
+            .filter(|&(_, m)| rule.is_hub(m))
+            .collect();
+        return Ok(report(
+            [(&mut plain, &ends[0]), (&mut hubbed, &ends[1])],
+            1,
+            &nodes,
+            &recs,
+            &hubs,
+            mode,
+            |_| true,
+            recs.len() as u64,
+        ));
+    };
+
+    // Incremental run: spread from the new items along the links of each
+    // class to everything they reach. Each item's matches are looked up
+    // once, when the item is reached or when a link to it must be
+    // classified (only from a non-hub, so at most `cap` lookups per item).
+    let mut near: HashMap<usize, Vec<(usize, Strength)>> = HashMap::new();
+    let mut matches_of = |i: usize| -> neardup_index::Result<Vec<(usize, Strength)>> {
+        if let Some(n) = near.get(&i) {
+            return Ok(n.clone());
+        }
+        let found = neighbours(reader, opts, &recs[i], i, look)?;
+        near.insert(i, found.clone());
+        Ok(found)
+    };
     let mut members_of: Vec<Vec<u32>> = Vec::new();
     if mode == Mode::All {
         members_of = vec![Vec::new(); nodes.len()];
@@ -170,86 +237,212 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         }
     }
     let mut has_new = vec![false; nodes.len()];
-    let mut visited = vec![false; recs.len()];
-    let mut queue: Vec<usize> = Vec::new();
-    for (i, r) in recs.iter().enumerate() {
-        if r.view.item >= since {
-            has_new[r.node as usize] = true;
-            visited[i] = true;
-            queue.push(i);
-        }
+    let fresh: Vec<usize> = (0..recs.len())
+        .filter(|&i| recs[i].view.item >= since)
+        .collect();
+    for &i in &fresh {
+        has_new[recs[i].node as usize] = true;
     }
-    let mut near: Vec<u64> = Vec::new();
-    while let Some(i) = queue.pop() {
-        searched += 1;
-        let item = recs[i].view.item;
-        near.clear();
-        if visual && recs[i].kind.is_visual() {
-            for code in reader.hamming_codes(FIELD_PDQ, item)? {
-                let hits = reader.hamming_radius(FIELD_PDQ, code, opts.max_distance)?;
-                near.extend(hits.iter().map(|h| h.item));
-            }
+    for class in [LinkClass::Plain, LinkClass::Hub] {
+        let mut visited = vec![false; recs.len()];
+        let mut queue = fresh.clone();
+        for &i in &queue {
+            visited[i] = true;
         }
-        if textual && recs[i].kind == Kind::Text {
-            for sig in reader.minhash_signatures(FIELD_MINHASH, item)? {
-                let hits = reader.minhash_query(FIELD_MINHASH, sig, opts.min_similarity)?;
-                near.extend(hits.iter().map(|h| h.item));
+        while let Some(i) = queue.pop() {
+            let near_i = matches_of(i)?;
+            let i_hub = rule.is_hub(near_i.len());
+            for &(j, s) in &near_i {
+                if !may_join(&recs[i], &recs[j]) {
+                    continue;
+                }
+                // From a hub, the other end's matches do not matter.
+                let got = if i_hub {
+                    rule.classify(near_i.len(), 0, s)
+                } else {
+                    rule.classify(near_i.len(), matches_of(j)?.len(), s)
+                };
+                if got != class || !join(class, &recs[i], &recs[j]) {
+                    continue;
+                }
+                if !visited[j] {
+                    visited[j] = true;
+                    queue.push(j);
+                }
             }
-        }
-        near.sort_unstable();
-        near.dedup();
-        for &other in &near {
-            let Some(j) = look(other) else { continue };
-            if j == i || !may_join(&recs[i], &recs[j]) {
-                continue;
-            }
-            pairs += 1;
-            clusters.join(recs[i].node as usize, recs[j].node as usize);
-            if !visited[j] {
-                visited[j] = true;
-                queue.push(j);
-            }
-        }
-        // A post is reached through any of its items: search from the
-        // others too.
-        if mode == Mode::All {
-            for &j in &members_of[recs[i].node as usize] {
-                if !visited[j as usize] {
-                    visited[j as usize] = true;
-                    queue.push(j as usize);
+            // A post is reached through any of its items: search from the
+            // others too.
+            if mode == Mode::All {
+                for &j in &members_of[recs[i].node as usize] {
+                    if !visited[j as usize] {
+                        visited[j as usize] = true;
+                        queue.push(j as usize);
+                    }
                 }
             }
         }
     }
-    let clusters = summaries(&mut clusters, &nodes, mode, |group| {
-        group.iter().any(|&n| has_new[n])
-    });
-    Ok(DedupeReport {
-        clusters,
-        searched,
-        pairs,
-    })
+    let mut hubs: Vec<(usize, usize)> = near
+        .iter()
+        .map(|(&i, n)| (i, n.len()))
+        .filter(|&(_, m)| rule.is_hub(m))
+        .collect();
+    hubs.sort_unstable();
+    Ok(report(
+        [(&mut plain, &ends[0]), (&mut hubbed, &ends[1])],
+        // Every link was made from both its ends.
+        2,
+        &nodes,
+        &recs,
+        &hubs,
+        mode,
+        |group| group.iter().any(|&n| has_new[n]),
+        near.len() as u64,
+    ))
 }
 
-fn summaries(
-    clusters: &mut Clusters,
+/// Most pairs a full run keeps in memory (16 bytes each, so 256 MiB) while
+/// it counts every item's matches; past it, the pairs are scanned a second
+/// time. Unit tests use a tiny budget so that those with more than four
+/// pairs take the second-scan path (the end-to-end tests take the other).
+#[cfg(not(test))]
+const PAIR_BUDGET: usize = 1 << 24;
+#[cfg(test)]
+const PAIR_BUDGET: usize = 4;
+
+/// Every matching pair of live items (item numbers, `a < b`), with its
+/// strength, from the index's pair scans of the fields the mode compares.
+fn scan_pairs(
+    reader: &Reader,
+    opts: &DedupeOptions,
+    mut on_pair: impl FnMut(u64, u64, Strength),
+) -> neardup_index::Result<()> {
+    if opts.mode != Mode::Text {
+        // When an image has several codes in the PDQ field (a plain code
+        // and extra ones), two images pair when any code of one lies within
+        // the radius of any code of the other; the scan reports each pair
+        // once, at its smallest distance, and never an image with itself.
+        reader.hamming_pairs(FIELD_PDQ, opts.max_distance, None, |p| {
+            on_pair(p.a, p.b, Strength::Distance(p.distance))
+        })?;
+    }
+    if opts.mode != Mode::Image {
+        reader.minhash_pairs(FIELD_MINHASH, opts.min_similarity, None, |p| {
+            on_pair(p.a, p.b, Strength::Similarity(p.similarity))
+        })?;
+    }
+    Ok(())
+}
+
+/// The items matching item `i` (record `rec`), as record numbers with the
+/// strength of their best match: the same set a full run's pair scans
+/// report for it, so that both runs count the same matches.
+fn neighbours(
+    reader: &Reader,
+    opts: &DedupeOptions,
+    rec: &Rec<'_>,
+    i: usize,
+    look: impl Fn(u64) -> Option<usize>,
+) -> neardup_index::Result<Vec<(usize, Strength)>> {
+    let item = rec.view.item;
+    let mut found: Vec<(usize, Strength)> = Vec::new();
+    if opts.mode != Mode::Text && rec.kind.is_visual() {
+        // Every code of the image (plain and extra), as the pair scan does.
+        for code in reader.hamming_codes(FIELD_PDQ, item)? {
+            for h in reader.hamming_radius(FIELD_PDQ, code, opts.max_distance)? {
+                found.extend(look(h.item).map(|j| (j, Strength::Distance(h.distance))));
+            }
+        }
+    }
+    if opts.mode != Mode::Image && rec.kind == Kind::Text {
+        for sig in reader.minhash_signatures(FIELD_MINHASH, item)? {
+            for h in reader.minhash_query(FIELD_MINHASH, sig, opts.min_similarity)? {
+                found.extend(look(h.item).map(|j| (j, Strength::Similarity(h.similarity))));
+            }
+        }
+    }
+    // Keep the best match per item: smallest distance, largest similarity.
+    let key = |s: &Strength| match *s {
+        Strength::Distance(d) => d as f32,
+        Strength::Similarity(j) => -j,
+    };
+    found.retain(|&(j, _)| j != i);
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(key(&a.1).total_cmp(&key(&b.1))));
+    found.dedup_by_key(|t| t.0);
+    Ok(found)
+}
+
+/// The report of a run: ordinary clusters and hub groups that `keep`
+/// accepts, largest first (ties by id), each with the number of links that
+/// hold it (every link was recorded `per_link` times, by one end's node),
+/// and the hubs met.
+#[allow(clippy::too_many_arguments)]
+fn report(
+    [(plain, plain_ends), (hubbed, hub_ends)]: [(&mut Clusters, &Vec<u32>); 2],
+    per_link: u64,
     nodes: &[MemberInfo],
+    recs: &[Rec<'_>],
+    hubs: &[(usize, usize)],
     mode: Mode,
     keep: impl Fn(&[usize]) -> bool,
-) -> Vec<ClusterSummary> {
+    searched: u64,
+) -> DedupeReport {
+    let pairs = (plain_ends.len() + hub_ends.len()) as u64 / per_link;
+    let links_by_root = |c: &mut Clusters, ends: &[u32]| {
+        let mut by_root: HashMap<usize, u64> = HashMap::new();
+        for &n in ends {
+            *by_root.entry(c.find(n as usize)).or_default() += 1;
+        }
+        by_root
+    };
+    let plain_links = links_by_root(plain, plain_ends);
+    let hub_links = links_by_root(hubbed, hub_ends);
     let kind = match mode {
         Mode::Image => "image",
         Mode::Text => "text",
         Mode::All => "post",
     };
-    let mut out: Vec<ClusterSummary> = clusters
-        .groups()
-        .into_iter()
-        .filter(|g| keep(g))
-        .map(|g| crate::cluster::summarize(kind, g.iter().map(|&n| nodes[n].clone()).collect()))
-        .collect();
+    let mut hub_items: HashMap<u32, Vec<String>> = HashMap::new();
+    for &(i, _) in hubs {
+        hub_items
+            .entry(recs[i].node)
+            .or_default()
+            .push(recs[i].view.id.to_string());
+    }
+    let summary = |g: &[usize]| summarize(kind, g.iter().map(|&n| nodes[n].clone()).collect());
+    let mut out: Vec<ClusterSummary> = Vec::new();
+    for g in plain.groups().into_iter().filter(|g| keep(g)) {
+        let mut s = summary(&g);
+        s.links = plain_links.get(&plain.find(g[0])).map(|n| n / per_link);
+        out.push(s);
+    }
+    for g in hubbed.groups().into_iter().filter(|g| keep(g)) {
+        let mut s = summary(&g);
+        s.links = hub_links.get(&hubbed.find(g[0])).map(|n| n / per_link);
+        let ids = g
+            .iter()
+            .filter_map(|n| hub_items.get(&(*n as u32)))
+            .flatten()
+            .cloned()
+            .collect();
+        mark_hub_group(&mut s, ids);
+        out.push(s);
+    }
     out.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.cluster.cmp(&b.cluster)));
-    out
+    let mut hubs: Vec<Hub> = hubs
+        .iter()
+        .map(|&(i, matches)| Hub {
+            id: recs[i].view.id.to_string(),
+            matches,
+        })
+        .collect();
+    hubs.sort_by(|a, b| b.matches.cmp(&a.matches).then_with(|| a.id.cmp(&b.id)));
+    DedupeReport {
+        clusters: out,
+        hubs,
+        searched,
+        pairs,
+    }
 }
 
 #[cfg(test)]
@@ -324,6 +517,7 @@ mod tests {
             max_distance: 31,
             min_similarity: 0.5,
             since,
+            ..DedupeOptions::default()
         }
     }
 
@@ -368,6 +562,8 @@ mod tests {
         assert_eq!(c.first_author.as_deref(), Some("acc-p1"));
         assert_eq!((c.first_seen, c.last_seen), (Some(10), Some(30)));
         assert_eq!(c.distinct_authors, Some(3));
+        // p1-p2 by picture, p2-p3 by caption: a chain of two links.
+        assert_eq!(c.links, Some(2));
 
         let images = dedupe(&r, &opts(Mode::Image, None)).unwrap();
         assert_eq!(
@@ -415,5 +611,103 @@ mod tests {
         assert_eq!(inc.clusters, expected);
         assert_eq!(expected.len(), 2);
         assert!(inc.searched < r.len());
+    }
+
+    /// The hub's code with bits `20 k .. 20 k + 20` flipped: 20 bits from
+    /// the hub, 40 from any other spoke.
+    fn spoke(hub: &[u64], k: usize) -> Vec<u64> {
+        let mut code = hub.to_vec();
+        for bit in 20 * k..20 * k + 20 {
+            code[bit / 64] ^= 1 << (bit % 64);
+        }
+        code
+    }
+
+    #[test]
+    fn a_hub_picture_on_many_posts_does_not_merge_their_campaigns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::create(dir.path(), params()).unwrap();
+        // Twelve small campaigns (q_k and r_k share a caption); each q_k
+        // also carries a picture 20 bits from a textured near-blank
+        // picture H, which two more posts carry exactly.
+        let hub = pdq(9, 0);
+        let add_campaigns = |w: &mut Writer, ks: std::ops::Range<usize>| {
+            for k in ks {
+                let (q, r) = (format!("q{k:02}"), format!("r{k:02}"));
+                let t = 100 * k as i64;
+                w.add(text(&q, t, sig(100 + k as u32, 0), false)).unwrap();
+                w.add(text(&r, t + 1, sig(100 + k as u32, 1), false))
+                    .unwrap();
+                w.add(image(
+                    &format!("{q}/m.jpg"),
+                    Some(&q),
+                    t,
+                    spoke(&hub, k),
+                    false,
+                ))
+                .unwrap();
+            }
+        };
+        add_campaigns(&mut w, 0..11);
+        w.add(image("h1/m.jpg", Some("h1"), 5, hub.clone(), false))
+            .unwrap();
+        let since = w.commit().unwrap().next_item;
+        add_campaigns(&mut w, 11..12);
+        w.add(image("h2/m.jpg", Some("h2"), 6, hub.clone(), false))
+            .unwrap();
+        w.commit().unwrap();
+        let r = Reader::open(dir.path()).unwrap();
+
+        let capped = |since| DedupeOptions {
+            hub: HubRule {
+                cap: 5,
+                ..HubRule::default()
+            },
+            ..opts(Mode::All, since)
+        };
+        let full = dedupe(&r, &capped(None)).unwrap();
+        let mut expected: Vec<Vec<String>> = (0..12)
+            .map(|k| vec![format!("q{k:02}"), format!("r{k:02}")])
+            .collect();
+        expected.push(vec!["h1".into(), "h2".into()]);
+        expected.sort();
+        assert_eq!(members(&full), expected);
+        let groups: Vec<&ClusterSummary> = full
+            .clusters
+            .iter()
+            .filter(|c| !c.hubs.is_empty())
+            .collect();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].hubs, vec!["h1/m.jpg", "h2/m.jpg"]);
+        // Each campaign is one caption link; the hub group one exact copy.
+        assert!(full.clusters.iter().all(|c| c.links == Some(1)));
+        assert_eq!(
+            full.hubs.iter().map(|h| h.matches).collect::<Vec<_>>(),
+            vec![13, 13]
+        );
+        // Without the cap, the picture chains everything into one cluster.
+        let uncapped = DedupeOptions {
+            hub: HubRule {
+                cap: u32::MAX,
+                ..HubRule::default()
+            },
+            ..opts(Mode::All, None)
+        };
+        let chained = dedupe(&r, &uncapped).unwrap();
+        assert_eq!(chained.clusters.len(), 1);
+        assert_eq!(chained.clusters[0].size, 26);
+
+        // The incremental run draws the same links: it reports the full
+        // run's clusters and hub groups that hold a new post, whole.
+        let inc = dedupe(&r, &capped(Some(since))).unwrap();
+        let new_posts = ["q11", "r11", "h2"];
+        let touched: Vec<ClusterSummary> = full
+            .clusters
+            .iter()
+            .filter(|c| c.members.iter().any(|m| new_posts.contains(&m.as_str())))
+            .cloned()
+            .collect();
+        assert_eq!(touched.len(), 2);
+        assert_eq!(inc.clusters, touched);
     }
 }

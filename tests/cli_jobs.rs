@@ -431,3 +431,143 @@ fn verify_names_a_damaged_segment() {
     let name = seg.file_name().unwrap().to_str().unwrap();
     assert!(stderr(&o).contains(name), "{}", stderr(&o));
 }
+
+/// Members of each reported cluster, sorted, for comparisons.
+fn member_sets(lines: &[Value]) -> Vec<Vec<String>> {
+    let mut sets: Vec<Vec<String>> = lines
+        .iter()
+        .map(|c| {
+            let mut m: Vec<String> = c["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect();
+            m.sort();
+            m
+        })
+        .collect();
+    sets.sort();
+    sets
+}
+
+#[test]
+fn a_blank_picture_and_a_stock_picture_on_every_post_do_not_merge_campaigns() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    // Every post carries the same flat picture (too plain for PDQ) and the
+    // same textured stock picture; four campaigns of three re-posts each
+    // share a caption, six more posts are unrelated.
+    image::RgbImage::from_pixel(64, 64, image::Rgb([200, 200, 200]))
+        .save(dir.path().join("blank.png"))
+        .unwrap();
+    std::fs::copy(
+        sample().join("media/photo-00.jpg"),
+        dir.path().join("stock.jpg"),
+    )
+    .unwrap();
+    let bg: Vec<String> = posts_of(&sample().join("posts.jsonl"))
+        .iter()
+        .filter(|p| p["id"].as_str().unwrap().starts_with("bg-"))
+        .map(|p| p["text"].as_str().unwrap().to_string())
+        .collect();
+    let post = |id: String, text: String, t: usize| {
+        serde_json::json!({
+            "id": id, "text": text, "author": format!("acc-{t}"),
+            "created_at": 1_700_000_000 + t, "media": ["blank.png", "stock.jpg"],
+        })
+    };
+    let mut campaigns = Vec::new();
+    for (c, caption) in bg.iter().take(4).enumerate() {
+        for (j, tag) in ["", " #truth", " #wakeup"].iter().enumerate() {
+            campaigns.push(post(
+                format!("c{c}-{j}"),
+                format!("{caption}{tag}"),
+                10 * c + j,
+            ));
+        }
+    }
+    let mut unrelated: Vec<Value> = (0..6)
+        .map(|u| post(format!("u{u}"), bg[10 + u].clone(), 100 + u))
+        .collect();
+    // Five more posts say only "lol" under the flat picture: they link to
+    // nothing.
+    for w in 0..5 {
+        let mut p = post(format!("w{w}"), "lol".into(), 200 + w);
+        p["media"] = serde_json::json!(["blank.png"]);
+        unrelated.push(p);
+    }
+    write_posts(&dir.path().join("night1.jsonl"), &campaigns);
+    write_posts(&dir.path().join("night2.jsonl"), &unrelated);
+    for night in ["night1.jsonl", "night2.jsonl"] {
+        let o = run(&[
+            "index",
+            "--index",
+            idx,
+            dir.path().join(night).to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        if night == "night1.jsonl" {
+            let o = run(&["dedupe", "--index", idx, "--hub-cap", "5"]);
+            assert_eq!(code(&o), 0, "{}", stderr(&o));
+        }
+    }
+
+    // The incremental run (the unrelated posts are new) first.
+    let inc = run(&[
+        "dedupe",
+        "--index",
+        idx,
+        "--hub-cap",
+        "5",
+        "--since",
+        "last",
+    ]);
+    assert_eq!(code(&inc), 0, "{}", stderr(&inc));
+    // 18 copies of the stock picture: 17 matches each, over a cap of 5.
+    let o = run(&["dedupe", "--index", idx, "--hub-cap", "5"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("18 hub item(s)"), "{}", stderr(&o));
+    let full = jsonl(&o);
+    let (groups, clusters): (Vec<Value>, Vec<Value>) =
+        full.iter().cloned().partition(|c| c.get("hubs").is_some());
+    let mut expected: Vec<Vec<String>> = (0..4)
+        .map(|c| (0..3).map(|j| format!("c{c}-{j}")).collect())
+        .collect();
+    expected.sort();
+    assert_eq!(member_sets(&clusters), expected);
+    assert!(full
+        .iter()
+        .flat_map(|c| c["members"].as_array().unwrap())
+        .all(|m| !m.as_str().unwrap().starts_with('w')));
+    // The stock picture's copies form one hub group over all 18 posts,
+    // with an id of its own.
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["size"], 18);
+    assert_eq!(groups[0]["hubs"].as_array().unwrap().len(), 18);
+    assert!(groups[0]["cluster"]
+        .as_str()
+        .unwrap()
+        .starts_with("post-hub-"));
+    // The incremental run reported what the full run reports that holds a
+    // new post: the hub group, not the campaigns.
+    let touched: Vec<Value> = full
+        .iter()
+        .filter(|c| {
+            c["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m.as_str().unwrap().starts_with('u'))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(jsonl(&inc), touched);
+    assert_eq!(touched, groups);
+
+    // Without the cap the stock picture chains every post into one cluster.
+    let o = run(&["dedupe", "--index", idx]);
+    assert_eq!(member_sets(&jsonl(&o)).len(), 1);
+    assert_eq!(jsonl(&o)[0]["size"], 18);
+}

@@ -411,6 +411,7 @@ fn items_with_several_codes_pair_once_and_never_with_themselves() {
                 max_distance: PDQ_MATCH_DISTANCE,
                 min_similarity: 0.5,
                 since,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -54,6 +54,12 @@ pub struct Args {
     /// previous run recorded in the index. Reports the clusters they touch.
     #[arg(long, value_name = "N|last")]
     since: Option<String>,
+    /// An item with more matches than this is a hub: it links only its
+    /// near-exact copies (PDQ distance <= 10, similarity >= 0.9), into a
+    /// hub group reported apart (`hubs` names it), never chaining the
+    /// rest.
+    #[arg(long, value_name = "N", default_value_t = neardup::cluster::DEFAULT_HUB_CAP)]
+    hub_cap: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     format: Format,
@@ -81,6 +87,10 @@ struct Row<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     first_author: Option<&'a str>,
     representative: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<u64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    hubs: &'a [String],
 }
 
 fn row(c: &ClusterSummary) -> Row<'_> {
@@ -94,6 +104,8 @@ fn row(c: &ClusterSummary) -> Row<'_> {
         last_seen: c.last_seen.map(format_time),
         first_author: c.first_author.as_deref(),
         representative: &c.representative,
+        links: c.links,
+        hubs: &c.hubs,
     }
 }
 
@@ -150,9 +162,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_distance: args.max_distance,
         min_similarity: args.min_similarity as f32,
         since,
+        hub: neardup::cluster::HubRule {
+            cap: args.hub_cap,
+            ..Default::default()
+        },
     };
     let report =
         dedupe(&reader, &opts).with_context(|| format!("{}: dedupe failed", dir.display()))?;
+    if !report.hubs.is_empty() {
+        let shown: Vec<String> = report
+            .hubs
+            .iter()
+            .take(5)
+            .map(|h| format!("{} ({} matches)", h.id, h.matches))
+            .collect();
+        eprintln!(
+            "dedupe: {} hub item(s) with more than {} matches linked only their near-exact copies: {}{}",
+            report.hubs.len(),
+            args.hub_cap,
+            shown.join(", "),
+            if report.hubs.len() > 5 { ", ..." } else { "" }
+        );
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
@@ -176,6 +207,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "first_author",
                 "representative",
                 "members",
+                "links",
+                "hubs",
             ])?;
             for c in &report.clusters {
                 let r = row(c);
@@ -189,6 +222,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     r.first_author.unwrap_or_default().to_string(),
                     r.representative.to_string(),
                     r.members.join("|"),
+                    r.links.map_or(String::new(), |n| n.to_string()),
+                    r.hubs.join("|"),
                 ])?;
             }
             w.flush()?;
