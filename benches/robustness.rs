@@ -441,38 +441,42 @@ fn main() {
         found - n,
         EDITS.len()
     );
+    let usable = variants
+        .iter()
+        .filter(|v| v[0].pdq[0].quality >= PDQ_MIN_QUALITY)
+        .count();
     print!("| edit |");
     for m in METHODS {
         print!(" {m} |");
     }
-    println!();
-    println!("|---|{}", "---:|".repeat(4));
+    println!(" neardup, of the {usable} PDQ can hash |");
+    println!("|---|{}", "---:|".repeat(5));
     for (e, name) in EDITS.iter().enumerate() {
         print!("| {name} |");
+        let mut neardup_hits = 0;
         for (m, &t) in thresholds.iter().enumerate() {
             let hits = variants
                 .iter()
                 .filter(|v| distances(&v[0], &v[1 + e])[m] <= t)
                 .count();
+            if m == 2 {
+                neardup_hits = hits;
+            }
             print!(" {:.2} |", hits as f64 / n as f64);
         }
-        println!();
+        println!(" {:.2} |", neardup_hits as f64 / usable.max(1) as f64);
     }
     print!("| **threshold (bits)** |");
     for (m, t) in thresholds.iter().enumerate() {
         let bits = if m == 1 { 64 } else { 256 };
         print!(" {t}/{bits} |");
     }
-    println!();
+    println!(" {}/256 |", thresholds[2]);
     print!("| **FPR measured** |");
     for f in fprs {
         print!(" {f:.1e} |");
     }
-    println!();
-    let usable = variants
-        .iter()
-        .filter(|v| v[0].pdq[0].quality >= PDQ_MIN_QUALITY)
-        .count();
+    println!(" {:.1e} |", fprs[2]);
     println!(
         "\n{usable} of {n} originals have PDQ quality >= {PDQ_MIN_QUALITY}: the others \
          (flat or smooth wallpapers) are never matched by a PDQ method, so {:.2} is the \
