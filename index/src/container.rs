@@ -32,8 +32,10 @@ use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::raw::{le_u32, le_u64};
 
-/// The container format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The container format version this build writes and reads. Version 2:
+/// multi-index hashing sections with compact offset blocks (their own
+/// version 2); files of version 1 are refused with `UnsupportedVersion`.
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 64;
 const ENTRY_LEN: usize = 32;
 const FOOTER_LEN: usize = 16;
