@@ -63,7 +63,9 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use crate::bytes::{align8, checked_range, put_u32, put_u64, read_u32, read_u64, u32_view};
+use crate::bytes::{
+    align8, checked_range, prefetch, put_u32, put_u64, read_u32, read_u64, u32_view,
+};
 use crate::search_error::SearchError;
 
 const MAGIC: [u8; 8] = *b"NDMIH\0v1";
@@ -107,22 +109,6 @@ const COST_SCAN_NS_PER_WORD: f64 = 0.3;
 /// How many items ahead the probing passes prefetch (enough to cover a
 /// memory latency with a few loads in flight).
 const PREFETCH_AHEAD: usize = 12;
-
-/// Hints the CPU to bring `x` into cache. Never changes results.
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` is a cache hint only: it never faults and reads
-    // nothing architecturally; its `sse` target feature is part of the
-    // x86_64 baseline; and the pointer comes from a valid reference.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            (x as *const T).cast::<i8>(),
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
-}
 
 /// The largest code width in words (256 bits).
 const MAX_WORDS: usize = 4;
@@ -591,6 +577,14 @@ fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Ve
 /// Counting sort of the entries by the value of substring `s`: writes the
 /// offset blocks and the grouped entry numbers (`w` bytes each), and
 /// returns the table's wide blocks (`WIDE_WORDS` offsets each).
+///
+/// A plain counting sort touches the counters and the entry region at
+/// random, one cache miss per entry and pass once the table outgrows the
+/// cache. So the entries are first partitioned by the top `PART_BITS` bits of
+/// their value (256 sequential output streams), and each partition is then
+/// counted and scattered within its own small range of counters and entry
+/// slots, which stays in cache. Both steps are stable, so entries stay in
+/// ascending order within a bucket.
 fn fill_table(
     codes: &[u64],
     wpc: usize,
@@ -599,10 +593,30 @@ fn fill_table(
     blocks: &mut [u8],
     ids: &mut [u8],
 ) -> Vec<u32> {
+    const PART_BITS: u32 = 8;
     let buckets = 1usize << s.len;
-    let mut counts = vec![0u32; buckets + 1];
+    let shift = s.len.saturating_sub(PART_BITS);
+    let parts = buckets >> shift;
+    // Partition (value, entry) pairs by the value's top bits.
+    let mut part_start = vec![0usize; parts + 1];
     for c in codes.chunks_exact(wpc) {
-        counts[s.value(c) as usize + 1] += 1;
+        part_start[(s.value(c) >> shift) as usize + 1] += 1;
+    }
+    for p in 1..=parts {
+        part_start[p] += part_start[p - 1];
+    }
+    let mut fill = part_start.clone();
+    let mut pairs = vec![0u64; codes.len() / wpc];
+    for (i, c) in codes.chunks_exact(wpc).enumerate() {
+        let v = s.value(c);
+        let slot = &mut fill[(v >> shift) as usize];
+        pairs[*slot] = (u64::from(v) << 32) | i as u64;
+        *slot += 1;
+    }
+    // Bucket offsets: counts per partition land in one small range.
+    let mut counts = vec![0u32; buckets + 1];
+    for &pv in &pairs {
+        counts[(pv >> 32) as usize + 1] += 1;
     }
     for i in 1..=buckets {
         counts[i] += counts[i - 1];
@@ -626,10 +640,11 @@ fn fill_table(
         };
         blk[..4].copy_from_slice(&head.to_le_bytes());
     }
-    for (i, c) in codes.chunks_exact(wpc).enumerate() {
-        let slot = &mut counts[s.value(c) as usize];
+    // Scatter, partition by partition: each writes its own slot range.
+    for &pv in &pairs {
+        let slot = &mut counts[(pv >> 32) as usize];
         let p = *slot as usize * w;
-        ids[p..p + w].copy_from_slice(&(i as u32).to_le_bytes()[..w]);
+        ids[p..p + w].copy_from_slice(&(pv as u32).to_le_bytes()[..w]);
         *slot += 1;
     }
     wide

@@ -31,6 +31,7 @@ use crate::items::RecordView;
 use crate::manifest::{FieldSpec, IndexParams, SegmentMeta};
 use crate::raw::{as_u32s, as_u64s, id_hash, le_u32, le_u64, u32_bytes, u64_bytes};
 use crate::search;
+use rayon::prelude::*;
 
 /// Magic bytes of a segment file.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"NDUPSEG1";
@@ -173,6 +174,26 @@ impl SegmentBuilder {
         b
     }
 
+    /// Reserves room for the items of `segs` (a merge), so the builder's
+    /// vectors grow once instead of by repeated doubling and copying.
+    pub(crate) fn reserve_for(&mut self, segs: &[&Segment]) {
+        let items: usize = segs.iter().map(|s| s.len()).sum();
+        let heap: usize = segs.iter().map(|s| s.c.sections()[s.heap].len).sum();
+        self.items.reserve(items);
+        self.meta.reserve(items * META_LEN);
+        self.offs.reserve(items * STRINGS);
+        self.heap.reserve(heap);
+        for (f, codes) in self.codes.iter_mut().enumerate() {
+            let entries: usize = segs.iter().map(|s| s.entries(f)).sum();
+            let words = segs.first().map_or(0, |s| s.words(f));
+            match codes {
+                Codes::Hamming(v) => v.reserve(entries * words),
+                Codes::MinHash(v) => v.reserve(entries * words),
+            }
+            self.owners[f].reserve(entries);
+        }
+    }
+
     /// Adds a record; items must come in increasing item-number order.
     /// Returns its ordinal.
     pub(crate) fn push_record(&mut self, r: &RecordView<'_>) -> u32 {
@@ -213,34 +234,43 @@ impl SegmentBuilder {
     /// Builds the search sections and writes the segment as `dir/name`.
     pub(crate) fn write(&self, io: &mut Io, dir: &Path, name: &str) -> Result<SegmentMeta> {
         let n = self.items.len();
-        let mut ids: Vec<(u64, u64)> = (0..n)
-            .map(|i| {
-                let (a, b) = (
-                    self.offs[STRINGS * i] as usize,
-                    self.offs[STRINGS * i + 1] as usize,
-                );
-                let id = std::str::from_utf8(&self.heap[a..b]).unwrap_or("");
-                (id_hash(id), i as u64)
-            })
-            .collect();
-        ids.sort_unstable();
-        let ids_flat: Vec<u64> = ids.iter().flat_map(|&(h, o)| [h, o]).collect();
-        let filter = build_filter(ids.iter().map(|&(h, _)| h), n);
-        let searches: Vec<Vec<u8>> = self
-            .params
-            .fields
-            .iter()
-            .zip(&self.codes)
-            .map(|(spec, codes)| match (spec, codes) {
-                (FieldSpec::Hamming { bits, .. }, Codes::Hamming(c)) => {
-                    search::build_hamming(c, *bits as usize / 64)
-                }
-                (FieldSpec::MinHash { k, bands, rows, .. }, Codes::MinHash(s)) => {
-                    search::build_minhash(s, *k as usize, *bands as usize, *rows as usize)
-                }
-                _ => Ok(Vec::new()),
-            })
-            .collect::<Result<_>>()?;
+        // The id table and filter are built beside the search sections
+        // (which use the rayon pool themselves): on two cores the commit
+        // then takes about the time of the search build alone.
+        let id_tables = || {
+            let mut ids: Vec<(u64, u64)> = (0..n)
+                .map(|i| {
+                    let (a, b) = (
+                        self.offs[STRINGS * i] as usize,
+                        self.offs[STRINGS * i + 1] as usize,
+                    );
+                    let id = std::str::from_utf8(&self.heap[a..b]).unwrap_or("");
+                    (id_hash(id), i as u64)
+                })
+                .collect();
+            ids.sort_unstable();
+            let ids_flat: Vec<u64> = ids.iter().flat_map(|&(h, o)| [h, o]).collect();
+            let filter = build_filter(ids.iter().map(|&(h, _)| h), n);
+            (ids_flat, filter)
+        };
+        let searches = || -> Result<Vec<Vec<u8>>> {
+            self.params
+                .fields
+                .par_iter()
+                .zip(self.codes.par_iter())
+                .map(|(spec, codes)| match (spec, codes) {
+                    (FieldSpec::Hamming { bits, .. }, Codes::Hamming(c)) => {
+                        search::build_hamming(c, *bits as usize / 64)
+                    }
+                    (FieldSpec::MinHash { k, bands, rows, .. }, Codes::MinHash(s)) => {
+                        search::build_minhash(s, *k as usize, *bands as usize, *rows as usize)
+                    }
+                    _ => Ok(Vec::new()),
+                })
+                .collect::<Result<_>>()
+        };
+        let ((ids_flat, filter), searches) = rayon::join(id_tables, searches);
+        let searches = searches?;
         // Compact forms: implicit item numbers for a run, u32 string
         // offsets while the heap allows, implicit owners for one code per
         // item. They cut a fresh segment by about 40 bytes per item.
@@ -599,6 +629,23 @@ impl Segment {
             group: (flags & FLAG_GROUP != 0).then_some(strs[4]),
             digest: le_u64(meta, 0),
         })
+    }
+
+    /// Hints the CPU to fetch the id filter's cache line for an id of hash
+    /// `h`, so that a following [`Segment::lookup_id`] finds it in cache; the
+    /// writer issues these for every segment before checking any, so the
+    /// misses overlap instead of following one another.
+    pub(crate) fn prefetch_id(&self, h: u64) {
+        if let Some(i) = self.id_filter {
+            let bytes = self.c.raw(i);
+            let blocks = bytes.len() / FILTER_BLOCK_BYTES;
+            if blocks > 0 {
+                let (b, _) = filter_probes(h, blocks);
+                if let Some(x) = bytes.get(b * FILTER_BLOCK_BYTES) {
+                    crate::bytes::prefetch(x);
+                }
+            }
+        }
     }
 
     /// Ordinals whose external id is `id`.

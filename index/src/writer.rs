@@ -345,6 +345,7 @@ impl Writer {
     pub fn add(&mut self, item: Item) -> Result<AddOutcome> {
         self.check()?;
         self.validate(&item)?;
+        self.reader.prefetch_id(&item.id);
         if let Some(ord) = self.pending_ord(&item.id) {
             let old = self.pending.record(ord);
             return Ok(Self::outcome(old.item, old.digest, item.digest));
@@ -660,6 +661,7 @@ fn merge(
     deleted: &BTreeSet<u64>,
 ) -> Result<(Option<SegmentMeta>, Vec<u64>)> {
     let mut b = SegmentBuilder::new(params);
+    b.reserve_for(group);
     let mut purged = Vec::new();
     for seg in group {
         let mut cursors = vec![0usize; params.fields.len()];
