@@ -149,10 +149,20 @@ impl SegmentBuilder {
     /// their commit).
     pub(crate) fn without(&self, drop: &std::collections::BTreeSet<u32>) -> SegmentBuilder {
         let mut b = SegmentBuilder::new(&self.params);
+        self.copy_into(&mut b, |ord| !drop.contains(&ord));
+        b
+    }
+
+    /// Appends every item of `self` (records and codes) to `b`, whose items
+    /// must all be older.
+    pub(crate) fn append_to(&self, b: &mut SegmentBuilder) {
+        self.copy_into(b, |_| true);
+    }
+
+    fn copy_into(&self, b: &mut SegmentBuilder, keep: impl Fn(u32) -> bool) {
         let mut cursors = vec![0usize; self.params.fields.len()];
         for ord in 0..self.items.len() as u32 {
-            let keep = !drop.contains(&ord);
-            let new_ord = if keep {
+            let new_ord = if keep(ord) {
                 Some(b.push_record(&self.record(ord)))
             } else {
                 None
@@ -171,21 +181,25 @@ impl SegmentBuilder {
                 }
             }
         }
-        b
     }
 
     /// Reserves room for the items of `segs` (a merge), so the builder's
     /// vectors grow once instead of by repeated doubling and copying.
-    pub(crate) fn reserve_for(&mut self, segs: &[&Segment]) {
-        let items: usize = segs.iter().map(|s| s.len()).sum();
-        let heap: usize = segs.iter().map(|s| s.c.sections()[s.heap].len).sum();
+    pub(crate) fn reserve_for(&mut self, segs: &[&Segment], extra: Option<&SegmentBuilder>) {
+        let items = segs.iter().map(|s| s.len()).sum::<usize>() + extra.map_or(0, |b| b.len());
+        let heap = segs
+            .iter()
+            .map(|s| s.c.sections()[s.heap].len)
+            .sum::<usize>()
+            + extra.map_or(0, |b| b.heap.len());
         self.items.reserve(items);
         self.meta.reserve(items * META_LEN);
         self.offs.reserve(items * STRINGS);
         self.heap.reserve(heap);
         for (f, codes) in self.codes.iter_mut().enumerate() {
-            let entries: usize = segs.iter().map(|s| s.entries(f)).sum();
-            let words = segs.first().map_or(0, |s| s.words(f));
+            let words = self.params.fields[f].words();
+            let entries = segs.iter().map(|s| s.entries(f)).sum::<usize>()
+                + extra.map_or(0, |b| b.owners[f].len());
             match codes {
                 Codes::Hamming(v) => v.reserve(entries * words),
                 Codes::MinHash(v) => v.reserve(entries * words),
