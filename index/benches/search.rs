@@ -101,15 +101,18 @@ struct Row {
     median_near_ms: f64,
     linear_ms: f64,
     hits: f64,
+    /// Mean buckets probed / candidates verified per near-duplicate query
+    /// (MIH only).
+    work: String,
 }
 
 fn print_rows(title: &str, rows: &[Row]) {
     println!("\n### {title}\n");
-    println!("| structure | n | build (items/s, wall, 2 threads) | build (items per CPU-s x 2) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits (near) |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| structure | n | build (items/s, wall, 2 threads) | build (items per CPU-s x 2) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits (near) | buckets / candidates per query (near) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {:.2e} | {:.2e} | {:.1} | {:.4} | {:.4} | {:.3} | {:.0}x | {:.2} |",
+            "| {} | {} | {:.2e} | {:.2e} | {:.1} | {:.4} | {:.4} | {:.3} | {:.0}x | {:.2} | {} |",
             r.what,
             r.n,
             r.build_rate,
@@ -119,7 +122,8 @@ fn print_rows(title: &str, rows: &[Row]) {
             r.median_near_ms,
             r.linear_ms,
             r.linear_ms / r.median_ms.max(r.median_near_ms),
-            r.hits
+            r.hits,
+            r.work
         );
     }
     for pair in rows.windows(2) {
@@ -181,6 +185,14 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
             hamming::linear_radius(&codes, w, black_box(&q), r, &mut out).unwrap();
             t_lin.push(t.elapsed().as_secs_f64());
         }
+        let (mut buckets, mut cands) = (0, 0);
+        for q in near_queries.chunks_exact(w) {
+            let st = view.probe_stats(q, r).unwrap();
+            buckets += st.buckets;
+            cands += st.candidates;
+        }
+        let nq = queries_for(n) as f64;
+        let work = format!("{:.0} / {:.0}", buckets as f64 / nq, cands as f64 / nq);
         let layout = MihIndex::default_layout(n, w)
             .map_or("scan".into(), |l| format!("m={} s={}", l.tables, l.bits));
         let family = format!(
@@ -199,6 +211,7 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
             median_near_ms: median(t_near) * 1e3,
             linear_ms: median(t_lin) * 1e3,
             hits: hits as f64 / queries_for(n) as f64,
+            work,
         });
         eprintln!("done MIH w={w} n={n} clustered={clustered}");
     }
@@ -282,6 +295,7 @@ fn bench_lsh(sizes: &[usize]) -> Vec<Row> {
             median_near_ms: median(t_near) * 1e3,
             linear_ms: median(t_lin) * 1e3,
             hits: hits as f64 / queries_for(n) as f64,
+            work: "-".into(),
         });
         eprintln!("done LSH n={n}");
     }

@@ -98,6 +98,22 @@ pub fn checked_range(start: u64, len: u64, section_len: usize) -> Option<std::op
     Some(start as usize..end as usize)
 }
 
+/// Hints the CPU to bring `x` into cache. Never changes results.
+#[inline(always)]
+pub(crate) fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` is a cache hint only: it never faults and reads
+    // nothing architecturally; its `sse` target feature is part of the
+    // x86_64 baseline; and the pointer comes from a valid reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (x as *const T).cast::<i8>(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,20 +34,27 @@
 //! | bytes | field |
 //! |---|---|
 //! | 0..8 | magic `NDMIH\0v1` |
-//! | 8..12 | format version (1) |
+//! | 8..12 | format version (2; version 1 stored plain `u32` offsets) |
 //! | 12..16 | words per code `W` (1 or 4) |
 //! | 16..24 | number of entries `n` |
 //! | 24..28 | number of substring tables `m` (0: no tables, linear scan) |
 //! | 28..32 | entry number width in bytes (2 if `n <= 2^16`, 3 if `n <= 2^24`, else 4) |
-//! | 32.. | `m` table descriptors of 24 bytes: bit start `u32`, bit length `s` `u32`, offsets position `u64`, entries position `u64` |
+//! | 32.. | `m` table descriptors of 40 bytes: bit start `u32`, bit length `s` `u32`, offset blocks position `u64`, entries position `u64`, wide blocks position `u64`, wide block count `u32`, zero `u32` |
 //!
-//! Each table is a CSR bucket array: `2^s + 1` `u32` offsets, then the `n`
-//! entry numbers grouped by substring value (ascending entry within a
-//! bucket), packed in 2, 3 or 4 bytes, plus padding so a 4-byte load of the
-//! last one stays in bounds. A table costs `4 * 2^s + width * n` bytes; the
-//! builder keeps the section plus the codes within 3x the raw code bytes
-//! (at 10^7 codes: 51.5 bytes per 256-bit code, 11.5 per 64-bit code, on top
-//! of the 32 or 8 bytes of the code itself).
+//! Each table is a CSR bucket array: the bucket offsets, then the `n` entry
+//! numbers grouped by substring value (ascending entry within a bucket),
+//! packed in 2, 3 or 4 bytes, plus padding so a 4-byte load of the last one
+//! stays in bounds. The offsets are compacted into 64-byte blocks of 30
+//! buckets each (one cache line per bucket lookup): a `u32` base (the
+//! offset of the block's first bucket) and 30 `u16` ends relative to it.
+//! A block whose 30 buckets hold 65,536 entries or more (a large cluster of
+//! equal substrings) is *wide*: its base has the top bit set and the low
+//! bits number a run of 31 plain `u32` offsets in the table's wide area,
+//! stored after all tables. Version 1 spent 4 bytes per bucket; at about
+//! 2.13 the builder can afford one more bit per substring within the size
+//! budget (23-bit substrings at 10^7 codes, so half the candidates per
+//! probe). A table costs about `2.13 * 2^s + width * n` bytes; the builder
+//! keeps the section plus the codes within 3x the raw code bytes.
 //!
 //! Queries run single-threaded and allocate only their result and scratch
 //! vectors; a view is `Sync`, so callers may query it from many threads.
@@ -56,13 +63,26 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use crate::bytes::{align8, checked_range, put_u32, put_u64, read_u32, read_u64, u32_view};
+use crate::bytes::{
+    align8, checked_range, prefetch, put_u32, put_u64, read_u32, read_u64, u32_view,
+};
 use crate::search_error::SearchError;
 
 const MAGIC: [u8; 8] = *b"NDMIH\0v1";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const HEADER_LEN: usize = 32;
-const TABLE_DESC_LEN: usize = 24;
+const TABLE_DESC_LEN: usize = 40;
+/// Buckets per offset block: a `u32` base and 30 `u16` ends fill 64 bytes,
+/// one cache line, so a bucket's start and end come from one memory access.
+const BLOCK_BUCKETS: usize = 30;
+/// `u32` words per offset block.
+const BLOCK_WORDS: usize = 16;
+/// Bytes per offset block.
+const BLOCK_BYTES: usize = 4 * BLOCK_WORDS;
+/// Flag on a block base: the block is wide (see the section layout).
+const WIDE: u32 = 1 << 31;
+/// `u32` words per wide block: the offsets of its 30 buckets and the end.
+const WIDE_WORDS: usize = BLOCK_BUCKETS + 1;
 const STRUCTURE: &str = "MIH";
 
 /// Below this many entries the builder writes no tables: a linear popcount
@@ -90,22 +110,6 @@ const COST_SCAN_NS_PER_WORD: f64 = 0.3;
 /// memory latency with a few loads in flight).
 const PREFETCH_AHEAD: usize = 12;
 
-/// Hints the CPU to bring `x` into cache. Never changes results.
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` is a cache hint only: it never faults and reads
-    // nothing architecturally; its `sse` target feature is part of the
-    // x86_64 baseline; and the pointer comes from a valid reference.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            (x as *const T).cast::<i8>(),
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
-}
-
 /// The largest code width in words (256 bits).
 const MAX_WORDS: usize = 4;
 
@@ -132,10 +136,11 @@ fn check_codes(codes: &[u64], words_per_code: usize) -> Result<usize, SearchErro
         });
     }
     let n = codes.len() / words_per_code;
-    if n > u32::MAX as usize {
+    // Block bases must stay below the `WIDE` flag bit.
+    if n >= WIDE as usize {
         return Err(SearchError::BadParameter {
             name: "codes",
-            detail: format!("{n} codes exceed the 2^32 - 1 entry limit"),
+            detail: format!("{n} codes exceed the 2^31 - 1 entry limit"),
         });
     }
     Ok(n)
@@ -308,11 +313,18 @@ fn ids_region_len(n: usize) -> usize {
     align8(n * w + (4 - w))
 }
 
-/// Bytes of a section with these substrings over `n` entries.
+/// Bytes of the offset blocks of a table of `s`-bit substrings.
+fn blocks_len(s: u32) -> usize {
+    (1usize << s).div_ceil(BLOCK_BUCKETS) * BLOCK_BYTES
+}
+
+/// Bytes of a section with these substrings over `n` entries, without the
+/// wide blocks (at most `n / 65536` blocks of 124 bytes per table, which
+/// only large clusters of equal substrings need).
 fn section_len(subs: &[Substring], n: usize) -> usize {
     let mut len = align8(HEADER_LEN + TABLE_DESC_LEN * subs.len());
     for s in subs {
-        len += align8(((1usize << s.len) + 1) * 4) + ids_region_len(n);
+        len += blocks_len(s.len) + ids_region_len(n);
     }
     len
 }
@@ -514,12 +526,15 @@ fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Ve
     let mut pos = align8(HEADER_LEN + TABLE_DESC_LEN * subs.len());
     let mut regions = Vec::with_capacity(subs.len());
     for s in subs {
-        let off_len = ((1usize << s.len) + 1) * 4;
-        let ids_pos = pos + align8(off_len);
+        let ids_pos = pos + blocks_len(s.len);
         put_u32(&mut out, s.start);
         put_u32(&mut out, s.len);
         put_u64(&mut out, pos as u64);
         put_u64(&mut out, ids_pos as u64);
+        // Wide blocks' position and count, filled in once known.
+        put_u64(&mut out, 0);
+        put_u32(&mut out, 0);
+        put_u32(&mut out, 0);
         regions.push((pos, ids_pos, ids_pos + ids_region_len(n)));
         pos = ids_pos + ids_region_len(n);
     }
@@ -539,43 +554,161 @@ fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Ve
         rest = tail;
         cursor = end;
     }
-    jobs.into_par_iter().for_each(|(s, offs, ids)| {
-        fill_table(codes, words_per_code, s, w, offs, ids);
-    });
+    let wides: Vec<Vec<u32>> = jobs
+        .into_par_iter()
+        .map(|(s, offs, ids)| fill_table(codes, words_per_code, s, w, offs, ids))
+        .collect();
+    // The wide blocks go after all tables, so that the tables' positions did
+    // not depend on them.
+    for (j, wide) in wides.iter().enumerate() {
+        let d = HEADER_LEN + TABLE_DESC_LEN * j;
+        let wide_pos = out.len() as u64;
+        out[d + 24..d + 32].copy_from_slice(&wide_pos.to_le_bytes());
+        let count = (wide.len() / WIDE_WORDS) as u32;
+        out[d + 32..d + 36].copy_from_slice(&count.to_le_bytes());
+        for &v in wide {
+            put_u32(&mut out, v);
+        }
+        out.resize(align8(out.len()), 0);
+    }
     out
 }
 
 /// Counting sort of the entries by the value of substring `s`: writes the
-/// `2^s + 1` offsets and the grouped entry numbers (`w` bytes each).
-fn fill_table(codes: &[u64], wpc: usize, s: Substring, w: usize, offs: &mut [u8], ids: &mut [u8]) {
+/// offset blocks and the grouped entry numbers (`w` bytes each), and
+/// returns the table's wide blocks (`WIDE_WORDS` offsets each).
+///
+/// A plain counting sort touches the counters and the entry region at
+/// random, one cache miss per entry and pass once the table outgrows the
+/// cache. So the entries are first partitioned by the top `PART_BITS` bits of
+/// their value (256 sequential output streams), and each partition is then
+/// counted and scattered within its own small range of counters and entry
+/// slots, which stays in cache. Both steps are stable, so entries stay in
+/// ascending order within a bucket.
+fn fill_table(
+    codes: &[u64],
+    wpc: usize,
+    s: Substring,
+    w: usize,
+    blocks: &mut [u8],
+    ids: &mut [u8],
+) -> Vec<u32> {
+    const PART_BITS: u32 = 8;
     let buckets = 1usize << s.len;
-    let mut counts = vec![0u32; buckets + 1];
+    let shift = s.len.saturating_sub(PART_BITS);
+    let parts = buckets >> shift;
+    // Partition (value, entry) pairs by the value's top bits.
+    let mut part_start = vec![0usize; parts + 1];
     for c in codes.chunks_exact(wpc) {
-        counts[s.value(c) as usize + 1] += 1;
+        part_start[(s.value(c) >> shift) as usize + 1] += 1;
+    }
+    for p in 1..=parts {
+        part_start[p] += part_start[p - 1];
+    }
+    let mut fill = part_start.clone();
+    let mut pairs = vec![0u64; codes.len() / wpc];
+    for (i, c) in codes.chunks_exact(wpc).enumerate() {
+        let v = s.value(c);
+        let slot = &mut fill[(v >> shift) as usize];
+        pairs[*slot] = (u64::from(v) << 32) | i as u64;
+        *slot += 1;
+    }
+    // Bucket offsets: counts per partition land in one small range.
+    let mut counts = vec![0u32; buckets + 1];
+    for &pv in &pairs {
+        counts[(pv >> 32) as usize + 1] += 1;
     }
     for i in 1..=buckets {
         counts[i] += counts[i - 1];
     }
-    for (i, &c) in counts.iter().enumerate() {
-        offs[i * 4..i * 4 + 4].copy_from_slice(&c.to_le_bytes());
+    // Offset of bucket `i`; the last block's buckets past 2^s are empty.
+    let off = |i: usize| counts[i.min(buckets)];
+    let mut wide = Vec::new();
+    for (b, blk) in blocks.chunks_exact_mut(BLOCK_BYTES).enumerate() {
+        let first = b * BLOCK_BUCKETS;
+        let base = off(first);
+        let head = if off(first + BLOCK_BUCKETS) - base <= u32::from(u16::MAX) {
+            for k in 0..BLOCK_BUCKETS {
+                let end = (off(first + k + 1) - base) as u16;
+                blk[4 + 2 * k..6 + 2 * k].copy_from_slice(&end.to_le_bytes());
+            }
+            base
+        } else {
+            let index = (wide.len() / WIDE_WORDS) as u32;
+            wide.extend((0..WIDE_WORDS).map(|k| off(first + k)));
+            WIDE | index
+        };
+        blk[..4].copy_from_slice(&head.to_le_bytes());
     }
-    for (i, c) in codes.chunks_exact(wpc).enumerate() {
-        let slot = &mut counts[s.value(c) as usize];
+    // Scatter, partition by partition: each writes its own slot range.
+    for &pv in &pairs {
+        let slot = &mut counts[(pv >> 32) as usize];
         let p = *slot as usize * w;
-        ids[p..p + w].copy_from_slice(&(i as u32).to_le_bytes()[..w]);
+        ids[p..p + w].copy_from_slice(&(pv as u32).to_le_bytes()[..w]);
         *slot += 1;
     }
+    wide
 }
 
 /// Pairs `(i, j, distance)` collected by a scan.
 type Pairs = Vec<(u32, u32, u32)>;
 
+/// The work of one radius query (see [`MihView::probe_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeStats {
+    /// The planner scans every code instead of probing.
+    pub linear: bool,
+    /// Buckets probed, over all tables.
+    pub buckets: usize,
+    /// Probed buckets holding at least one entry.
+    pub nonempty: usize,
+    /// Entries verified on the full code (an entry found in several tables
+    /// counts each time; all `n` for a linear scan).
+    pub candidates: usize,
+}
+
 /// One table of an opened section.
 #[derive(Debug)]
 struct Table<'a> {
     sub: Substring,
-    offsets: Cow<'a, [u32]>,
+    /// Offset blocks, `BLOCK_WORDS` words each.
+    blocks: Cow<'a, [u32]>,
+    /// Wide blocks, `WIDE_WORDS` offsets each.
+    wide: Cow<'a, [u32]>,
     ids: &'a [u8],
+}
+
+impl Table<'_> {
+    /// Entry range `lo..hi` of bucket `v`, checked against `n` entries.
+    #[inline]
+    fn bucket(&self, v: u32, n: usize) -> Result<(usize, usize), SearchError> {
+        let i = v as usize;
+        let (b, k) = (i / BLOCK_BUCKETS, i % BLOCK_BUCKETS);
+        let Some(blk) = self.blocks.get(b * BLOCK_WORDS..(b + 1) * BLOCK_WORDS) else {
+            return Err(corrupt(format!("bucket {v} beyond the offsets")));
+        };
+        let head = blk[0];
+        let (lo, hi) = if head & WIDE == 0 {
+            // End of bucket `first + k` relative to the base: half `k % 2`
+            // of word `1 + k / 2` (little-endian `u16` pairs).
+            let end = |k: usize| (blk[1 + k / 2] >> (16 * (k % 2))) & 0xFFFF;
+            let base = head as usize;
+            let lo = if k == 0 { 0 } else { end(k - 1) };
+            (base + lo as usize, base + end(k) as usize)
+        } else {
+            let w = (head & !WIDE) as usize;
+            match self.wide.get(w * WIDE_WORDS + k..w * WIDE_WORDS + k + 2) {
+                Some(o) => (o[0] as usize, o[1] as usize),
+                None => return Err(corrupt(format!("bucket {v}: wide block {w} is missing"))),
+            }
+        };
+        if lo > hi || hi > n {
+            return Err(corrupt(format!(
+                "bucket {v} spans entries {lo}..{hi} of {n}"
+            )));
+        }
+        Ok((lo, hi))
+    }
 }
 
 /// A read-only view of a multi-index hashing section over the caller's code
@@ -723,7 +856,9 @@ impl<'a> MihView<'a> {
             next_bit = start + len;
             let off_pos = read_u64(section, d + 8).ok_or_else(|| too_short(d + 16))?;
             let ids_pos = read_u64(section, d + 16).ok_or_else(|| too_short(d + 24))?;
-            let off_len = ((1u64 << len) + 1) * 4;
+            let wide_pos = read_u64(section, d + 24).ok_or_else(|| too_short(d + 32))?;
+            let wide_count = u64::from(hdr32(d + 32)?);
+            let off_len = blocks_len(len) as u64;
             let out_of_bounds = |what, start: u64, len: u64| SearchError::OffsetOutOfBounds {
                 what,
                 start,
@@ -735,18 +870,23 @@ impl<'a> MihView<'a> {
             let ids_len = ids_region_len(n) as u64;
             let ids_range = checked_range(ids_pos, ids_len, section.len())
                 .ok_or_else(|| out_of_bounds("table entries", ids_pos, ids_len))?;
-            let offsets = u32_view(&section[off_range]);
-            let (first, last) = (offsets[0], offsets[offsets.len() - 1]);
-            if first != 0 || last as usize != n {
+            let wide_len = wide_count * (4 * WIDE_WORDS) as u64;
+            let wide_range = checked_range(wide_pos, wide_len, section.len())
+                .ok_or_else(|| out_of_bounds("wide offset blocks", wide_pos, wide_len))?;
+            let table = Table {
+                sub: Substring { start, len },
+                blocks: u32_view(&section[off_range]),
+                wide: u32_view(&section[wide_range]),
+                ids: &section[ids_range],
+            };
+            let first = table.bucket(0, n)?.0;
+            let last = table.bucket(((1u64 << len) - 1) as u32, n)?.1;
+            if first != 0 || last != n {
                 return Err(corrupt(format!(
                     "table {j} offsets run {first}..{last}, expected 0..{n}"
                 )));
             }
-            tables.push(Table {
-                sub: Substring { start, len },
-                offsets,
-                ids: &section[ids_range],
-            });
+            tables.push(table);
         }
         Ok(MihView {
             codes,
@@ -790,8 +930,17 @@ impl<'a> MihView<'a> {
         let mut seen = vec![false; self.n];
         for (j, t) in self.tables.iter().enumerate() {
             seen.iter_mut().for_each(|s| *s = false);
+            // Buckets must tile 0..n: each starts where the previous ended
+            // (blocks store their bounds separately, so this can break).
+            let mut next = 0;
             for v in 0..(1usize << t.sub.len) {
                 let (lo, hi) = self.bucket(t, v as u32)?;
+                if lo != next {
+                    return Err(corrupt(format!(
+                        "table {j}: bucket {v} starts at entry {lo}, the previous one ended at {next}"
+                    )));
+                }
+                next = hi;
                 for p in lo..hi {
                     let e = self.entry(t, p)?;
                     let code = &self.codes[e as usize * self.wpc..][..self.wpc];
@@ -809,18 +958,7 @@ impl<'a> MihView<'a> {
 
     #[inline]
     fn bucket(&self, t: &Table<'_>, v: u32) -> Result<(usize, usize), SearchError> {
-        let i = v as usize;
-        let (lo, hi) = match (t.offsets.get(i), t.offsets.get(i + 1)) {
-            (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
-            _ => return Err(corrupt(format!("bucket {v} beyond the offsets"))),
-        };
-        if lo > hi || hi > self.n {
-            return Err(corrupt(format!(
-                "bucket {v} spans entries {lo}..{hi} of {}",
-                self.n
-            )));
-        }
-        Ok((lo, hi))
+        t.bucket(v, self.n)
     }
 
     /// Entry number at position `p` of table `t` (`p < n` checked by caller).
@@ -859,6 +997,37 @@ impl<'a> MihView<'a> {
         self.tables[..j].iter().zip(rho).any(|(t, &p)| {
             p >= 0 && (t.sub.value(query) ^ t.sub.value(code)).count_ones() as i32 <= p
         })
+    }
+
+    /// What a radius-`r` query for `query` costs, without running it: the
+    /// buckets the plan probes and the candidates it would verify (what the
+    /// benchmark reports beside the query times).
+    pub fn probe_stats(&self, query: &[u64], r: u32) -> Result<ProbeStats, SearchError> {
+        check_query(query, self.wpc)?;
+        let rho = match self.plan(r) {
+            Plan::Linear => {
+                return Ok(ProbeStats {
+                    linear: true,
+                    candidates: self.n,
+                    ..ProbeStats::default()
+                })
+            }
+            Plan::Probe(rho) => rho,
+        };
+        let mut st = ProbeStats::default();
+        for (j, t) in self.tables.iter().enumerate() {
+            if rho[j] < 0 {
+                continue;
+            }
+            for_each_neighbour(t.sub.value(query), t.sub.len, rho[j] as u32, |v| {
+                let (lo, hi) = t.bucket(v, self.n)?;
+                st.buckets += 1;
+                st.nonempty += usize::from(hi > lo);
+                st.candidates += hi - lo;
+                Ok::<(), SearchError>(())
+            })?;
+        }
+        Ok(st)
     }
 
     /// Exact radius search: clears `out`, then fills it with every
@@ -948,7 +1117,8 @@ impl<'a> MihView<'a> {
         let mut ranges: Vec<(u32, u32, u32)> = Vec::with_capacity(probes.len());
         for (i, &(j, v)) in probes.iter().enumerate() {
             if let Some(&(pj, pv)) = probes.get(i + PREFETCH_AHEAD) {
-                if let Some(o) = self.tables[pj as usize].offsets.get(pv as usize) {
+                let b = pv as usize / BLOCK_BUCKETS * BLOCK_WORDS;
+                if let Some(o) = self.tables[pj as usize].blocks.get(b) {
                     prefetch(o);
                 }
             }
@@ -1175,6 +1345,44 @@ mod tests {
                 let len = section_len(&layout_substrings(l), n);
                 assert!(raw + len <= 3 * raw, "n={n} w={w} {l:?}: {len} bytes");
             }
+        }
+    }
+
+    #[test]
+    fn wide_blocks_hold_large_clusters() {
+        // 70,000 copies of one code put more than 65,535 entries in one
+        // offset block of every table: those blocks must be stored wide.
+        let mut rng = fastrand::Rng::with_seed(7);
+        let dup: Vec<u64> = (0..4).map(|_| rng.u64(..)).collect();
+        let mut codes = rng_codes(20_000, 4, 8);
+        for _ in 0..70_000 {
+            codes.extend_from_slice(&dup);
+        }
+        let layout = MihLayout {
+            tables: 16,
+            bits: 16,
+        };
+        let s = MihIndex::build_with_layout(&codes, 4, Some(layout)).unwrap();
+        for j in 0..16 {
+            let d = HEADER_LEN + TABLE_DESC_LEN * j;
+            assert!(
+                read_u32(&s, d + 32).unwrap() >= 1,
+                "table {j} has no wide block"
+            );
+        }
+        let v = MihView::new(&s, &codes, 4)
+            .unwrap()
+            .with_forced_probing(true);
+        v.validate().unwrap();
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        for q in [
+            dup.clone(),
+            codes[..4].to_vec(),
+            vec![dup[0] ^ 0xFF, dup[1], dup[2], 0],
+        ] {
+            v.radius(&q, 31, &mut got).unwrap();
+            linear_radius(&codes, 4, &q, 31, &mut want).unwrap();
+            assert_eq!(got, want);
         }
     }
 

@@ -756,6 +756,15 @@ impl Reader {
         }
     }
 
+    /// Starts fetching the id filters' cache lines for `id` in every
+    /// segment (a hint for the writer's bulk "is this id new?" checks).
+    pub(crate) fn prefetch_id(&self, id: &str) {
+        let h = crate::raw::id_hash(id);
+        for seg in &self.segments {
+            seg.prefetch_id(h);
+        }
+    }
+
     /// The live item whose external id is `id`.
     pub fn get_by_id(&self, id: &str) -> Result<Option<ItemRef>> {
         // Newest first: after a delete and a re-add, the live copy is newer.

@@ -345,6 +345,7 @@ impl Writer {
     pub fn add(&mut self, item: Item) -> Result<AddOutcome> {
         self.check()?;
         self.validate(&item)?;
+        self.reader.prefetch_id(&item.id);
         if let Some(ord) = self.pending_ord(&item.id) {
             let old = self.pending.record(ord);
             return Ok(Self::outcome(old.item, old.digest, item.digest));
@@ -457,12 +458,33 @@ impl Writer {
             filtered = self.pending.without(&self.cancelled);
             &filtered
         };
+        // When the size-tiered policy would merge the new segment at once,
+        // the merge takes the pending items directly: written alone, the new
+        // segment would be merged and deleted within this same commit,
+        // without any manifest ever naming it (a wasted write of the batch).
+        let mut pending_merge = None;
+        if pending.len() > 0 && !all {
+            let mut trial = metas.clone();
+            trial.push(SegmentMeta {
+                file: String::new(),
+                len: 0,
+                items: pending.len() as u64,
+                min_item: 0,
+                max_item: 0,
+                kinds: BTreeMap::new(),
+            });
+            pending_merge = plan_merge(&trial, self.options.merge_factor)
+                .filter(|r| r.end == trial.len())
+                .map(|r| r.start..r.end - 1);
+        }
         if pending.len() > 0 {
+            info.added = pending.len();
+        }
+        if pending.len() > 0 && pending_merge.is_none() {
             let name = format!("seg-{generation:010}-0.nds");
             let meta = pending.write(&mut self.io, &self.dir, &name)?;
             new_seg = Some(Segment::open(&self.dir.join(&name), &params)?);
             info.segments_written.push(name);
-            info.added = pending.len();
             metas.push(meta);
         }
         info.deleted = self.deletes.len();
@@ -483,6 +505,34 @@ impl Writer {
         }
         let mut slots: Vec<Slot> = (0..sources.len()).map(Slot::Old).collect();
         let mut counter = 1;
+        if let Some(range) = pending_merge {
+            // Old segments `range` (all unmerged so far) plus the pending items.
+            let group: Vec<&Segment> = range.clone().map(|i| sources[i]).collect();
+            let name = format!("seg-{generation:010}-{counter}.nds");
+            counter += 1;
+            let (meta, purged) = merge(
+                &mut self.io,
+                &self.dir,
+                &name,
+                &params,
+                &group,
+                Some(pending),
+                &deleted,
+            )?;
+            info.segments_merged += range.len() + 1;
+            for d in purged {
+                deleted.remove(&d);
+            }
+            if let Some(m) = meta {
+                merged_segs.push(Segment::open(&self.dir.join(&name), &params)?);
+                info.segments_written.push(name);
+                metas.splice(range.clone(), [m]);
+                slots.splice(range, [Slot::Merged(merged_segs.len() - 1)]);
+            } else {
+                metas.splice(range.clone(), []);
+                slots.splice(range, []);
+            }
+        }
         loop {
             let range = if all {
                 (metas.len() > 1 || !deleted.is_empty()).then_some(0..metas.len())
@@ -503,7 +553,15 @@ impl Writer {
                 .collect();
             let name = format!("seg-{generation:010}-{counter}.nds");
             counter += 1;
-            let (meta, purged) = merge(&mut self.io, &self.dir, &name, &params, &group, &deleted)?;
+            let (meta, purged) = merge(
+                &mut self.io,
+                &self.dir,
+                &name,
+                &params,
+                &group,
+                None,
+                &deleted,
+            )?;
             info.segments_merged += range.len();
             for d in purged {
                 deleted.remove(&d);
@@ -648,18 +706,21 @@ fn plan_merge(metas: &[SegmentMeta], factor: usize) -> Option<std::ops::Range<us
     None
 }
 
-/// Writes the live items of `group` (adjacent segments, in item order) as one
-/// segment. Returns its metadata (None when no item is live, and nothing is
-/// written) and the deleted item numbers it dropped.
+/// Writes the live items of `group` (adjacent segments, in item order), then
+/// the items of `newer` (the pending batch, all newer), as one segment.
+/// Returns its metadata (None when no item is live, and nothing is written)
+/// and the deleted item numbers it dropped.
 fn merge(
     io: &mut Io,
     dir: &Path,
     name: &str,
     params: &IndexParams,
     group: &[&Segment],
+    newer: Option<&SegmentBuilder>,
     deleted: &BTreeSet<u64>,
 ) -> Result<(Option<SegmentMeta>, Vec<u64>)> {
     let mut b = SegmentBuilder::new(params);
+    b.reserve_for(group, newer);
     let mut purged = Vec::new();
     for seg in group {
         let mut cursors = vec![0usize; params.fields.len()];
@@ -703,6 +764,9 @@ fn merge(
                 ));
             }
         }
+    }
+    if let Some(p) = newer {
+        p.append_to(&mut b);
     }
     if b.len() == 0 {
         return Ok((None, purged));

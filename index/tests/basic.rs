@@ -454,3 +454,38 @@ fn notes_are_committed_with_the_data() {
     assert_eq!(r.note("last_dedupe"), Some(watermark.as_str()));
     assert_eq!(r.len(), 1);
 }
+
+/// A commit whose batch the size-tiered policy merges at once writes the
+/// merge only (the batch alone would never be named by a manifest), and the
+/// merged segment holds the old items, the batch and none of the deleted.
+#[test]
+fn a_batch_merged_at_once_is_written_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    w.set_options(neardup_index::WriterOptions { merge_factor: 2 });
+    w.add(item("a0", 0)).unwrap();
+    w.add(item("a1", 1)).unwrap();
+    let first = w.commit().unwrap();
+    assert_eq!(first.segments_written.len(), 1);
+    assert_eq!(first.segments_merged, 0);
+    w.add(item("b0", 2)).unwrap();
+    w.add(item("b1", 3)).unwrap();
+    assert!(w.delete("a1").unwrap());
+    let second = w.commit().unwrap();
+    assert_eq!(second.added, 2);
+    assert_eq!(second.segments_merged, 2);
+    assert_eq!(
+        second.segments_written.len(),
+        1,
+        "{:?}",
+        second.segments_written
+    );
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!(r.stats().segments, 1);
+    assert_eq!(r.stats().deleted, 0);
+    let ids: Vec<String> = (0..4)
+        .filter_map(|n| r.record(n).ok().map(|x| x.id.to_string()))
+        .collect();
+    assert_eq!(ids, ["a0", "b0", "b1"]);
+    r.verify().unwrap();
+}

@@ -232,3 +232,32 @@ fn randomly_mutated_segments_never_panic() {
     // the test to have explored the read paths.
     assert!(opened > 0 && opened < rounds, "{opened} of {rounds} passed");
 }
+
+/// A segment of an older format version (version 1 stored the multi-index
+/// hashing offsets uncompacted) is refused with `UnsupportedVersion` naming
+/// the file, never read under the new layout.
+#[test]
+fn older_format_versions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    let seg = file_named(dir.path(), "seg-");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    assert_eq!(
+        u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
+        neardup_index::container::FORMAT_VERSION
+    );
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&seg, &bytes).unwrap();
+    match Reader::open(dir.path()) {
+        Err(Error::UnsupportedVersion {
+            path,
+            found,
+            supported,
+        }) => {
+            assert_eq!(path, seg);
+            assert_eq!(found, 1);
+            assert_eq!(supported, neardup_index::container::FORMAT_VERSION);
+        }
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+}
