@@ -3,7 +3,7 @@
 `neardup index` and grouped with `neardup dedupe --kind image`.
 
     python3 benches/images_scale.py [--images 20000] [--groups 1000]
-        [--corpus DIR] [--work DIR] [--jobs 2]
+        [--corpus DIR] [--work DIR] [--jobs 2] [--reuse | --reindex]
 
 DIR holds images/ (the corpus pictures; ../shared/datasets/fetch.sh DIR
 fetches them; default /work/data). The corpus has 44 pictures, so the
@@ -218,6 +218,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--hub-caps", default="20,10,5", help="more dedupe runs with these --hub-cap values, for the table")
     ap.add_argument("--reuse", action="store_true", help="keep the pictures and index of the previous run; dedupe only")
+    ap.add_argument("--reindex", action="store_true", help="keep the pictures of the previous run; index them again and dedupe")
     ap.add_argument("--max-distance", type=int, default=None, help="passed to dedupe (default: 31)")
     args = ap.parse_args()
 
@@ -232,11 +233,15 @@ def main():
     index = os.path.join(args.work, "index")
     truth = os.path.join(args.work, "planted.json")
     rows = []
-    if args.reuse:
+    if args.reuse or args.reindex:
         with open(truth, encoding="utf-8") as f:
             planted = {k: tuple(v) for k, v in json.load(f).items()}
         n_files = sum(len(fs) for _, _, fs in os.walk(pics))
-    else:
+    if args.reindex:
+        subprocess.run(["rm", "-rf", index], check=True)
+        wall, rss, _ = run([exe, "index", "--quiet", "--index", index, "pics"], cwd=args.work)
+        rows.append(("index", n_files, wall, rss))
+    elif not args.reuse:
         subprocess.run(["rm", "-rf", pics], check=True)
         t0 = time.perf_counter()
         planted = generate(args)
