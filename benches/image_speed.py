@@ -15,12 +15,16 @@ turn on the same files, single process each:
                      pdqhash.compute (Meta's C++ through its PyPI bindings)
 
 The machine is shared, so it reports the median over rounds of each
-per-round ratio, not absolute times. Also prints how far reduced-scale
+per-round ratio, not absolute times; for the single-threaded runs it also
+reports the ratio of CPU times (user + system of the neardup process; the
+Python tools' `time.process_time()` over the same loop the wall clock
+times), which other jobs on the machine disturb much less. Also prints how far reduced-scale
 decoding moves the hashes from a full decode (median, p90, max bits).
 Needs: cargo, python3 with pillow, imagehash, pdqhash, numpy.
 """
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,22 +39,22 @@ import sys, time, os
 from PIL import Image
 import imagehash
 files = sys.argv[1:]
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 for f in files:
     imagehash.phash(Image.open(f))
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, time.process_time() - c)
 """,
     "meta": """
 import sys, time
 from PIL import Image
 import numpy as np, pdqhash
 files = sys.argv[1:]
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 for f in files:
     im = Image.open(f).convert("RGB")
     im.thumbnail((512, 512))
     pdqhash.compute(np.asarray(im))
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, time.process_time() - c)
 """,
 }
 
@@ -69,17 +73,23 @@ def corpus_files(argv):
 
 
 def run_neardup(args, files):
+    """Wall time, CPU time (user + system) and standard output."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run([BIN, "hash", *args, *files], capture_output=True, text=True)
     dt = time.perf_counter() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         sys.exit(f"neardup failed: {out.stderr}")
-    return dt, out.stdout
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return dt, cpu, out.stdout
 
 
 def run_python(tool, files):
+    """Wall time and CPU time of the hashing loop (imports excluded)."""
     out = subprocess.run([sys.executable, "-c", PY_TOOLS[tool], *files], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip())
+    wall, cpu = map(float, out.stdout.split())
+    return wall, cpu
 
 
 def distances(a, b, key):
@@ -100,31 +110,46 @@ def main():
     print(f"{len(files)} files, {sum(os.path.getsize(f) for f in files) / 1e6:.0f} MB, {cores} cores, {rounds} rounds")
     names = ["neardup -j1", f"neardup -j{cores}", "decode-only -j1", "imagehash phash", "Meta pdq (Python)"]
     times = {n: [] for n in names}
+    cpu = {n: [] for n in names}
+
+    def record(name, wall_cpu):
+        times[name].append(wall_cpu[0])
+        cpu[name].append(wall_cpu[1])
+
     for r in range(rounds):
-        times["neardup -j1"].append(run_neardup(["--jobs", "1"], files)[0])
-        times[f"neardup -j{cores}"].append(run_neardup([], files)[0])
-        times["decode-only -j1"].append(run_neardup(["--jobs", "1", "--decode-only"], files)[0])
-        times["imagehash phash"].append(run_python("imagehash", files))
-        times["Meta pdq (Python)"].append(run_python("meta", files))
-        print(f"round {r + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f}s" for n in names), flush=True)
+        record("neardup -j1", run_neardup(["--jobs", "1"], files)[:2])
+        record(f"neardup -j{cores}", run_neardup([], files)[:2])
+        record("decode-only -j1", run_neardup(["--jobs", "1", "--decode-only"], files)[:2])
+        record("imagehash phash", run_python("imagehash", files))
+        record("Meta pdq (Python)", run_python("meta", files))
+        print(f"round {r + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f}s (cpu {cpu[n][-1]:.2f}s)" for n in names), flush=True)
+
     # Per-round ratios against the faster Python tool of that round.
-    def ratio(n):
+    def ratio(n, t):
         return statistics.median(
-            min(times["imagehash phash"][i], times["Meta pdq (Python)"][i]) / times[n][i] for i in range(rounds)
+            min(t["imagehash phash"][i], t["Meta pdq (Python)"][i]) / t[n][i] for i in range(rounds)
         )
+
     beyond = statistics.median(
         times["neardup -j1"][i] / times["decode-only -j1"][i] - 1 for i in range(rounds)
     )
+    beyond_cpu = statistics.median(
+        cpu["neardup -j1"][i] / cpu["decode-only -j1"][i] - 1 for i in range(rounds)
+    )
     print()
-    print("| tool | files/s (median) | speed vs faster Python tool (median of per-round ratios) |")
-    print("|---|---:|---:|")
+    print("| tool | files/s (median) | vs faster Python tool, wall | vs faster Python tool, CPU |")
+    print("|---|---:|---:|---:|")
     for n in names:
         fps = len(files) / statistics.median(times[n])
-        print(f"| {n} | {fps:.1f} | {ratio(n):.2f}x |")
+        by_cpu = "" if n == f"neardup -j{cores}" else f"{ratio(n, cpu):.2f}x"
+        print(f"| {n} | {fps:.1f} | {ratio(n, times):.2f}x | {by_cpu} |")
     print()
-    print(f"neardup -j1 time beyond its own decode: {beyond * 100:.0f} % (median over rounds)")
-    _, full = run_neardup(["--jobs", str(cores), "--full-decode"], files)
-    _, reduced = run_neardup(["--jobs", str(cores)], files)
+    print(
+        f"neardup -j1 time beyond its own decode: {beyond * 100:.0f} % wall, "
+        f"{beyond_cpu * 100:.0f} % CPU (median over rounds)"
+    )
+    full = run_neardup(["--jobs", str(cores), "--full-decode"], files)[2]
+    reduced = run_neardup(["--jobs", str(cores)], files)[2]
     for key in ("pdq", "phash", "dhash"):
         med, p90, mx = distances(full, reduced, key)
         print(f"reduced vs full decode, {key}: median {med} bits, p90 {p90}, max {mx}")

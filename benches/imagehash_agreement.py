@@ -7,12 +7,17 @@ are compared with neardup's (the `hash_files` example: the `image` crate
 decodes at full resolution, then `neardup::image::phash` / `dhash`). Prints
 one line per file and the median and 90th percentile Hamming distance.
 
-    python3 benches/imagehash_agreement.py [CORPUS_DIR]
+    python3 benches/imagehash_agreement.py [CORPUS_DIR] [--cli]
+
+With `--cli`, neardup's hashes come from `neardup hash --format jsonl`
+(release build) instead: what users get, reduced-scale decoding and the
+shrink to 512 pixels included.
 
 Without CORPUS_DIR the corpus is fetched with ../shared/datasets/fetch.sh
 into target/corpus and its images/ folder is used. Needs Pillow, imagehash,
 numpy.
 """
+import json
 import os
 import subprocess
 import sys
@@ -25,19 +30,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
 
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+CLI = "--cli" in sys.argv[1:]
+
+
 def corpus_dir():
-    if len(sys.argv) > 1:
-        return sys.argv[1]
+    if ARGS:
+        return ARGS[0]
     dest = os.path.join(ROOT, "target", "corpus")
     subprocess.run([os.path.join(ROOT, "..", "shared", "datasets", "fetch.sh"), dest], check=True)
     return os.path.join(dest, "images")
 
 
-def main():
-    d = corpus_dir()
-    files = sorted(
-        os.path.join(d, f) for f in os.listdir(d) if f.lower().endswith(EXTS)
-    )
+def example_hashes(files):
     subprocess.run(
         ["cargo", "build", "--release", "--quiet", "--example", "hash_files"],
         cwd=ROOT,
@@ -51,6 +56,31 @@ def main():
         ours[path] = (int(ph, 16), int(dh, 16))
     if out.stderr:
         sys.stderr.write(out.stderr)
+    return ours
+
+
+def cli_hashes(files):
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    exe = os.path.join(ROOT, "target", "release", "neardup")
+    out = subprocess.run([exe, "hash", "--format", "jsonl", *files], capture_output=True, text=True)
+    ours = {}
+    for row in map(json.loads, out.stdout.splitlines()):
+        if "error" in row:
+            sys.stderr.write(f"{row['path']}: {row['error']}\n")
+        else:
+            ours[row["path"]] = (int(row["phash"], 16), int(row["dhash"], 16))
+    return ours
+
+
+def main():
+    d = corpus_dir()
+    files = sorted(
+        os.path.join(d, f) for f in os.listdir(d) if f.lower().endswith(EXTS)
+    )
+    if CLI:
+        ours = cli_hashes(files)
+    else:
+        ours = example_hashes(files)
     dp, dd = [], []
     print(f"{'phash':>5} {'dhash':>5}  file")
     for f in files:

@@ -5,8 +5,12 @@
 //! allocated, so a decompression bomb costs a few header bytes. JPEGs whose
 //! longer side is at least twice [`DecodeOptions::min_side`] are decoded at
 //! 1/2, 1/4 or 1/8 scale in the DCT domain (the inverse DCT is computed on
-//! 4x4, 2x2 or 1x1 blocks); WebP (libwebp) and the other formats (the
-//! `image` crate) are decoded whole and left to the caller to reduce. Colour is converted the way Pillow's `convert("RGB")`
+//! 4x4, 2x2 or 1x1 blocks; 1/8, the exact 8 x 8 block means, already from
+//! half of `min_side`, and a progressive file then without its AC scans).
+//! Lossy WebPs (libwebp) as large are reduced by the same factors with box
+//! means of their Y'CbCr planes before colour conversion. Lossless WebP and
+//! the other formats (the `image` crate) are decoded whole and left to the
+//! caller to reduce. Colour is converted the way Pillow's `convert("RGB")`
 //! does, since Meta's reference PDQ pipeline is Pillow: alpha is dropped (not
 //! composited), palettes are expanded, CMYK becomes `(255-C)(255-K)/255`.
 //!
@@ -81,7 +85,8 @@ pub struct Decoded {
     pub orientation: Orientation,
     /// The sniffed format.
     pub format: ImageFormat,
-    /// DCT scale denominator used (1 = full resolution; 2, 4 or 8).
+    /// Scale denominator used (1 = full resolution; 2, 4 or 8): JPEG's
+    /// scaled IDCT, or box means for lossy WebP.
     pub reduction: u32,
 }
 
