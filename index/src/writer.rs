@@ -497,17 +497,39 @@ impl Writer {
             sources.push(s);
         }
         let mut merged_segs: Vec<Segment> = Vec::new();
-        // Slots: Some(index into sources) or a merged segment index.
+        // Slots: an index into `sources`, or into `merged_segs`.
         enum Slot {
             Old(usize),
             Merged(usize),
-            Gone,
         }
         let mut slots: Vec<Slot> = (0..sources.len()).map(Slot::Old).collect();
         let mut counter = 1;
-        if let Some(range) = pending_merge {
-            // Old segments `range` (all unmerged so far) plus the pending items.
-            let group: Vec<&Segment> = range.clone().map(|i| sources[i]).collect();
+        // The first merge may take the pending items directly (see above);
+        // the next ones follow the policy on the list as it then stands.
+        let mut first = pending_merge.map(|range| (range, Some(pending)));
+        loop {
+            let (range, with_pending) = match first.take() {
+                Some(step) => step,
+                None => {
+                    let range = if all {
+                        (metas.len() > 1 || !deleted.is_empty()).then_some(0..metas.len())
+                    } else {
+                        plan_merge(&metas, self.options.merge_factor)
+                    };
+                    let Some(range) = range else { break };
+                    if range.is_empty() {
+                        break;
+                    }
+                    (range, None)
+                }
+            };
+            let group: Vec<&Segment> = slots[range.clone()]
+                .iter()
+                .map(|s| match s {
+                    Slot::Old(i) => sources[*i],
+                    Slot::Merged(i) => &merged_segs[*i],
+                })
+                .collect();
             let name = format!("seg-{generation:010}-{counter}.nds");
             counter += 1;
             let (meta, purged) = merge(
@@ -516,10 +538,10 @@ impl Writer {
                 &name,
                 &params,
                 &group,
-                Some(pending),
+                with_pending,
                 &deleted,
             )?;
-            info.segments_merged += range.len() + 1;
+            info.segments_merged += range.len() + usize::from(with_pending.is_some());
             for d in purged {
                 deleted.remove(&d);
             }
@@ -532,55 +554,8 @@ impl Writer {
                 metas.splice(range.clone(), []);
                 slots.splice(range, []);
             }
-        }
-        loop {
-            let range = if all {
-                (metas.len() > 1 || !deleted.is_empty()).then_some(0..metas.len())
-            } else {
-                plan_merge(&metas, self.options.merge_factor)
-            };
-            let Some(range) = range else { break };
-            if range.is_empty() {
-                break;
-            }
-            let group: Vec<&Segment> = slots[range.clone()]
-                .iter()
-                .filter_map(|s| match s {
-                    Slot::Old(i) => Some(sources[*i]),
-                    Slot::Merged(i) => Some(&merged_segs[*i]),
-                    Slot::Gone => None,
-                })
-                .collect();
-            let name = format!("seg-{generation:010}-{counter}.nds");
-            counter += 1;
-            let (meta, purged) = merge(
-                &mut self.io,
-                &self.dir,
-                &name,
-                &params,
-                &group,
-                None,
-                &deleted,
-            )?;
-            info.segments_merged += range.len();
-            for d in purged {
-                deleted.remove(&d);
-            }
-            let (slot, new_metas) = match meta {
-                Some(m) => {
-                    merged_segs.push(Segment::open(&self.dir.join(&name), &params)?);
-                    info.segments_written.push(name);
-                    (Slot::Merged(merged_segs.len() - 1), vec![m])
-                }
-                None => (Slot::Gone, vec![]),
-            };
-            let keep_slot = !new_metas.is_empty();
-            metas.splice(range.clone(), new_metas);
-            if keep_slot {
-                slots.splice(range, [slot]);
-            } else {
-                slots.splice(range, []);
-            }
+            // A compaction is one merge of everything (a pending merge only
+            // happens outside compactions).
             if all {
                 break;
             }
