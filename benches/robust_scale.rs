@@ -37,16 +37,12 @@ use neardup::schema::{IndexSettings, Kind, FIELD_PDQ, FIELD_PHASH};
 use neardup::text::TextSettings;
 use neardup_index::{Code, Item, Reader, Writer};
 
-/// SplitMix64: the same synthetic codes on every run.
-struct Rng(u64);
+#[path = "support/splitmix.rs"]
+mod splitmix;
+use splitmix::Rng;
+
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+    /// A random 256-bit code.
     fn code(&mut self) -> Vec<u64> {
         (0..4).map(|_| self.next()).collect()
     }

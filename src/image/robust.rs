@@ -349,6 +349,23 @@ mod tests {
             .expect("a stripped code")
     }
 
+    /// The edited copy's stripped code matches one of the original's codes
+    /// at PDQ's threshold, where its plain code does not.
+    fn assert_stripped_matches(original: &RgbImage, edited: &RgbImage) {
+        let d = min_distance(&[stripped(edited)], &codes(original));
+        assert!(
+            d <= PDQ_MATCH_DISTANCE,
+            "stripped code {d} bits from the original's codes"
+        );
+        let plain = pdq_from_rgb(edited)
+            .hash
+            .distance(&pdq_from_rgb(original).hash);
+        assert!(
+            plain > PDQ_MATCH_DISTANCE,
+            "plain PDQ matches already ({plain} bits)"
+        );
+    }
+
     /// `p` on a canvas `bw`/`bh` pixels larger on each side, painted by
     /// `frame`.
     fn framed(p: &RgbImage, bw: u32, bh: u32, frame: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
@@ -380,24 +397,13 @@ mod tests {
     #[test]
     fn flat_border_is_stripped_back_to_the_original() {
         let p = photo(240, 180);
-        let original = pdq_from_rgb(&p);
         let padded = framed(&p, 24, 18, |_, _| Rgb([90, 90, 90]));
-        let plain = pdq_from_rgb(&padded).hash.distance(&original.hash);
-        let d = min_distance(&[stripped(&padded)], &codes(&p));
-        assert!(
-            d <= PDQ_MATCH_DISTANCE,
-            "stripped code {d} bits from the original's codes"
-        );
-        assert!(
-            plain > PDQ_MATCH_DISTANCE,
-            "plain PDQ matches already ({plain} bits)"
-        );
+        assert_stripped_matches(&p, &padded);
     }
 
     #[test]
     fn checkerboard_frame_is_stripped_too() {
         let p = photo(240, 180);
-        let original = pdq_from_rgb(&p);
         let checker = |x: u32, y: u32| {
             if (x / 7 + y / 7) % 2 == 0 {
                 Rgb([230, 120, 240])
@@ -409,33 +415,14 @@ mod tests {
         // Shrinking blends the cells' edges: the lines stay two-tone.
         let boxed =
             image::imageops::resize(&boxed, 250, 192, image::imageops::FilterType::Triangle);
-        let plain = pdq_from_rgb(&boxed).hash.distance(&original.hash);
-        let d = min_distance(&[stripped(&boxed)], &codes(&p));
-        assert!(
-            d <= PDQ_MATCH_DISTANCE,
-            "stripped code {d} bits from the original's codes"
-        );
-        assert!(
-            plain > PDQ_MATCH_DISTANCE,
-            "plain PDQ matches already ({plain} bits)"
-        );
+        assert_stripped_matches(&p, &boxed);
     }
 
     #[test]
     fn caption_band_is_stripped() {
         let p = photo(240, 180);
-        let original = pdq_from_rgb(&p);
         let meme = captioned(&p, 45);
-        let plain = pdq_from_rgb(&meme).hash.distance(&original.hash);
-        let d = min_distance(&[stripped(&meme)], &codes(&p));
-        assert!(
-            d <= PDQ_MATCH_DISTANCE,
-            "stripped code {d} bits from the original's codes"
-        );
-        assert!(
-            plain > PDQ_MATCH_DISTANCE,
-            "plain PDQ matches already ({plain} bits)"
-        );
+        assert_stripped_matches(&p, &meme);
     }
 
     #[test]
