@@ -24,7 +24,7 @@ use image::{imageops, Rgb, RgbImage};
 use neardup::image::code::Hash64;
 use neardup::image::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PDQ_MIN_QUALITY};
 use neardup::image::phash::phash;
-use neardup::image::robust::extra_pdq_codes;
+use neardup::image::robust::{extra_codes, extra_pdq_codes, picture_distance, PictureCodes};
 
 const TARGET_FPR: f64 = 1e-4;
 
@@ -256,17 +256,19 @@ fn edit(name: &str, img: &RgbImage, rng: &mut Rng) -> RgbImage {
 /// The codes one method keeps for a picture, and the codes it queries with.
 struct Codes {
     pdq: Vec<Pdq>,
-    neardup: Vec<Pdq>,
+    /// neardup's extra codes, and whether the picture is framed (only with
+    /// a usable plain code, as the index marks it).
+    extra: Vec<Pdq>,
+    framed: bool,
     dihedral: Vec<Pdq>,
     phash: Hash64,
 }
 
 fn codes(img: &RgbImage) -> Codes {
     let p = pdq_from_rgb(img);
-    let mut neardup = vec![p];
-    neardup.extend(extra_pdq_codes(img).into_iter().map(|c| c.pdq));
+    let extra = extra_codes(img);
     let d = pdq_dihedral_from_rgb(img);
-    let mut dihedral: Vec<Pdq> = d
+    let dihedral: Vec<Pdq> = d
         .hashes
         .iter()
         .map(|&hash| Pdq {
@@ -274,12 +276,23 @@ fn codes(img: &RgbImage) -> Codes {
             quality: d.quality,
         })
         .collect();
-    dihedral.extend_from_slice(&neardup[1..]);
     Codes {
         pdq: vec![p],
-        neardup,
+        extra: extra.codes.into_iter().map(|c| c.pdq).collect(),
+        framed: extra.framed && p.quality >= PDQ_MIN_QUALITY,
         dihedral,
         phash: phash(img),
+    }
+}
+
+/// neardup's view of a picture: its plain code (or, for a `--dihedral`
+/// query, its 8 dihedral codes, which match flipped copies and so skip the
+/// framed-contents rule, as `neardup query` does).
+fn held(c: &Codes, dihedral: bool) -> PictureCodes<'_> {
+    PictureCodes {
+        plain: if dihedral { &c.dihedral } else { &c.pdq },
+        extra: &c.extra,
+        framed: c.framed && !dihedral,
     }
 }
 
@@ -294,10 +307,11 @@ fn distances(a: &Codes, b: &Codes) -> [u32; 4] {
     [
         min_dist(&a.pdq, &b.pdq),
         a.phash.distance(&b.phash),
-        min_dist(&a.neardup, &b.neardup),
+        picture_distance(held(a, false), held(b, false)),
         // The query side uses its 8 dihedral hashes; either picture may be
         // the query, so the pair matches if either direction does.
-        min_dist(&a.dihedral, &b.neardup).min(min_dist(&a.neardup, &b.dihedral)),
+        picture_distance(held(a, true), held(b, false))
+            .min(picture_distance(held(a, false), held(b, true))),
     ]
 }
 

@@ -33,7 +33,8 @@ use crate::cluster::{
     mark_hub_group, summarize, ClusterSummary, Clusters, Hub, HubRule, LinkClass, MemberInfo,
     PairBuffer, Strength,
 };
-use crate::schema::{is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
+use crate::image::robust::framed_pair_stands;
+use crate::schema::{is_framed, is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
 
 /// What to cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -178,10 +179,8 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         // Full run: every pair, once, from the index's pair scans; counted
         // first (a hub is known only once all its pairs are), then joined.
         let mut buf = PairBuffer::new(recs.len(), PAIR_BUDGET);
-        scan_pairs(reader, opts, |a, b, s| {
-            if let (Some(i), Some(j)) = (look(a), look(b)) {
-                buf.add(i, j, s, may_join(&recs[i], &recs[j]));
-            }
+        scan_pairs(reader, opts, &recs, look, |i, j, s| {
+            buf.add(i, j, s, may_join(&recs[i], &recs[j]));
         })?;
         let mut apply = |i: usize, j: usize, s: Strength| {
             if may_join(&recs[i], &recs[j]) {
@@ -194,11 +193,7 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
                 apply(i as usize, j as usize, s);
             }
         } else {
-            scan_pairs(reader, opts, |a, b, s| {
-                if let (Some(i), Some(j)) = (look(a), look(b)) {
-                    apply(i, j, s);
-                }
-            })?;
+            scan_pairs(reader, opts, &recs, look, &mut apply)?;
         }
         let hubs: Vec<(usize, usize)> = (0..recs.len())
             .map(|i| (i, buf.matches(i)))
@@ -225,7 +220,7 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         if let Some(n) = near.get(&i) {
             return Ok(n.clone());
         }
-        let found = neighbours(reader, opts, &recs[i], i, look)?;
+        let found = neighbours(reader, opts, &recs, i, look)?;
         near.insert(i, found.clone());
         Ok(found)
     };
@@ -310,47 +305,102 @@ const PAIR_BUDGET: usize = 1 << 24;
 #[cfg(test)]
 const PAIR_BUDGET: usize = 4;
 
-/// Every matching pair of live items (item numbers, `a < b`), with its
-/// strength, from the index's pair scans of the fields the mode compares.
+/// Every matching pair of the records (`recs` numbers, each pair once),
+/// with its strength, from the index's pair scans of the fields the mode
+/// compares.
 fn scan_pairs(
     reader: &Reader,
     opts: &DedupeOptions,
-    mut on_pair: impl FnMut(u64, u64, Strength),
+    recs: &[Rec<'_>],
+    look: impl Fn(u64) -> Option<usize>,
+    mut on_pair: impl FnMut(usize, usize, Strength),
 ) -> neardup_index::Result<()> {
     if opts.mode != Mode::Text {
         // When an image has several codes in the PDQ field (a plain code
         // and extra ones), two images pair when any code of one lies within
         // the radius of any code of the other; the scan reports each pair
         // once, at its smallest distance, and never an image with itself.
+        let mut failed = None;
         reader.hamming_pairs(FIELD_PDQ, opts.max_distance, None, |p| {
-            on_pair(p.a, p.b, Strength::Distance(p.distance))
+            let (Some(i), Some(j)) = (look(p.a), look(p.b)) else {
+                return;
+            };
+            match pdq_match_stands(reader, opts, &recs[i], &recs[j], p.distance) {
+                Ok(true) => on_pair(i, j, Strength::Distance(p.distance)),
+                Ok(false) => {}
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
         })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
     }
     if opts.mode != Mode::Image {
         reader.minhash_pairs(FIELD_MINHASH, opts.min_similarity, None, |p| {
-            on_pair(p.a, p.b, Strength::Similarity(p.similarity))
+            if let (Some(i), Some(j)) = (look(p.a), look(p.b)) {
+                on_pair(i, j, Strength::Similarity(p.similarity));
+            }
         })?;
     }
     Ok(())
 }
 
-/// The items matching item `i` (record `rec`), as record numbers with the
-/// strength of their best match: the same set a full run's pair scans
-/// report for it, so that both runs count the same matches.
+/// Whether a PDQ match at `distance` between two records stands: two
+/// framed pictures must agree on their contents (their extra codes, all
+/// their stored codes but the first; see
+/// [`crate::image::robust::framed_pair_stands`]), which a match of two
+/// different pictures in alike frames or under alike caption bands does
+/// not. Pairs with any other item stand.
+fn pdq_match_stands(
+    reader: &Reader,
+    opts: &DedupeOptions,
+    a: &Rec<'_>,
+    b: &Rec<'_>,
+    distance: u32,
+) -> neardup_index::Result<bool> {
+    if !(is_framed(a.view.kind) && is_framed(b.view.kind)) {
+        return Ok(true);
+    }
+    let ca = reader.hamming_codes(FIELD_PDQ, a.view.item)?;
+    let cb = reader.hamming_codes(FIELD_PDQ, b.view.item)?;
+    Ok(framed_pair_stands(
+        ca.get(1..).unwrap_or_default(),
+        cb.get(1..).unwrap_or_default(),
+        distance,
+        opts.max_distance,
+    ))
+}
+
+/// The records matching record `i`, with the strength of their best match:
+/// the same set a full run's pair scans report for it, so that both runs
+/// count the same matches.
 fn neighbours(
     reader: &Reader,
     opts: &DedupeOptions,
-    rec: &Rec<'_>,
+    recs: &[Rec<'_>],
     i: usize,
     look: impl Fn(u64) -> Option<usize>,
 ) -> neardup_index::Result<Vec<(usize, Strength)>> {
+    let rec = &recs[i];
     let item = rec.view.item;
     let mut found: Vec<(usize, Strength)> = Vec::new();
     if opts.mode != Mode::Text && rec.kind.is_visual() {
-        // Every code of the image (plain and extra), as the pair scan does.
+        // Every code of the image (plain and extra), as the pair scan does;
+        // a pair is judged at its smallest distance, as the scan reports it.
+        let mut best: HashMap<usize, u32> = HashMap::new();
         for code in reader.hamming_codes(FIELD_PDQ, item)? {
             for h in reader.hamming_radius(FIELD_PDQ, code, opts.max_distance)? {
-                found.extend(look(h.item).map(|j| (j, Strength::Distance(h.distance))));
+                if let Some(j) = look(h.item) {
+                    let d = best.entry(j).or_insert(h.distance);
+                    *d = (*d).min(h.distance);
+                }
+            }
+        }
+        for (j, d) in best {
+            if j != i && pdq_match_stands(reader, opts, rec, &recs[j], d)? {
+                found.push((j, Strength::Distance(d)));
             }
         }
     }

@@ -27,7 +27,7 @@ use crate::image::code::{Hash256, Hash64};
 use crate::image::pdq::PDQ_MIN_QUALITY;
 use crate::image::pipeline::{fingerprint_bytes, read_image_file, PipelineOptions};
 use crate::posts::{is_posts_file, FieldMap, Post, PostReader};
-use crate::schema::{Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH, FLAG_LOW_INFO};
+use crate::schema::{Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH, FLAG_FRAMED, FLAG_LOW_INFO};
 use crate::text::TextHasher;
 
 /// File extensions taken as images when a directory is walked (explicit
@@ -584,6 +584,13 @@ fn work(
             // one whose wide flat border drags the plain code's quality
             // below 50 still has its trimmed code).
             let low = if codes.is_empty() { FLAG_LOW_INFO } else { 0 };
+            // Framed: only when the plain code was stored, first.
+            let plain_stored = fp.pdq.is_some_and(|p| p.quality >= PDQ_MIN_QUALITY);
+            let framed = if fp.pdq_framed && plain_stored {
+                FLAG_FRAMED
+            } else {
+                0
+            };
             if let Some(phash) = fp.phash {
                 codes.push(Code::Hamming {
                     field: fields.phash,
@@ -592,7 +599,7 @@ fn work(
             }
             Done::Item(Item {
                 id,
-                kind: Kind::Image.to_byte() | low,
+                kind: Kind::Image.to_byte() | low | framed,
                 path: path.display().to_string(),
                 author: post.as_ref().map(|p| p.author.clone()).unwrap_or_default(),
                 timestamp: post.as_ref().and_then(|p| p.time),

@@ -20,7 +20,8 @@ use serde::Serialize;
 use crate::image::code::{Hash256, Hash64};
 use crate::image::pdq::PDQ_MIN_QUALITY;
 use crate::image::pipeline::{fingerprint_path, ImageFingerprint, PipelineOptions};
-use crate::schema::{IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH};
+use crate::image::robust::framed_pair_stands;
+use crate::schema::{is_framed, IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH};
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
 
 /// What to look up.
@@ -160,7 +161,7 @@ impl<'r> Searcher<'r> {
     /// Looks one query up.
     pub fn search(&self, query: &Query, opts: &QueryOptions) -> Result<Vec<Match>, QueryError> {
         let mut matches = match query {
-            Query::Pdq(h) => self.by_pdq(&[*h], opts.max_distance)?,
+            Query::Pdq(h) => self.by_pdq(&[*h], None, opts.max_distance)?,
             Query::Phash(h) => self.by_phash(*h, opts.max_phash_distance)?,
             Query::Image(path) => {
                 let mut pipeline = self.pipeline.clone();
@@ -169,7 +170,7 @@ impl<'r> Searcher<'r> {
                 let codes = image_pdq_codes(&fp);
                 match fp.phash {
                     Some(h) if codes.is_empty() => self.by_phash(h, opts.max_phash_distance)?,
-                    _ => self.by_pdq(&codes, opts.max_distance)?,
+                    _ => self.by_pdq(&codes, framed_content(&fp).as_deref(), opts.max_distance)?,
                 }
             }
             Query::Text(text) => self.by_text(text, opts.min_similarity)?,
@@ -187,12 +188,21 @@ impl<'r> Searcher<'r> {
         codes: &[Hash256],
         opts: &QueryOptions,
     ) -> Result<Vec<Match>, QueryError> {
-        let mut matches = self.by_pdq(codes, opts.max_distance)?;
+        let mut matches = self.by_pdq(codes, None, opts.max_distance)?;
         rank(&mut matches, opts.limit);
         Ok(matches)
     }
 
-    fn by_pdq(&self, hashes: &[Hash256], r: u32) -> Result<Vec<Match>, QueryError> {
+    /// Items with a code within `r` of one of `hashes`. `framed`: the
+    /// query picture's extra codes when it is framed, so that framed hits
+    /// must agree with it on their contents as dedupe requires
+    /// ([`crate::image::robust::framed_pair_stands`]).
+    fn by_pdq(
+        &self,
+        hashes: &[Hash256],
+        framed: Option<&[Hash256]>,
+        r: u32,
+    ) -> Result<Vec<Match>, QueryError> {
         let mut best: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
         for (i, h) in hashes.iter().enumerate() {
             // Two regions may hash alike: probe each code once.
@@ -204,9 +214,20 @@ impl<'r> Searcher<'r> {
                 *d = (*d).min(hit.distance);
             }
         }
-        best.into_iter()
-            .map(|(item, d)| self.describe(item, Some(d), None))
-            .collect()
+        let mut out = Vec::with_capacity(best.len());
+        for (item, d) in best {
+            if let Some(inner) = framed {
+                if is_framed(self.reader.record(item)?.kind) {
+                    let theirs = self.reader.hamming_codes(FIELD_PDQ, item)?;
+                    let ours: Vec<&[u64]> = inner.iter().map(|h| h.0.as_slice()).collect();
+                    if !framed_pair_stands(&ours, theirs.get(1..).unwrap_or_default(), d, r) {
+                        continue;
+                    }
+                }
+            }
+            out.push(self.describe(item, Some(d), None)?);
+        }
+        Ok(out)
     }
 
     fn by_phash(&self, h: Hash64, r: u32) -> Result<Vec<Match>, QueryError> {
@@ -276,6 +297,22 @@ pub fn image_pdq_codes(fp: &ImageFingerprint) -> Vec<Hash256> {
     codes
 }
 
+/// A framed picture's usable extra codes, when its plain code is usable
+/// (as an indexed picture is marked framed only then: see
+/// [`crate::schema::FLAG_FRAMED`]); `None` for any other picture, and with
+/// `--dihedral` (the extra codes are of the picture as it is, so a flipped
+/// or turned copy's contents could not agree with them).
+fn framed_content(fp: &ImageFingerprint) -> Option<Vec<Hash256>> {
+    let plain_usable = fp.pdq.is_some_and(|p| p.quality >= PDQ_MIN_QUALITY);
+    (fp.pdq_framed && plain_usable && fp.pdq_dihedral.is_none()).then(|| {
+        fp.pdq_extra
+            .iter()
+            .filter(|p| p.quality >= PDQ_MIN_QUALITY)
+            .map(|p| p.hash)
+            .collect()
+    })
+}
+
 /// Sorts matches nearest (or most similar) first, ties by id, and keeps
 /// the first `limit`.
 fn rank(matches: &mut Vec<Match>, limit: usize) {
@@ -311,6 +348,7 @@ mod tests {
             pdq: primary,
             pdq_dihedral: None,
             pdq_extra: extra,
+            pdq_framed: false,
             phash: None,
             dhash: None,
         }

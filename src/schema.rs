@@ -19,9 +19,10 @@
 //! `--pdq` query or an imported hash meets the extra codes of indexed
 //! pictures.
 //!
-//! and an item's kind byte holds one of [`Kind`]'s values, with
+//! An item's kind byte holds one of [`Kind`]'s values, with
 //! [`FLAG_LOW_INFO`] set on items too plain to link posts (a flat picture, a
-//! one-word caption).
+//! one-word caption), and [`FLAG_FRAMED`] on framed pictures whose first
+//! `pdq` code is the plain one (the rest are their extra codes).
 
 use serde::{Deserialize, Serialize};
 
@@ -35,13 +36,15 @@ use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 ///
 /// - 1: one PDQ code per image.
 /// - 2: an image's extra PDQ codes are stored in the `pdq` field too.
-pub const SCHEMA_VERSION: u32 = 2;
+/// - 3: framed pictures carry [`FLAG_FRAMED`].
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest schema this build reads. A schema-1 index stays correct to
 /// query and dedupe (its codes are plain PDQ codes, a query's extra codes
 /// are compared with them like any other), it only lacks the stored extra
-/// codes' recall; adding to it is refused, so that one index never mixes
-/// images with and without extra codes.
+/// codes' recall; a schema-2 index lacks [`FLAG_FRAMED`], so its framed
+/// pictures are matched as before. Adding to an older index is refused, so
+/// that one index never mixes items written under two schemas.
 pub const OLDEST_READABLE_SCHEMA: u32 = 1;
 
 /// An index whose schema this build cannot use.
@@ -61,9 +64,9 @@ pub enum SchemaError {
     /// The index is older than what this build writes.
     #[error(
         "the index has schema version {found}, and this neardup writes version {supported} \
-         (extra PDQ codes per picture, which match borders, caption bars and crops): \
-         it can be queried and deduplicated as it is, but not added to; \
-         index everything again into a new --index"
+         (extra PDQ codes per picture, which match borders, caption bars and crops, and \
+         a mark on framed pictures): it can be queried and deduplicated as it is, but not \
+         added to; index everything again into a new --index"
     )]
     TooOldToWrite {
         /// The index's schema.
@@ -189,6 +192,14 @@ pub const FIELD_MINHASH: &str = "minhash";
 /// never lets them join two posts.
 pub const FLAG_LOW_INFO: u8 = 0x80;
 
+/// Set in an image's kind byte when the picture is framed (a border, frame
+/// or caption band surrounds its content; see
+/// [`crate::image::robust::Extra::framed`]) and its first `pdq` code is its
+/// plain code, so the others are its extra codes. Two framed pictures match
+/// only when their contents agree
+/// ([`crate::image::robust::framed_pair_stands`]).
+pub const FLAG_FRAMED: u8 = 0x40;
+
 /// What an item is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -213,7 +224,7 @@ impl Kind {
 
     /// The kind stored in a kind byte, ignoring flags.
     pub fn from_byte(b: u8) -> Option<Kind> {
-        match b & !FLAG_LOW_INFO {
+        match b & !(FLAG_LOW_INFO | FLAG_FRAMED) {
             1 => Some(Kind::Image),
             2 => Some(Kind::Text),
             3 => Some(Kind::Hash),
@@ -240,6 +251,11 @@ impl Kind {
 /// Whether a kind byte carries [`FLAG_LOW_INFO`].
 pub fn is_low_info(kind_byte: u8) -> bool {
     kind_byte & FLAG_LOW_INFO != 0
+}
+
+/// Whether a kind byte carries [`FLAG_FRAMED`].
+pub fn is_framed(kind_byte: u8) -> bool {
+    kind_byte & FLAG_FRAMED != 0
 }
 
 #[cfg(test)]

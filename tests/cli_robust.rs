@@ -4,7 +4,8 @@
 //! codes are too far from the original's to match; an imported hash of the
 //! original meets them too; an index of the previous
 //! schema is still queried but not added to; several codes per item give
-//! one pair per item pair in dedupe.
+//! one pair per item pair in dedupe; two different pictures in alike
+//! frames, whose plain codes match, are not linked.
 
 mod support;
 
@@ -91,6 +92,18 @@ fn matches(o: &std::process::Output) -> Vec<(String, u64)> {
 
 fn ids(found: &[(String, u64)]) -> Vec<&str> {
     found.iter().map(|(id, _)| id.as_str()).collect()
+}
+
+/// A dedupe cluster's members, sorted.
+fn sorted_members(cluster: &Value) -> Vec<&str> {
+    let mut members: Vec<&str> = cluster["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m.as_str().expect("member id"))
+        .collect();
+    members.sort_unstable();
+    members
 }
 
 struct Pictures {
@@ -233,13 +246,7 @@ fn padded_and_captioned_copies_are_found_and_clustered_with_the_original() {
         })
         .collect();
     assert_eq!(with_original.len(), 1, "{clusters:?}");
-    let mut members: Vec<&str> = with_original[0]["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    members.sort_unstable();
+    let members = sorted_members(with_original[0]);
     let mut want: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
     want.sort_unstable();
     assert_eq!(members, want, "{clusters:?}");
@@ -252,7 +259,8 @@ fn an_index_of_the_previous_schema_is_queried_but_not_added_to() {
     let index = dir.path().join("old");
     let idx = index.to_str().unwrap();
 
-    // An index as schema 1 wrote it: the plain PDQ code of the original only.
+    // An index of the previous schema: the plain PDQ code of the original
+    // only.
     let o = neardup(&["hash", "--algo", "pdq", &pics.original], None);
     let hex = json_lines(&o)[0]["pdq"].as_str().unwrap().to_string();
     let code = neardup::image::code::Hash256::from_hex(&hex).unwrap();
@@ -339,13 +347,7 @@ fn an_imported_hash_of_the_original_meets_the_edited_copies() {
     assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
     let clusters = json_lines(&o);
     assert_eq!(clusters.len(), 1, "{clusters:?}");
-    let mut members: Vec<&str> = clusters[0]["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    members.sort_unstable();
+    let members = sorted_members(&clusters[0]);
     let mut want = vec!["known-original", pics.padded.as_str(), pics.meme.as_str()];
     want.sort_unstable();
     assert_eq!(members, want);
@@ -424,5 +426,99 @@ fn items_with_several_codes_pair_once_and_never_with_themselves() {
         let mut members = report.clusters[0].members.clone();
         members.sort();
         assert_eq!(members, ["a", "b", "c"]);
+    }
+}
+
+/// `img` small in the middle of a wide checkerboard frame (the picture
+/// 25 % of each side).
+fn in_checkerboard(img: &RgbImage) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let mut out = RgbImage::from_fn(w * 4, h * 4, |x, y| {
+        if (x / 32 + y / 32) % 2 == 0 {
+            Rgb([40, 40, 40])
+        } else {
+            Rgb([200, 200, 200])
+        }
+    });
+    image::imageops::replace(&mut out, img, i64::from(w * 3 / 2), i64::from(h * 3 / 2));
+    out
+}
+
+#[test]
+fn different_pictures_in_alike_frames_are_not_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = photo(60, 45, 1);
+    let framed_a = write(d, "a-framed.png", &png_bytes(&in_checkerboard(&a)));
+    let framed_b = write(
+        d,
+        "b-framed.png",
+        &png_bytes(&in_checkerboard(&image::imageops::rotate180(&a))),
+    );
+    // The same picture as `framed_a`, in a flat frame instead.
+    let padded_a = write(
+        d,
+        "a-padded.png",
+        &png_bytes(&padded(
+            &image::imageops::resize(&a, 240, 180, image::imageops::FilterType::Triangle),
+            0.3,
+            Rgb([90, 20, 20]),
+        )),
+    );
+
+    // Plain PDQ links the two framed pictures; neardup does not.
+    let o = neardup(&["compare", "--format", "json", &framed_a, &framed_b], None);
+    let c: Value = serde_json::from_slice(&o.stdout).expect("compare JSON");
+    assert!(
+        c["pdq_distance"].as_u64().unwrap() <= u64::from(PDQ_MATCH_DISTANCE),
+        "the frames do not dominate the plain codes: the test shows nothing: {c}"
+    );
+    assert_eq!(c["pdq_extra_distance"].as_u64(), Some(256), "{c}");
+
+    let index = d.join("idx");
+    let idx = index.to_str().unwrap();
+    let o = neardup(
+        &[
+            "index", "--index", idx, "--quiet", &framed_a, &framed_b, &padded_a,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+    let o = neardup(
+        &[
+            "query", "--index", idx, "--image", &framed_b, "--format", "jsonl",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+    assert_eq!(ids(&matches(&o)), vec![framed_b.as_str()]);
+    let o = neardup(
+        &[
+            "query", "--index", idx, "--image", &framed_a, "--format", "jsonl",
+        ],
+        None,
+    );
+    let mut found = ids(&matches(&o))
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    found.sort_unstable();
+    let mut want = vec![framed_a.clone(), padded_a.clone()];
+    want.sort_unstable();
+    assert_eq!(found, want);
+
+    // Full and incremental dedupe agree: one cluster, the two copies of `a`.
+    for since in [None, Some("0")] {
+        let mut args = vec!["dedupe", "--index", idx, "--kind", "image"];
+        if let Some(s) = since {
+            args.extend(["--since", s]);
+        }
+        let o = neardup(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+        let clusters = json_lines(&o);
+        assert_eq!(clusters.len(), 1, "{clusters:?}");
+        let members = sorted_members(&clusters[0]);
+        let want: Vec<&str> = want.iter().map(String::as_str).collect();
+        assert_eq!(members, want, "{clusters:?}");
     }
 }

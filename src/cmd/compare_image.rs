@@ -10,9 +10,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
+use neardup::image::pdq::Pdq;
 use neardup::image::pdq::{PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY};
+use neardup::image::pipeline::ImageFingerprint;
 use neardup::image::pipeline::{fingerprint_path, PipelineOptions};
-use neardup::image::robust::min_distance;
+use neardup::image::robust::{picture_distance, PictureCodes};
 
 use super::compare::Format;
 
@@ -28,13 +30,23 @@ struct Comparison<'a> {
     /// Smallest distance between any usable PDQ code of A and any of B,
     /// extra codes included (borders trimmed, caption band removed,
     /// centre): what index, query and dedupe match on; 256 when either has
-    /// none.
+    /// none, or when both pictures are framed and their contents disagree.
     pdq_extra_distance: u32,
     pdq_quality_a: u8,
     pdq_quality_b: u8,
     pdq_match: bool,
     phash_distance: u32,
     dhash_distance: u32,
+}
+
+/// A picture's codes as the index holds them: framed only with a usable
+/// plain code (see `neardup::schema::FLAG_FRAMED`).
+fn held<'a>(fp: &'a ImageFingerprint, plain: &'a Pdq) -> PictureCodes<'a> {
+    PictureCodes {
+        plain: std::slice::from_ref(plain),
+        extra: &fp.pdq_extra,
+        framed: fp.pdq_framed && plain.quality >= PDQ_MIN_QUALITY,
+    }
 }
 
 /// Compares two images and prints the distances.
@@ -57,14 +69,7 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
         b,
         pdq_distance,
         pdq_dihedral_distance: da.min_distance(&pb.hash),
-        pdq_extra_distance: min_distance(
-            &std::iter::once(pa)
-                .chain(fa.pdq_extra.iter().copied())
-                .collect::<Vec<_>>(),
-            &std::iter::once(pb)
-                .chain(fb.pdq_extra.iter().copied())
-                .collect::<Vec<_>>(),
-        ),
+        pdq_extra_distance: picture_distance(held(&fa, &pa), held(&fb, &pb)),
         pdq_quality_a: pa.quality,
         pdq_quality_b: pb.quality,
         pdq_match: pdq_distance <= PDQ_MATCH_DISTANCE

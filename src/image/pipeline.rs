@@ -34,7 +34,7 @@ use super::decode::{
 };
 use super::error::{DecodeError, ImageError};
 use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral};
-use super::robust::extra_pdq_codes;
+use super::robust::extra_codes;
 
 /// What to compute.
 #[derive(Clone, Debug)]
@@ -45,7 +45,7 @@ pub struct PipelineOptions {
     pub pdq: bool,
     /// Also compute the 8 dihedral PDQ hashes (implies PDQ).
     pub dihedral: bool,
-    /// Also compute the extra PDQ codes of [`super::robust::extra_pdq_codes`]
+    /// Also compute the extra PDQ codes of [`super::robust::extra_codes`]
     /// (what the index stores and queries probe with besides the plain code).
     pub pdq_extra: bool,
     /// Compute the 64-bit pHash.
@@ -96,6 +96,10 @@ pub struct ImageFingerprint {
     /// The extra PDQ codes (at most three, each of quality >= 50), when
     /// asked for; empty otherwise. See [`super::robust`].
     pub pdq_extra: Vec<Pdq>,
+    /// Whether the picture is framed (a border, frame or caption band
+    /// surrounds its content: [`super::robust::Extra::framed`]); false when
+    /// the extra codes were not asked for.
+    pub pdq_framed: bool,
     /// pHash, when asked for.
     pub phash: Option<Hash64>,
     /// dHash, when asked for.
@@ -167,10 +171,14 @@ pub fn fingerprint_bytes(
         // 64 x 64 pictures, so PDQ is computed on its own.
         let pdq_dihedral = opts.dihedral.then(|| pdq_dihedral_from_rgb(&thumb));
         let pdq = (opts.pdq || opts.dihedral).then(|| pdq_from_rgb(&thumb));
-        let pdq_extra = if opts.pdq_extra {
-            extra_pdq_codes(&thumb).into_iter().map(|c| c.pdq).collect()
+        let (pdq_extra, pdq_framed) = if opts.pdq_extra {
+            let extra = extra_codes(&thumb);
+            (
+                extra.codes.into_iter().map(|c| c.pdq).collect(),
+                extra.framed,
+            )
         } else {
-            Vec::new()
+            (Vec::new(), false)
         };
         ImageFingerprint {
             width,
@@ -178,6 +186,7 @@ pub fn fingerprint_bytes(
             pdq,
             pdq_dihedral,
             pdq_extra,
+            pdq_framed,
             phash: opts.phash.then(|| super::phash::phash(&thumb)),
             dhash: opts.dhash.then(|| super::dhash::dhash(&thumb)),
         }
