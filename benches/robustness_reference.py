@@ -18,7 +18,8 @@ from PIL import Image
 EDITS = [
     "resize 50%", "JPEG q=50", "crop 5%", "crop 10%", "crop 20%",
     "pad 10% uniform", "pad 30% uniform", "border 20% patterned",
-    "caption top 10-25%", "caption bottom 10-25%", "watermark text",
+    "border 20% patterned, JPEG q=90", "caption top 10-25%",
+    "caption bottom 10-25%", "caption 10-25%, JPEG q=75", "watermark text",
     "brightness+contrast", "greyscale", "flip horizontal", "rotate 90",
     "rotate 3 deg", "aspect 1.25:1",
 ]

@@ -5,7 +5,7 @@
 //!
 //! | field | codes | what |
 //! |---|---|---|
-//! | `pdq` | 256-bit | PDQ of images with quality >= 50, and up to three extra PDQ codes per image |
+//! | `pdq` | 256-bit | PDQ of images with quality >= 50, and up to four extra PDQ codes per image |
 //! | `phash` | 64-bit | pHash of images |
 //! | `minhash` | k x 32-bit | MinHash of post texts, banded for LSH |
 //!

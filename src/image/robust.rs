@@ -1,7 +1,7 @@
 //! Extra PDQ codes that let edited copies match: a global hash such as PDQ
 //! sees a picture with a border, a meme caption bar or a crop as a different
 //! picture, because the 64 x 64 grid it hashes has moved. neardup therefore
-//! stores (and queries with) up to three more PDQ codes per picture, each the
+//! stores (and queries with) up to four more PDQ codes per picture, each the
 //! hash of a region found the same way whatever the edit:
 //!
 //! - **stripped**: the picture without its *two-tone lines*. A line (row or
@@ -18,13 +18,20 @@
 //!   borders, letterboxing), when it ends elsewhere: a picture that is
 //!   itself largely two-tone (a drawing, flowers on a flat background) can
 //!   peel unevenly, and a flat frame around it is still removed cleanly.
+//! - **lenient**: the same peeling as *stripped*, with a test that tolerates
+//!   JPEG's errors (luma within 16 levels, chroma within 32, 90 % of a
+//!   line), when it ends elsewhere: a checkerboard frame or a caption band
+//!   saved as JPEG is full of ringing and subsampled chroma at every edge,
+//!   which stop the strict test at once. It is an extra code rather than a
+//!   replacement because on lossless pictures the strict test stops more
+//!   consistently.
 //! - **centre**: the central 90 % of the stripped picture (or of the whole
 //!   one), which a crop of up to about 10 % keeps.
 //!
 //! Two pictures match when any usable code (quality >= 50) of one is within
 //! the threshold of any usable code of the other; [`min_distance`] computes
-//! that. One exception: two *framed* pictures (a stripped or trimmed region
-//! was found in each) must also agree on their contents, their extra codes
+//! that. One exception: two *framed* pictures (a stripped, trimmed or
+//! lenient region was found in each) must also agree on their contents, their extra codes
 //! ([`framed_pair_stands`]), because alike frames or caption bands make the
 //! plain codes of different pictures match; [`picture_distance`] applies
 //! both rules. The primary code (the plain PDQ hash) is not repeated here. The
@@ -60,6 +67,10 @@ pub enum Region {
     Stripped,
     /// The picture with its one-colour edge lines (flat borders) peeled off.
     Trimmed,
+    /// The picture with its two-tone edge lines peeled off by the lenient
+    /// test, which tolerates JPEG's errors (a patterned frame or a caption
+    /// band saved as JPEG).
+    Lenient,
     /// The central part of the stripped (or whole) picture.
     Centre,
 }
@@ -82,6 +93,15 @@ const TOLERANCE: i32 = 10;
 /// Share of a two-tone line's pixels that must be one of its two colours or
 /// a blend of them (anti-aliasing, resampling).
 const MIN_TWO_TONE: u32 = 98;
+/// The lenient test's luma tolerance: JPEG's ringing at quality 75-90
+/// moves luma by up to about 15 levels next to a hard edge.
+const LENIENT_LUMA: f32 = 16.0;
+/// The lenient test's chroma tolerance: 4:2:0 subsampling gives a pixel
+/// next to an edge the mean chroma of both sides.
+const LENIENT_CHROMA: f32 = 32.0;
+/// The lenient test's share of two-tone pixels (a line of a small
+/// checkerboard after JPEG has artefacts at every cell edge).
+const LENIENT_TWO_TONE: u32 = 90;
 /// Share that must be one of the two colours themselves: a smooth gradient
 /// is all blends and is not a border.
 const MIN_ENDS: u32 = 60;
@@ -97,9 +117,9 @@ const ROUNDS: usize = 3;
 const CENTRE_KEEP: f32 = 0.90;
 
 /// The extra codes of a picture (already shrunk to fit 512 x 512, as for
-/// [`pdq_from_rgb`]), at most three, only the usable ones (quality >= 50):
-/// the stripped and the trimmed picture when something was peeled (the
-/// trimmed one only when it differs from the stripped one), and the centre.
+/// [`pdq_from_rgb`]), at most four, only the usable ones (quality >= 50):
+/// the stripped, trimmed and lenient pictures when something was peeled
+/// (each only when it differs from those before it), and the centre.
 pub fn extra_pdq_codes(img: &RgbImage) -> Vec<RegionCode> {
     extra_codes(img).codes
 }
@@ -109,7 +129,7 @@ pub fn extra_pdq_codes(img: &RgbImage) -> Vec<RegionCode> {
 pub struct Extra {
     /// The usable extra codes, as [`extra_pdq_codes`] returns them.
     pub codes: Vec<RegionCode>,
-    /// Whether a stripped or trimmed region was found (whatever its code's
+    /// Whether a stripped, trimmed or lenient region was found (whatever its code's
     /// quality): something, a border, a frame or a caption band, surrounds
     /// the picture's content, and its plain code hashes that too. Two
     /// framed pictures match only when their contents agree
@@ -124,6 +144,8 @@ pub fn extra_codes(img: &RgbImage) -> Extra {
     let full = Rect { x: 0, y: 0, w, h };
     let stripped = strip(img, two_tone).filter(|r| r.differs_from(full));
     let trimmed = strip(img, one_tone).filter(|&r| r.differs_from(full) && Some(r) != stripped);
+    let lenient = strip(img, two_tone_lenient)
+        .filter(|&r| r.differs_from(full) && Some(r) != stripped && Some(r) != trimmed);
     let base = stripped.unwrap_or(full);
     let cw = ((base.w as f32 * CENTRE_KEEP).round() as u32).max(1);
     let ch = ((base.h as f32 * CENTRE_KEEP).round() as u32).max(1);
@@ -133,11 +155,12 @@ pub fn extra_codes(img: &RgbImage) -> Extra {
         w: cw,
         h: ch,
     };
-    let framed = stripped.is_some() || trimmed.is_some();
+    let framed = stripped.is_some() || trimmed.is_some() || lenient.is_some();
     let codes = stripped
         .map(|r| (Region::Stripped, r))
         .into_iter()
         .chain(trimmed.map(|r| (Region::Trimmed, r)))
+        .chain(lenient.map(|r| (Region::Lenient, r)))
         .chain(std::iter::once((Region::Centre, centre)))
         .map(|(region, r)| RegionCode {
             region,
@@ -378,25 +401,66 @@ impl ColourHistogram {
     }
 }
 
-fn near(p: Rgb<u8>, c: [i32; 3]) -> bool {
-    p.0.iter()
-        .zip(c)
-        .all(|(&v, c)| (i32::from(v) - c).abs() <= TOLERANCE)
+/// How near a pixel must be to a colour (or to a blend of two) to count as
+/// it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tolerance {
+    /// Every channel within [`TOLERANCE`] levels: borders and bands as
+    /// drawn, or saved losslessly.
+    Strict,
+    /// Luma within [`LENIENT_LUMA`] and both chroma channels within
+    /// [`LENIENT_CHROMA`]: the same after JPEG, whose ringing moves luma
+    /// near edges and whose 4:2:0 chroma subsampling blends the chroma of a
+    /// pattern's neighbouring colours.
+    Lenient,
 }
 
-/// Whether `p` lies within the tolerance of the segment from `a` to `b`
-/// (a blend of the two colours).
-fn on_segment(p: Rgb<u8>, a: [i32; 3], b: [i32; 3]) -> bool {
-    let v: [f32; 3] = std::array::from_fn(|i| (b[i] - a[i]) as f32);
-    let d: [f32; 3] = std::array::from_fn(|i| (i32::from(p.0[i]) - a[i]) as f32);
-    let vv: f32 = v.iter().map(|x| x * x).sum();
-    if vv == 0.0 {
-        return false;
+impl Tolerance {
+    /// Whether a colour difference (`pixel - colour`, per RGB channel) is
+    /// within the tolerance.
+    fn within(self, d: [f32; 3]) -> bool {
+        match self {
+            Tolerance::Strict => d.iter().all(|x| x.abs() <= TOLERANCE as f32),
+            Tolerance::Lenient => {
+                // BT.601 luma and chroma of the difference (the transform is
+                // linear, so offsets cancel).
+                let y = 0.299 * d[0] + 0.587 * d[1] + 0.114 * d[2];
+                let cb = -0.1687 * d[0] - 0.3313 * d[1] + 0.5 * d[2];
+                let cr = 0.5 * d[0] - 0.4187 * d[1] - 0.0813 * d[2];
+                y.abs() <= LENIENT_LUMA && cb.abs() <= LENIENT_CHROMA && cr.abs() <= LENIENT_CHROMA
+            }
+        }
     }
-    let t = (d.iter().zip(&v).map(|(x, y)| x * y).sum::<f32>() / vv).clamp(0.0, 1.0);
-    d.iter()
-        .zip(&v)
-        .all(|(x, y)| (x - t * y).abs() <= TOLERANCE as f32)
+
+    /// Share (%) of a two-tone line's pixels that must be one of its two
+    /// colours or a blend of them.
+    fn min_two_tone(self) -> u32 {
+        match self {
+            Tolerance::Strict => MIN_TWO_TONE,
+            Tolerance::Lenient => LENIENT_TWO_TONE,
+        }
+    }
+
+    fn near(self, p: Rgb<u8>, c: [i32; 3]) -> bool {
+        self.within(std::array::from_fn(|i| (i32::from(p.0[i]) - c[i]) as f32))
+    }
+
+    /// Whether `p` lies within the tolerance of the segment from `a` to `b`
+    /// (a blend of the two colours).
+    fn on_segment(self, p: Rgb<u8>, a: [i32; 3], b: [i32; 3]) -> bool {
+        let v: [f32; 3] = std::array::from_fn(|i| (b[i] - a[i]) as f32);
+        let d: [f32; 3] = std::array::from_fn(|i| (i32::from(p.0[i]) - a[i]) as f32);
+        let vv: f32 = v.iter().map(|x| x * x).sum();
+        if vv == 0.0 {
+            return false;
+        }
+        let t = (d.iter().zip(&v).map(|(x, y)| x * y).sum::<f32>() / vv).clamp(0.0, 1.0);
+        self.within(std::array::from_fn(|i| d[i] - t * v[i]))
+    }
+}
+
+fn near(p: Rgb<u8>, c: [i32; 3]) -> bool {
+    Tolerance::Strict.near(p, c)
 }
 
 /// Whether a line is one colour: [`MIN_TWO_TONE`] % of it within the
@@ -413,22 +477,32 @@ fn one_tone(px: &[Rgb<u8>], hist: &mut ColourHistogram) -> bool {
 /// colour of the rest, and blends between them cover [`MIN_TWO_TONE`] % of
 /// it, the two colours alone [`MIN_ENDS`] %.
 fn two_tone(px: &[Rgb<u8>], hist: &mut ColourHistogram) -> bool {
+    two_tone_with(px, hist, Tolerance::Strict)
+}
+
+/// [`two_tone`] up to JPEG's errors: [`Tolerance::Lenient`], and
+/// [`LENIENT_TWO_TONE`] % of the line.
+fn two_tone_lenient(px: &[Rgb<u8>], hist: &mut ColourHistogram) -> bool {
+    two_tone_with(px, hist, Tolerance::Lenient)
+}
+
+fn two_tone_with(px: &[Rgb<u8>], hist: &mut ColourHistogram, tol: Tolerance) -> bool {
     let n = px.len() as u32;
     let Some(c1) = hist.mode(px, |_| false) else {
         return false;
     };
-    let Some(c2) = hist.mode(px, |p| near(p, c1)) else {
+    let Some(c2) = hist.mode(px, |p| tol.near(p, c1)) else {
         return true; // one colour
     };
     let (mut ends, mut blends) = (0u32, 0u32);
     for &p in px {
-        if near(p, c1) || near(p, c2) {
+        if tol.near(p, c1) || tol.near(p, c2) {
             ends += 1;
-        } else if on_segment(p, c1, c2) {
+        } else if tol.on_segment(p, c1, c2) {
             blends += 1;
         }
     }
-    100 * (ends + blends) >= MIN_TWO_TONE * n && 100 * ends >= MIN_ENDS * n
+    100 * (ends + blends) >= tol.min_two_tone() * n && 100 * ends >= MIN_ENDS * n
 }
 
 #[cfg(test)]
@@ -554,8 +628,45 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_checkerboard_frame_is_peeled_by_the_lenient_test() {
+        let p = photo(240, 180);
+        let frame = framed(&p, 30, 24, |x, y| {
+            if (x / 6 + y / 6) % 2 == 0 {
+                Rgb([200, 40, 40])
+            } else {
+                Rgb([40, 60, 200])
+            }
+        });
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+            .encode_image(&frame)
+            .expect("encoding in memory");
+        let copy = image::load_from_memory(&jpeg)
+            .expect("decoding our own JPEG")
+            .to_rgb8();
+        let lenient = extra_pdq_codes(&copy)
+            .into_iter()
+            .find(|c| c.region == Region::Lenient)
+            .expect("a lenient code");
+        let d = min_distance(&[lenient.pdq], &codes(&p));
+        assert!(d <= PDQ_MATCH_DISTANCE, "lenient code {d} bits away");
+        let plain = pdq_from_rgb(&copy).hash.distance(&pdq_from_rgb(&p).hash);
+        assert!(
+            plain > PDQ_MATCH_DISTANCE,
+            "plain PDQ matches already ({plain} bits)"
+        );
+    }
+
+    #[test]
     fn plain_picture_gets_only_a_centre_code() {
-        let extra = extra_pdq_codes(&photo(240, 180));
+        // Texture in every line (the smooth `photo` has lines the lenient
+        // test takes for blends of two colours).
+        let textured = RgbImage::from_fn(240, 180, |x, y| {
+            let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).rotate_left(7);
+            let v = (((x as f32 / 13.0).sin() * 60.0) as i32 + 128 + (n % 61) as i32 - 30) as u8;
+            Rgb([v, (n % 255) as u8, 255 - v])
+        });
+        let extra = extra_pdq_codes(&textured);
         assert_eq!(extra.len(), 1, "{extra:?}");
         assert_eq!(extra[0].region, Region::Centre);
     }
