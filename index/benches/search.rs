@@ -193,8 +193,20 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
         }
         let nq = queries_for(n) as f64;
         let work = format!("{:.0} / {:.0}", buckets as f64 / nq, cands as f64 / nq);
-        let layout = MihIndex::default_layout(n, w)
-            .map_or("scan".into(), |l| format!("m={} s={}", l.tables, l.bits));
+        let layout = MihIndex::default_layout(n, w).map_or("scan".into(), |l| {
+            if l.longer == 0 {
+                format!("m={} s={}", l.tables, l.bits)
+            } else {
+                format!(
+                    "m={} s={}x{}+{}x{}",
+                    l.tables,
+                    l.bits + 1,
+                    l.longer,
+                    l.bits,
+                    l.tables - l.longer
+                )
+            }
+        });
         let family = format!(
             "MIH {}-bit r={r} {}",
             64 * w,
@@ -415,6 +427,7 @@ fn bench_crossover() {
             let layout = MihLayout {
                 tables: (64 * w) / bits as usize,
                 bits,
+                longer: 0,
             };
             let section = MihIndex::build_with_layout(&codes, w, Some(layout)).unwrap();
             let view = MihView::new(&section, &codes, w)
@@ -463,8 +476,16 @@ fn bench_tables(sizes: &[usize]) {
                 let section = if bits == 0 {
                     MihIndex::build_with_tables(&codes, w, tables).unwrap()
                 } else {
-                    MihIndex::build_with_layout(&codes, w, Some(MihLayout { tables, bits }))
-                        .unwrap()
+                    MihIndex::build_with_layout(
+                        &codes,
+                        w,
+                        Some(MihLayout {
+                            tables,
+                            bits,
+                            longer: 0,
+                        }),
+                    )
+                    .unwrap()
                 };
                 let view = MihView::new(&section, &codes, w)
                     .unwrap()

@@ -330,15 +330,31 @@ fn section_len(subs: &[Substring], n: usize) -> usize {
 }
 
 /// The shape of a section's tables: `tables` substrings of `bits` bits each,
-/// laid side by side from bit 0 (they may leave the top bits of the code
-/// uncovered: the pigeonhole argument only needs disjoint substrings, since
-/// their distances still sum to at most the full distance).
+/// except the first `longer` ones, which take `bits + 1`, laid side by side
+/// from bit 0 (they may leave the top bits of the code uncovered: the
+/// pigeonhole argument only needs disjoint substrings, since their distances
+/// still sum to at most the full distance).
+///
+/// Mixed lengths let the tables use the bits an even split leaves over:
+/// 64-bit codes at 10^7 entries get substrings of 22, 21 and 21 bits instead
+/// of three of 21 with one bit unused, which cuts the candidates of the
+/// 22-bit table in half for 10 % more probes there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MihLayout {
     /// Number of substring tables `m`.
     pub tables: usize,
-    /// Bits per substring `s` (1..=32).
+    /// Bits per substring `s` (1..=32; `longer` tables take one more, so
+    /// at most 31 when `longer > 0`).
     pub bits: u32,
+    /// How many of the tables (the first ones) take `bits + 1` bits.
+    pub longer: usize,
+}
+
+impl MihLayout {
+    /// Bits covered by all substrings together.
+    fn covered(self) -> usize {
+        self.tables * self.bits as usize + self.longer
+    }
 }
 
 /// Reference radii the default layout is tuned for: PDQ's match threshold
@@ -417,7 +433,8 @@ impl MihIndex {
     /// words, `None` for no tables (linear scan). Below [`LINEAR_SCAN_BELOW`]
     /// entries there are no tables. Otherwise, among substring lengths up to
     /// `log2 n + 1` bits (Norouzi et al. recommend `s ~ log2 n`, i.e.
-    /// `m ~ b / log2 n`) and table counts that fit the code, it keeps the
+    /// `m ~ b / log2 n`), table counts that fit the code and, for the bits
+    /// an even split leaves over, some tables one bit longer, it keeps the
     /// layouts whose section plus codes stay within 3x the raw code bytes and
     /// picks the one the cost model finds fastest at the reference radius
     /// (31 bits for 256-bit codes, 8 for 64-bit).
@@ -430,17 +447,33 @@ impl MihIndex {
         let log2n = usize::BITS - 1 - n.leading_zeros();
         let r = reference_radius(words_per_code);
         let mut best: Option<(f64, MihLayout)> = None;
-        for s in 4..=(log2n + 1).min(32) {
+        let max_bits = (log2n + 1).min(32);
+        for s in 4..=max_bits {
             for m in 1..=(bits / s) as usize {
-                let layout = MihLayout { tables: m, bits: s };
-                if raw + section_len(&layout_substrings(layout), n) > 3 * raw {
-                    continue;
-                }
-                let Some((_, cost)) = plan_radii(n, words_per_code, &vec![s; m], r, false) else {
-                    continue;
+                // The bits an even split leaves over may lengthen some tables
+                // by one (never beyond `max_bits`; all `m` longer is the next `s`).
+                let spare = if s < max_bits {
+                    (bits as usize - m * s as usize).min(m - 1)
+                } else {
+                    0
                 };
-                if best.is_none_or(|(c, _)| cost < c) {
-                    best = Some((cost, layout));
+                for longer in 0..=spare {
+                    let layout = MihLayout {
+                        tables: m,
+                        bits: s,
+                        longer,
+                    };
+                    let subs = layout_substrings(layout);
+                    if raw + section_len(&subs, n) > 3 * raw {
+                        continue;
+                    }
+                    let lens: Vec<u32> = subs.iter().map(|t| t.len).collect();
+                    let Some((_, cost)) = plan_radii(n, words_per_code, &lens, r, false) else {
+                        continue;
+                    };
+                    if best.is_none_or(|(c, _)| cost < c) {
+                        best = Some((cost, layout));
+                    }
                 }
             }
         }
@@ -484,13 +517,19 @@ impl MihIndex {
         let subs = match layout {
             None => Vec::new(),
             Some(l) => {
-                if l.bits == 0 || l.bits > 32 || l.tables * l.bits as usize > 64 * words_per_code {
+                let longest = l.bits + u32::from(l.longer > 0);
+                if l.bits == 0
+                    || longest > 32
+                    || l.longer > l.tables
+                    || l.covered() > 64 * words_per_code
+                {
                     return Err(SearchError::BadParameter {
                         name: "layout",
                         detail: format!(
-                            "{} tables of {} bits for {}-bit codes",
+                            "{} tables of {} bits ({} of them one bit longer) for {}-bit codes",
                             l.tables,
                             l.bits,
+                            l.longer,
                             64 * words_per_code
                         ),
                     });
@@ -503,10 +542,13 @@ impl MihIndex {
 }
 
 fn layout_substrings(l: MihLayout) -> Vec<Substring> {
-    (0..l.tables as u32)
-        .map(|j| Substring {
-            start: j * l.bits,
-            len: l.bits,
+    let mut start = 0;
+    (0..l.tables)
+        .map(|j| {
+            let len = l.bits + u32::from(j < l.longer);
+            let s = Substring { start, len };
+            start += len;
+            s
         })
         .collect()
 }
@@ -1361,6 +1403,7 @@ mod tests {
         let layout = MihLayout {
             tables: 16,
             bits: 16,
+            longer: 0,
         };
         let s = MihIndex::build_with_layout(&codes, 4, Some(layout)).unwrap();
         for j in 0..16 {
@@ -1392,6 +1435,17 @@ mod tests {
         assert!(MihIndex::build(&codes, 2).is_err());
         assert!(MihIndex::build(&codes[..7], 4).is_err());
         assert!(MihIndex::build_with_tables(&codes, 4, 3).is_err());
+        for (tables, bits, longer) in [(3, 20, 4), (2, 32, 1), (11, 23, 4)] {
+            let l = MihLayout {
+                tables,
+                bits,
+                longer,
+            };
+            assert!(
+                MihIndex::build_with_layout(&codes, 4, Some(l)).is_err(),
+                "{l:?}"
+            );
+        }
         let s = MihIndex::build(&codes, 4).unwrap();
         let v = MihView::new(&s, &codes, 4).unwrap();
         assert!(v.radius(&[0], 3, &mut Vec::new()).is_err());

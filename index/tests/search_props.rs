@@ -54,19 +54,23 @@ fn layouts(n: usize, w: usize) -> Vec<Option<MihLayout>> {
         v.push(Some(MihLayout {
             tables: 4,
             bits: 16,
+            longer: 0,
         }));
         v.push(Some(MihLayout {
             tables: 5,
             bits: 11,
+            longer: 0,
         }));
     } else {
         v.push(Some(MihLayout {
             tables: 16,
             bits: 16,
+            longer: 0,
         }));
         v.push(Some(MihLayout {
             tables: 11,
             bits: 12,
+            longer: 0,
         }));
     }
     v
@@ -171,6 +175,7 @@ fn mih_identical_codes_all_found() {
         Some(MihLayout {
             tables: 16,
             bits: 16,
+            longer: 0,
         }),
     )
     .unwrap();
@@ -346,6 +351,7 @@ fn corrupted_mih_sections_give_errors_not_panics() {
             Some(MihLayout {
                 tables: 4,
                 bits: 10,
+                longer: 0,
             }),
         ),
         (
@@ -353,6 +359,7 @@ fn corrupted_mih_sections_give_errors_not_panics() {
             Some(MihLayout {
                 tables: 16,
                 bits: 8,
+                longer: 0,
             }),
         ),
         (4, None),
