@@ -101,14 +101,14 @@ struct Row {
     median_near_ms: f64,
     linear_ms: f64,
     hits: f64,
-    /// Mean buckets probed / candidates verified per near-duplicate query
-    /// (MIH only).
+    /// Mean buckets probed / entries read / codes verified per
+    /// near-duplicate query (MIH only).
     work: String,
 }
 
 fn print_rows(title: &str, rows: &[Row]) {
     println!("\n### {title}\n");
-    println!("| structure | n | build (items/s, wall, 2 threads) | build (items per CPU-s x 2) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits (near) | buckets / candidates per query (near) |");
+    println!("| structure | n | build (items/s, wall, 2 threads) | build (items per CPU-s x 2) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits (near) | buckets / entries / verified per query (near) |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
@@ -139,6 +139,26 @@ fn print_rows(title: &str, rows: &[Row]) {
             );
         }
     }
+}
+
+/// `m=3 s=22x1+21x2 tags=2`: table count, substring lengths, tagged tables.
+fn layout_label(l: MihLayout) -> String {
+    let mut s = if l.longer == 0 {
+        format!("m={} s={}", l.tables, l.bits)
+    } else {
+        format!(
+            "m={} s={}x{}+{}x{}",
+            l.tables,
+            l.bits + 1,
+            l.longer,
+            l.bits,
+            l.tables - l.longer
+        )
+    };
+    if l.tagged > 0 {
+        s += &format!(" tags={}", l.tagged);
+    }
+    s
 }
 
 fn queries_for(n: usize) -> usize {
@@ -185,28 +205,21 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
             hamming::linear_radius(&codes, w, black_box(&q), r, &mut out).unwrap();
             t_lin.push(t.elapsed().as_secs_f64());
         }
-        let (mut buckets, mut cands) = (0, 0);
+        let (mut buckets, mut cands, mut verified) = (0, 0, 0);
         for q in near_queries.chunks_exact(w) {
             let st = view.probe_stats(q, r).unwrap();
             buckets += st.buckets;
             cands += st.candidates;
+            verified += st.verified;
         }
         let nq = queries_for(n) as f64;
-        let work = format!("{:.0} / {:.0}", buckets as f64 / nq, cands as f64 / nq);
-        let layout = MihIndex::default_layout(n, w).map_or("scan".into(), |l| {
-            if l.longer == 0 {
-                format!("m={} s={}", l.tables, l.bits)
-            } else {
-                format!(
-                    "m={} s={}x{}+{}x{}",
-                    l.tables,
-                    l.bits + 1,
-                    l.longer,
-                    l.bits,
-                    l.tables - l.longer
-                )
-            }
-        });
+        let work = format!(
+            "{:.0} / {:.0} / {:.0}",
+            buckets as f64 / nq,
+            cands as f64 / nq,
+            verified as f64 / nq
+        );
+        let layout = MihIndex::default_layout(n, w).map_or("scan".into(), layout_label);
         let family = format!(
             "MIH {}-bit r={r} {}",
             64 * w,
@@ -428,6 +441,7 @@ fn bench_crossover() {
                 tables: (64 * w) / bits as usize,
                 bits,
                 longer: 0,
+                tagged: 0,
             };
             let section = MihIndex::build_with_layout(&codes, w, Some(layout)).unwrap();
             let view = MihView::new(&section, &codes, w)
@@ -483,6 +497,7 @@ fn bench_tables(sizes: &[usize]) {
                             tables,
                             bits,
                             longer: 0,
+                            tagged: 0,
                         }),
                     )
                     .unwrap()

@@ -55,22 +55,39 @@ fn layouts(n: usize, w: usize) -> Vec<Option<MihLayout>> {
             tables: 4,
             bits: 16,
             longer: 0,
+            tagged: 0,
         }));
         v.push(Some(MihLayout {
             tables: 5,
             bits: 11,
             longer: 0,
+            tagged: 0,
+        }));
+        // Mixed lengths and tags, the last tag wrapping round to bit 0.
+        v.push(Some(MihLayout {
+            tables: 5,
+            bits: 11,
+            longer: 2,
+            tagged: 5,
         }));
     } else {
         v.push(Some(MihLayout {
             tables: 16,
             bits: 16,
             longer: 0,
+            tagged: 0,
         }));
         v.push(Some(MihLayout {
             tables: 11,
             bits: 12,
             longer: 0,
+            tagged: 0,
+        }));
+        v.push(Some(MihLayout {
+            tables: 11,
+            bits: 12,
+            longer: 3,
+            tagged: 4,
         }));
     }
     v
@@ -176,6 +193,7 @@ fn mih_identical_codes_all_found() {
             tables: 16,
             bits: 16,
             longer: 0,
+            tagged: 0,
         }),
     )
     .unwrap();
@@ -351,7 +369,8 @@ fn corrupted_mih_sections_give_errors_not_panics() {
             Some(MihLayout {
                 tables: 4,
                 bits: 10,
-                longer: 0,
+                longer: 1,
+                tagged: 2,
             }),
         ),
         (
@@ -360,6 +379,7 @@ fn corrupted_mih_sections_give_errors_not_panics() {
                 tables: 16,
                 bits: 8,
                 longer: 0,
+                tagged: 0,
             }),
         ),
         (4, None),
