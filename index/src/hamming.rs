@@ -507,7 +507,8 @@ impl MihIndex {
     /// entries there are no tables. Otherwise, among substring lengths up to
     /// `log2 n + 1` bits (Norouzi et al. recommend `s ~ log2 n`, i.e.
     /// `m ~ b / log2 n`), table counts that fit the code, for the bits an
-    /// even split leaves over some tables one bit longer, and tags on some
+    /// even split leaves over some tables one bit longer (64-bit codes
+    /// only), and tags on some
     /// tables (only useful below radius 16), it keeps the
     /// layouts whose section plus codes stay within 3x the raw code bytes and
     /// picks the one the cost model finds fastest at the reference radius
@@ -525,8 +526,15 @@ impl MihIndex {
         for s in 4..=max_bits {
             for m in 1..=(bits / s) as usize {
                 // The bits an even split leaves over may lengthen some tables
-                // by one (never beyond `max_bits`; all `m` longer is the next `s`).
-                let spare = if s < max_bits {
+                // by one (never beyond `max_bits`; all `m` longer is the next
+                // `s`). Only for 64-bit codes: for 256-bit codes at radius
+                // 31 it made 10^6 codes 17 % faster (9 of 13 tables 20 bits
+                // instead of 19) but 10^7 only 4 % (3 of 11 at 24 bits), for
+                // 6 to 10 more bytes per code, and so pushed the growth from
+                // 10^6 to 10^7 codes past the 3x bar (in-process A/B,
+                // README); the 256-bit layouts stay uniform until the larger
+                // sizes gain as much.
+                let spare = if s < max_bits && words_per_code == 1 {
                     (bits as usize - m * s as usize).min(m - 1)
                 } else {
                     0
