@@ -1297,11 +1297,14 @@ impl<'a> MihView<'a> {
     /// nested loop: the loads within a pass do not depend on each other, so
     /// the CPU overlaps their cache misses instead of waiting on each in turn
     /// (this halved the 10^7-code query time in the benchmark). The entry
-    /// records of a bucket are prefetched as soon as its range is known, both
-    /// their first and their last cache line (a bucket of five 5-byte records
-    /// straddles two lines about a third of the time): 11 to 13 % off the
-    /// 64-bit query at 10^7 codes in the benchmark, where the entry pass
-    /// had been the slowest of the three.
+    /// pass prefetches both the first and the last cache line of a bucket's
+    /// records (a bucket of five 5-byte records straddles two lines about a
+    /// third of the time). For 64-bit codes the records are also prefetched
+    /// as soon as the bucket range is known, in pass 2: 11 to 13 % off the
+    /// query at 10^7 codes and 5 % at 10^6 in the benchmark, where the entry
+    /// pass had been the slowest of the three. For 256-bit codes (about one
+    /// entry per bucket, twice the probes) that early prefetch cost 2 to 6 %
+    /// at 10^7 codes (in-process A/B), so they prefetch in pass 3 only.
     #[inline(always)]
     fn probe_w<const W: usize>(
         &self,
@@ -1312,9 +1315,9 @@ impl<'a> MihView<'a> {
     ) -> Result<(), SearchError> {
         let mut q = [0u64; W];
         q.copy_from_slice(query);
-        // Pass 1: every probed bucket value; pass 2: their bucket ranges
-        // (prefetching the entry records of each as it is found),
-        // prefetching the offsets a few probes ahead.
+        // Pass 1: every probed bucket value; pass 2: their bucket ranges,
+        // prefetching the offsets a few probes ahead (and for 64-bit codes
+        // the entry records of each range as it is found).
         let mut probes: Vec<(u32, u32)> = Vec::with_capacity(1024);
         for (j, t) in self.tables.iter().enumerate() {
             if rho[j] < 0 {
@@ -1339,12 +1342,14 @@ impl<'a> MihView<'a> {
             if lo < hi {
                 ranges.push((j, v, lo as u32, hi as u32));
                 entries += hi - lo;
-                let t = &self.tables[j as usize];
-                if let Some(b) = t.ids.get(lo * t.rec) {
-                    prefetch(b);
-                }
-                if let Some(b) = t.ids.get(hi * t.rec - 1) {
-                    prefetch(b);
+                if W == 1 {
+                    let t = &self.tables[j as usize];
+                    if let Some(b) = t.ids.get(lo * t.rec) {
+                        prefetch(b);
+                    }
+                    if let Some(b) = t.ids.get(hi * t.rec - 1) {
+                        prefetch(b);
+                    }
                 }
             }
         }
