@@ -528,12 +528,12 @@ impl MihIndex {
                 // The bits an even split leaves over may lengthen some tables
                 // by one (never beyond `max_bits`; all `m` longer is the next
                 // `s`). Only for 64-bit codes: for 256-bit codes at radius
-                // 31 it made 10^6 codes 17 % faster (9 of 13 tables 20 bits
-                // instead of 19) but 10^7 only 4 % (3 of 11 at 24 bits), for
-                // 6 to 10 more bytes per code, and so pushed the growth from
-                // 10^6 to 10^7 codes past the 3x bar (in-process A/B,
-                // README); the 256-bit layouts stay uniform until the larger
-                // sizes gain as much.
+                // 31 it made 10^6 codes 13 to 19 % faster (9 of 13 tables 20
+                // bits instead of 19) but 10^7 between 6 % faster and 2 %
+                // slower (3 of 11 at 24 bits), for 6 to 10 more bytes per
+                // code, and so pushed the growth from 10^6 to 10^7 codes past
+                // the 3x bar (in-process A/B, README); the 256-bit
+                // layouts stay uniform until the larger sizes gain as much.
                 let spare = if s < max_bits && words_per_code == 1 {
                     (bits as usize - m * s as usize).min(m - 1)
                 } else {
