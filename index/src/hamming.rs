@@ -47,11 +47,15 @@
 //! stays in bounds. In a table with tags each entry number is followed by a
 //! `u16` tag: the 16 code bits right after the table's substring (wrapping
 //! round to bit 0). A candidate whose substring distance plus tag distance
-//! exceeds the radius cannot match, so it is dropped before its code is
-//! fetched: for 64-bit codes at radius 8 that rejects about three in four
-//! candidates, each a cache miss saved once the codes outgrow the cache. The offsets are compacted into 64-byte blocks of 30
-//! buckets each (one cache line per bucket lookup): a `u32` base (the
-//! offset of the block's first bucket) and 30 `u16` ends relative to it.
+//! exceeds the radius cannot match (the two cover disjoint bits, so their
+//! sum is a lower bound on the full distance), so it is dropped before its
+//! code is fetched: for 64-bit codes at radius 8 that rejects about three
+//! in four candidates, each a cache miss saved once the codes outgrow the
+//! cache.
+//!
+//! The offsets are compacted into 64-byte blocks of 30 buckets each (one
+//! cache line per bucket lookup): a `u32` base (the offset of the block's
+//! first bucket) and 30 `u16` ends relative to it.
 //! A block whose 30 buckets hold 65,536 entries or more (a large cluster of
 //! equal substrings) is *wide*: its base has the top bit set and the low
 //! bits number a run of 31 plain `u32` offsets in the table's wide area,
@@ -508,11 +512,10 @@ impl MihIndex {
     /// `log2 n + 1` bits (Norouzi et al. recommend `s ~ log2 n`, i.e.
     /// `m ~ b / log2 n`), table counts that fit the code, for the bits an
     /// even split leaves over some tables one bit longer (64-bit codes
-    /// only), and tags on some
-    /// tables (only useful below radius 16), it keeps the
-    /// layouts whose section plus codes stay within 3x the raw code bytes and
-    /// picks the one the cost model finds fastest at the reference radius
-    /// (31 bits for 256-bit codes, 8 for 64-bit).
+    /// only), and tags on some tables (only useful below radius 16), it
+    /// keeps the layouts whose section plus codes stay within 3x the raw
+    /// code bytes and picks the one the cost model finds fastest at the
+    /// reference radius (31 bits for 256-bit codes, 8 for 64-bit).
     pub fn default_layout(n: usize, words_per_code: usize) -> Option<MihLayout> {
         if n < LINEAR_SCAN_BELOW || check_words(words_per_code).is_err() {
             return None;
@@ -1301,7 +1304,7 @@ impl<'a> MihView<'a> {
     /// records (a bucket of five 5-byte records straddles two lines about a
     /// third of the time). For 64-bit codes the records are also prefetched
     /// as soon as the bucket range is known, in pass 2: 11 to 13 % off the
-    /// query at 10^7 codes and 5 % at 10^6 in the benchmark, where the entry
+    /// query at 10^7 codes and 6 % at 10^6 in the benchmark, where the entry
     /// pass had been the slowest of the three. For 256-bit codes (about one
     /// entry per bucket, twice the probes) that early prefetch cost 2 to 6 %
     /// at 10^7 codes (in-process A/B), so they prefetch in pass 3 only.
@@ -1356,13 +1359,14 @@ impl<'a> MihView<'a> {
         // Pass 3: entry numbers, prefetching entry slots ahead. In a tagged
         // table, entries whose tag rules them out are dropped here, before
         // their codes are fetched. Every entry is written and the count
-        // advanced only for those kept: a branch on the tag would be
-        // mispredicted for about one entry in three.
+        // advanced only for those kept: a branch on the tag would go either
+        // way at random (about one entry in four passes).
         let mut cands = vec![(0u32, 0u32); entries];
         let mut kept = 0;
         for (i, &(j, v, lo, hi)) in ranges.iter().enumerate() {
             if let Some(&(pj, _, plo, phi)) = ranges.get(i + PREFETCH_AHEAD) {
-                // Again, in case the lines were evicted since.
+                // (For 64-bit codes again, in case the lines prefetched in
+                // pass 2 were evicted since.)
                 let t = &self.tables[pj as usize];
                 if let Some(b) = t.ids.get(plo as usize * t.rec) {
                     prefetch(b);
