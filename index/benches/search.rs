@@ -101,14 +101,14 @@ struct Row {
     median_near_ms: f64,
     linear_ms: f64,
     hits: f64,
-    /// Mean buckets probed / candidates verified per near-duplicate query
-    /// (MIH only).
+    /// Mean buckets probed / entries read / codes verified per
+    /// near-duplicate query (MIH only).
     work: String,
 }
 
 fn print_rows(title: &str, rows: &[Row]) {
     println!("\n### {title}\n");
-    println!("| structure | n | build (items/s, wall, 2 threads) | build (items per CPU-s x 2) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits (near) | buckets / candidates per query (near) |");
+    println!("| structure | n | build (items/s, wall, 2 threads) | build (items per CPU-s x 2) | bytes/item (incl. codes/signature) | median query, random (ms) | median query, near-duplicate (ms) | linear scan (ms) | speed-up vs scan | mean hits (near) | buckets / entries / verified per query (near) |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
@@ -139,6 +139,26 @@ fn print_rows(title: &str, rows: &[Row]) {
             );
         }
     }
+}
+
+/// `m=3 s=22x1+21x2 tags=2`: table count, substring lengths, tagged tables.
+fn layout_label(l: MihLayout) -> String {
+    let mut s = if l.longer == 0 {
+        format!("m={} s={}", l.tables, l.bits)
+    } else {
+        format!(
+            "m={} s={}x{}+{}x{}",
+            l.tables,
+            l.bits + 1,
+            l.longer,
+            l.bits,
+            l.tables - l.longer
+        )
+    };
+    if l.tagged > 0 {
+        s += &format!(" tags={}", l.tagged);
+    }
+    s
 }
 
 fn queries_for(n: usize) -> usize {
@@ -185,16 +205,21 @@ fn bench_mih(w: usize, r: u32, sizes: &[usize], clustered: bool) -> Vec<Row> {
             hamming::linear_radius(&codes, w, black_box(&q), r, &mut out).unwrap();
             t_lin.push(t.elapsed().as_secs_f64());
         }
-        let (mut buckets, mut cands) = (0, 0);
+        let (mut buckets, mut cands, mut verified) = (0, 0, 0);
         for q in near_queries.chunks_exact(w) {
             let st = view.probe_stats(q, r).unwrap();
             buckets += st.buckets;
             cands += st.candidates;
+            verified += st.verified;
         }
         let nq = queries_for(n) as f64;
-        let work = format!("{:.0} / {:.0}", buckets as f64 / nq, cands as f64 / nq);
-        let layout = MihIndex::default_layout(n, w)
-            .map_or("scan".into(), |l| format!("m={} s={}", l.tables, l.bits));
+        let work = format!(
+            "{:.0} / {:.0} / {:.0}",
+            buckets as f64 / nq,
+            cands as f64 / nq,
+            verified as f64 / nq
+        );
+        let layout = MihIndex::default_layout(n, w).map_or("scan".into(), layout_label);
         let family = format!(
             "MIH {}-bit r={r} {}",
             64 * w,
@@ -415,6 +440,8 @@ fn bench_crossover() {
             let layout = MihLayout {
                 tables: (64 * w) / bits as usize,
                 bits,
+                longer: 0,
+                tagged: 0,
             };
             let section = MihIndex::build_with_layout(&codes, w, Some(layout)).unwrap();
             let view = MihView::new(&section, &codes, w)
@@ -442,55 +469,86 @@ fn bench_crossover() {
     }
 }
 
-/// Query time for several table counts at one size (tuning `m`).
+/// Query time for several layouts at one size (tuning `m`, mixed lengths
+/// and tags). The layouts take turns query by query (each on its own
+/// queries), so a change in the machine's load hits them all alike.
 fn bench_tables(sizes: &[usize]) {
-    println!("\n### Table count at fixed n (median ms, random / near-duplicate queries)\n");
+    println!(
+        "\n### Layouts at fixed n (median ms, random / near-duplicate queries, interleaved)\n"
+    );
     println!("| code | n | layout | bytes/item | random | near |");
     println!("|---|---:|---|---:|---:|---:|");
+    let l = |tables, bits, longer, tagged| MihLayout {
+        tables,
+        bits,
+        longer,
+        tagged,
+    };
     for &n in sizes {
         for (w, r, layouts) in [
             (
                 4usize,
                 31u32,
-                vec![(11usize, 22u32), (11, 0), (12, 21), (13, 19), (16, 16)],
+                vec![
+                    l(11, 23, 0, 0),
+                    l(11, 23, 3, 0),
+                    l(11, 22, 0, 0),
+                    l(12, 21, 0, 0),
+                    l(13, 19, 0, 0),
+                    l(13, 19, 9, 0),
+                    l(16, 16, 0, 0),
+                ],
             ),
-            (1, 8, vec![(3, 21), (3, 0), (4, 16), (3, 20)]),
+            (
+                1,
+                8,
+                vec![
+                    l(3, 21, 0, 0),
+                    l(3, 21, 1, 0),
+                    l(3, 21, 1, 2),
+                    l(3, 20, 0, 0),
+                    l(3, 20, 0, 2),
+                    l(4, 16, 0, 0),
+                ],
+            ),
         ] {
             let mut rng = fastrand::Rng::with_seed(3);
             let codes = gen_codes(&mut rng, n, w, true, r);
-            for (tables, bits) in layouts {
-                // bits = 0: split all 64 * w bits evenly over the tables.
-                let section = if bits == 0 {
-                    MihIndex::build_with_tables(&codes, w, tables).unwrap()
-                } else {
-                    MihIndex::build_with_layout(&codes, w, Some(MihLayout { tables, bits }))
+            let sections: Vec<Vec<u8>> = layouts
+                .iter()
+                .map(|&lay| MihIndex::build_with_layout(&codes, w, Some(lay)).unwrap())
+                .collect();
+            let views: Vec<MihView> = sections
+                .iter()
+                .map(|s| {
+                    MihView::new(s, &codes, w)
                         .unwrap()
-                };
-                let view = MihView::new(&section, &codes, w)
-                    .unwrap()
-                    .with_forced_probing(true);
-                let (mut tr, mut tn, mut out) = (Vec::new(), Vec::new(), Vec::new());
-                for _ in 0..300 {
+                        .with_forced_probing(true)
+                })
+                .collect();
+            let k = views.len();
+            let (mut tr, mut tn, mut out) = (vec![Vec::new(); k], vec![Vec::new(); k], Vec::new());
+            for round in 0..300 {
+                for i in 0..k {
+                    let v = (i + round) % k;
                     let q: Vec<u64> = (0..w).map(|_| rng.u64(..)).collect();
                     let t = Instant::now();
-                    view.radius(black_box(&q), r, &mut out).unwrap();
-                    tr.push(t.elapsed().as_secs_f64());
+                    views[v].radius(black_box(&q), r, &mut out).unwrap();
+                    tr[v].push(t.elapsed().as_secs_f64());
                     let q = near_query(&mut rng, &codes, w, r);
                     let t = Instant::now();
-                    view.radius(black_box(&q), r, &mut out).unwrap();
-                    tn.push(t.elapsed().as_secs_f64());
+                    views[v].radius(black_box(&q), r, &mut out).unwrap();
+                    tn[v].push(t.elapsed().as_secs_f64());
                 }
+            }
+            for (v, lay) in layouts.iter().enumerate() {
                 println!(
-                    "| {}-bit r={r} | {n} | m={tables} s={} | {:.1} | {:.4} | {:.4} |",
+                    "| {}-bit r={r} | {n} | {} | {:.1} | {:.4} | {:.4} |",
                     64 * w,
-                    if bits == 0 {
-                        "even split".to_string()
-                    } else {
-                        bits.to_string()
-                    },
-                    (section.len() + codes.len() * 8) as f64 / n as f64,
-                    median(tr) * 1e3,
-                    median(tn) * 1e3
+                    layout_label(*lay),
+                    (sections[v].len() + codes.len() * 8) as f64 / n as f64,
+                    median(tr[v].clone()) * 1e3,
+                    median(tn[v].clone()) * 1e3
                 );
             }
         }

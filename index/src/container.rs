@@ -33,10 +33,13 @@ use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::raw::{le_u32, le_u64};
 
-/// The container format version this build writes and reads. Version 2:
-/// multi-index hashing sections with compact offset blocks (their own
-/// version 2); files of version 1 are refused with `UnsupportedVersion`.
-pub const FORMAT_VERSION: u32 = 2;
+/// The container format version this build writes and reads. Version 3:
+/// multi-index hashing sections that may store tags beside the entry
+/// numbers (their own version 3; version 2 brought the compact offset
+/// blocks); files of versions 1 and 2 are refused with `UnsupportedVersion`,
+/// so an older index is reported at open, naming the file, rather than at
+/// its first query.
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 64;
 const ENTRY_LEN: usize = 32;
 const FOOTER_LEN: usize = 16;

@@ -34,26 +34,35 @@
 //! | bytes | field |
 //! |---|---|
 //! | 0..8 | magic `NDMIH\0v1` |
-//! | 8..12 | format version (2; version 1 stored plain `u32` offsets) |
+//! | 8..12 | format version (3; version 2 had no tags, version 1 stored plain `u32` offsets; both are refused) |
 //! | 12..16 | words per code `W` (1 or 4) |
 //! | 16..24 | number of entries `n` |
 //! | 24..28 | number of substring tables `m` (0: no tables, linear scan) |
 //! | 28..32 | entry number width in bytes (2 if `n <= 2^16`, 3 if `n <= 2^24`, else 4) |
-//! | 32.. | `m` table descriptors of 40 bytes: bit start `u32`, bit length `s` `u32`, offset blocks position `u64`, entries position `u64`, wide blocks position `u64`, wide block count `u32`, zero `u32` |
+//! | 32.. | `m` table descriptors of 40 bytes: bit start `u32`, bit length `s` `u32`, offset blocks position `u64`, entries position `u64`, wide blocks position `u64`, wide block count `u32`, tag bits `u32` (0 or 16) |
 //!
 //! Each table is a CSR bucket array: the bucket offsets, then the `n` entry
 //! numbers grouped by substring value (ascending entry within a bucket),
 //! packed in 2, 3 or 4 bytes, plus padding so a 4-byte load of the last one
-//! stays in bounds. The offsets are compacted into 64-byte blocks of 30
-//! buckets each (one cache line per bucket lookup): a `u32` base (the
-//! offset of the block's first bucket) and 30 `u16` ends relative to it.
+//! stays in bounds. In a table with tags each entry number is followed by a
+//! `u16` tag: the 16 code bits right after the table's substring (wrapping
+//! round to bit 0). A candidate whose substring distance plus tag distance
+//! exceeds the radius cannot match (the two cover disjoint bits, so their
+//! sum is a lower bound on the full distance), so it is dropped before its
+//! code is fetched: for 64-bit codes at radius 8 that rejects about three
+//! in four candidates, each a cache miss saved once the codes outgrow the
+//! cache.
+//!
+//! The offsets are compacted into 64-byte blocks of 30 buckets each (one
+//! cache line per bucket lookup): a `u32` base (the offset of the block's
+//! first bucket) and 30 `u16` ends relative to it.
 //! A block whose 30 buckets hold 65,536 entries or more (a large cluster of
 //! equal substrings) is *wide*: its base has the top bit set and the low
 //! bits number a run of 31 plain `u32` offsets in the table's wide area,
 //! stored after all tables. Version 1 spent 4 bytes per bucket; at about
 //! 2.13 the builder can afford one more bit per substring within the size
 //! budget (23-bit substrings at 10^7 codes, so half the candidates per
-//! probe). A table costs about `2.13 * 2^s + width * n` bytes; the builder
+//! probe). A table costs about `2.13 * 2^s + record * n` bytes; the builder
 //! keeps the section plus the codes within 3x the raw code bytes.
 //!
 //! Queries run single-threaded and allocate only their result and scratch
@@ -69,7 +78,7 @@ use crate::bytes::{
 use crate::search_error::SearchError;
 
 const MAGIC: [u8; 8] = *b"NDMIH\0v1";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const HEADER_LEN: usize = 32;
 const TABLE_DESC_LEN: usize = 40;
 /// Buckets per offset block: a `u32` base and 30 `u16` ends fill 64 bytes,
@@ -97,12 +106,18 @@ pub const LINEAR_SCAN_BELOW: usize = 4096;
 
 /// Cost model used by the query planner, in nanoseconds. Probing a bucket is
 /// one or two cache misses (offsets, then entry numbers); a candidate is one
-/// more miss to fetch its code plus a popcount. A linear scan streams codes
-/// at memory speed: measured 0.55 to 0.7 ns per 64-bit and 1.15 to 1.5 ns
-/// per 256-bit code (benchmark in the README), hence `0.3 + 0.3 * W`. The
-/// constants only steer speed, never results.
+/// more miss to fetch its code plus a popcount. In a table with tags, every
+/// entry costs a tag test and only those that pass cost a candidate. A
+/// linear scan streams codes at memory speed: measured 0.55 to 0.7 ns per
+/// 64-bit and 1.15 to 1.5 ns per 256-bit code (benchmark in the README),
+/// hence `0.3 + 0.3 * W`. The constants only steer speed, never results.
+/// The tag test's cost is calibrated on the benchmark's 64-bit radius-8
+/// queries: at 10^6 codes (still largely in cache) the tagged layout the
+/// model picked with a cheaper test (3 ns) was slower than plain 20-bit
+/// tables, at 10^7 tags pay.
 const COST_PROBE_NS: f64 = 40.0;
 const COST_CANDIDATE_NS: f64 = 25.0;
+const COST_TAG_TEST_NS: f64 = 8.0;
 const COST_SCAN_NS_PER_CODE: f64 = 0.3;
 const COST_SCAN_NS_PER_WORD: f64 = 0.3;
 
@@ -112,6 +127,11 @@ const PREFETCH_AHEAD: usize = 12;
 
 /// The largest code width in words (256 bits).
 const MAX_WORDS: usize = 4;
+
+/// Bits of the tag a table may store beside each entry number (see the
+/// section layout): enough to reject about three in four non-matching
+/// candidates of a 64-bit radius-8 query without fetching their codes.
+const TAG_BITS: u32 = 16;
 
 fn check_words(words_per_code: usize) -> Result<(), SearchError> {
     if words_per_code == 1 || words_per_code == 4 {
@@ -259,14 +279,39 @@ pub fn linear_knn(
     Ok(all.into_iter().map(|(d, e)| (e, d)).collect())
 }
 
-/// One substring: bit range of the code, and where its table lies.
+/// One substring: bit range of the code, and whether its table stores a
+/// tag with each entry.
 #[derive(Debug, Clone, Copy)]
 struct Substring {
     start: u32,
     len: u32,
+    /// Tag bits stored with each entry: 0 or [`TAG_BITS`].
+    tag: u32,
 }
 
 impl Substring {
+    /// The tag of `code` for this substring's table: the [`TAG_BITS`] bits
+    /// right after the substring, wrapping round to bit 0 (so they never
+    /// overlap the substring itself as long as it is at most `b - 16` bits).
+    #[inline]
+    fn tag_value(self, code: &[u64]) -> u32 {
+        let total = 64 * code.len() as u32;
+        let start = (self.start + self.len) % total;
+        let word = (start / 64) as usize;
+        let shift = start % 64;
+        let mut v = code[word] >> shift;
+        if shift + TAG_BITS > 64 {
+            v |= code[(word + 1) % code.len()] << (64 - shift);
+        }
+        (v & ((1u64 << TAG_BITS) - 1)) as u32
+    }
+
+    /// Bytes per record in this table's entry region: the entry number,
+    /// then the tag if any.
+    fn record_width(self, n: usize) -> usize {
+        id_width(n) + (self.tag / 8) as usize
+    }
+
     /// Value of this substring of `code` (at most 32 bits).
     #[inline]
     fn value(self, code: &[u64]) -> u32 {
@@ -288,7 +333,7 @@ fn split(bits: u32, m: u32) -> Vec<Substring> {
     (0..m)
         .map(|j| {
             let len = base + u32::from(j < extra);
-            let s = Substring { start, len };
+            let s = Substring { start, len, tag: 0 };
             start += len;
             s
         })
@@ -306,11 +351,11 @@ fn id_width(n: usize) -> usize {
     }
 }
 
-/// Bytes of one table's entry region: `n` packed numbers plus padding so a
-/// 4-byte load of the last one stays in bounds, rounded up to 8.
-fn ids_region_len(n: usize) -> usize {
-    let w = id_width(n);
-    align8(n * w + (4 - w))
+/// Bytes of one table's entry region: `n` records of `rec` bytes plus
+/// padding so a 4-byte load of the last entry number stays in bounds,
+/// rounded up to 8.
+fn ids_region_len(n: usize, rec: usize) -> usize {
+    align8(n * rec + 4usize.saturating_sub(rec))
 }
 
 /// Bytes of the offset blocks of a table of `s`-bit substrings.
@@ -324,21 +369,44 @@ fn blocks_len(s: u32) -> usize {
 fn section_len(subs: &[Substring], n: usize) -> usize {
     let mut len = align8(HEADER_LEN + TABLE_DESC_LEN * subs.len());
     for s in subs {
-        len += blocks_len(s.len) + ids_region_len(n);
+        len += blocks_len(s.len) + ids_region_len(n, s.record_width(n));
     }
     len
 }
 
 /// The shape of a section's tables: `tables` substrings of `bits` bits each,
-/// laid side by side from bit 0 (they may leave the top bits of the code
-/// uncovered: the pigeonhole argument only needs disjoint substrings, since
-/// their distances still sum to at most the full distance).
+/// except the first `longer` ones, which take `bits + 1`, laid side by side
+/// from bit 0 (they may leave the top bits of the code uncovered: the
+/// pigeonhole argument only needs disjoint substrings, since their distances
+/// still sum to at most the full distance).
+///
+/// Mixed lengths let the tables use the bits an even split leaves over:
+/// 64-bit codes at 10^7 entries get substrings of 22, 21 and 21 bits instead
+/// of three of 21 with one bit unused, which cuts the candidates of the
+/// 22-bit table in half for 10 % more probes there.
+///
+/// The last `tagged` tables store a 16-bit tag beside each entry number (2
+/// more bytes per entry): bits of the code outside the table's substring,
+/// so a query rejects most non-matching candidates without fetching their
+/// codes, each a cache miss once the codes outgrow the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MihLayout {
     /// Number of substring tables `m`.
     pub tables: usize,
-    /// Bits per substring `s` (1..=32).
+    /// Bits per substring `s` (1..=32; `longer` tables take one more, so
+    /// at most 31 when `longer > 0`).
     pub bits: u32,
+    /// How many of the tables (the first ones) take `bits + 1` bits.
+    pub longer: usize,
+    /// How many of the tables (the last ones) store a tag with each entry.
+    pub tagged: usize,
+}
+
+impl MihLayout {
+    /// Bits covered by all substrings together.
+    fn covered(self) -> usize {
+        self.tables * self.bits as usize + self.longer
+    }
 }
 
 /// Reference radii the default layout is tuned for: PDQ's match threshold
@@ -352,24 +420,49 @@ fn reference_radius(words_per_code: usize) -> u32 {
     }
 }
 
-/// Greedy choice of probing radii for radius `r` over tables of the given
-/// bit lengths: returns the radii (-1 = not probed) and the modelled cost in
-/// ns, or `None` when a linear scan is modelled cheaper or the tables cannot
-/// cover `r` (then the caller scans linearly, which is always exact).
-fn plan_radii(n: usize, wpc: usize, lens: &[u32], r: u32, force: bool) -> Option<(Vec<i32>, f64)> {
+/// Probability that a random non-matching entry passes the tag filter of a
+/// table with `tag` tag bits, in a bucket at substring distance `d` from
+/// the query, for radius `r`: its tag must differ from the query's in at
+/// most `r - d` of the `tag` bits (each bit differs with probability 1/2).
+fn tag_pass(tag: u32, r: u32, d: u32) -> f64 {
+    if tag == 0 || r.saturating_sub(d) >= tag {
+        return 1.0;
+    }
+    let within: f64 = (0..=r - d).map(|k| binomial(tag, k)).sum();
+    within / 2f64.powi(tag as i32)
+}
+
+/// Greedy choice of probing radii for radius `r` over the tables of the
+/// given substrings: returns the radii (-1 = not probed) and the modelled
+/// cost in ns, or `None` when a linear scan is modelled cheaper or the
+/// tables cannot cover `r` (then the caller scans linearly, which is always
+/// exact).
+fn plan_radii(
+    n: usize,
+    wpc: usize,
+    subs: &[Substring],
+    r: u32,
+    force: bool,
+) -> Option<(Vec<i32>, f64)> {
     let linear = if force {
         f64::INFINITY
     } else {
         n as f64 * (COST_SCAN_NS_PER_CODE + wpc as f64 * COST_SCAN_NS_PER_WORD)
     };
-    if lens.is_empty() || r as usize >= 64 * wpc {
+    if subs.is_empty() || r as usize >= 64 * wpc {
         return None;
     }
-    let per_probe: Vec<f64> = lens
-        .iter()
-        .map(|&s| COST_PROBE_NS + COST_CANDIDATE_NS * n as f64 / (1u64 << s) as f64)
-        .collect();
-    let mut rho = vec![-1i32; lens.len()];
+    // Cost of one probe at substring distance `d` in table `t`.
+    let per_probe = |t: &Substring, d: u32| {
+        let entries = n as f64 / (1u64 << t.len) as f64;
+        let per_entry = if t.tag == 0 {
+            COST_CANDIDATE_NS
+        } else {
+            COST_TAG_TEST_NS + tag_pass(t.tag, r, d) * COST_CANDIDATE_NS
+        };
+        COST_PROBE_NS + entries * per_entry
+    };
+    let mut rho = vec![-1i32; subs.len()];
     let mut cost = 0.0;
     // Need sum(rho_j + 1) >= r + 1; each step raises the table whose next
     // radius adds the least cost (binomial growth is convex, so greedy is
@@ -377,12 +470,12 @@ fn plan_radii(n: usize, wpc: usize, lens: &[u32], r: u32, force: bool) -> Option
     // answer when all tables have the same length.
     for _ in 0..=r {
         let mut best: Option<(usize, f64)> = None;
-        for (j, &s) in lens.iter().enumerate() {
+        for (j, t) in subs.iter().enumerate() {
             let next = rho[j] + 1;
-            if next as u32 > s {
+            if next as u32 > t.len {
                 continue;
             }
-            let inc = binomial(s, next as u32) * per_probe[j];
+            let inc = binomial(t.len, next as u32) * per_probe(t, next as u32);
             if best.is_none_or(|(_, b)| inc < b) {
                 best = Some((j, inc));
             }
@@ -417,10 +510,12 @@ impl MihIndex {
     /// words, `None` for no tables (linear scan). Below [`LINEAR_SCAN_BELOW`]
     /// entries there are no tables. Otherwise, among substring lengths up to
     /// `log2 n + 1` bits (Norouzi et al. recommend `s ~ log2 n`, i.e.
-    /// `m ~ b / log2 n`) and table counts that fit the code, it keeps the
-    /// layouts whose section plus codes stay within 3x the raw code bytes and
-    /// picks the one the cost model finds fastest at the reference radius
-    /// (31 bits for 256-bit codes, 8 for 64-bit).
+    /// `m ~ b / log2 n`), table counts that fit the code, for the bits an
+    /// even split leaves over some tables one bit longer (64-bit codes
+    /// only), and tags on some tables (only useful below radius 16), it
+    /// keeps the layouts whose section plus codes stay within 3x the raw
+    /// code bytes and picks the one the cost model finds fastest at the
+    /// reference radius (31 bits for 256-bit codes, 8 for 64-bit).
     pub fn default_layout(n: usize, words_per_code: usize) -> Option<MihLayout> {
         if n < LINEAR_SCAN_BELOW || check_words(words_per_code).is_err() {
             return None;
@@ -430,17 +525,45 @@ impl MihIndex {
         let log2n = usize::BITS - 1 - n.leading_zeros();
         let r = reference_radius(words_per_code);
         let mut best: Option<(f64, MihLayout)> = None;
-        for s in 4..=(log2n + 1).min(32) {
+        let max_bits = (log2n + 1).min(32);
+        for s in 4..=max_bits {
             for m in 1..=(bits / s) as usize {
-                let layout = MihLayout { tables: m, bits: s };
-                if raw + section_len(&layout_substrings(layout), n) > 3 * raw {
-                    continue;
-                }
-                let Some((_, cost)) = plan_radii(n, words_per_code, &vec![s; m], r, false) else {
-                    continue;
+                // The bits an even split leaves over may lengthen some tables
+                // by one (never beyond `max_bits`; all `m` longer is the next
+                // `s`). Only for 64-bit codes: for 256-bit codes at radius
+                // 31 it made 10^6 codes 13 to 19 % faster (9 of 13 tables 20
+                // bits instead of 19) but 10^7 between 6 % faster and 2 %
+                // slower (3 of 11 at 24 bits), for 6 to 10 more bytes per
+                // code, and so pushed the growth from 10^6 to 10^7 codes past
+                // the 3x bar (in-process A/B, README); the 256-bit
+                // layouts stay uniform until the larger sizes gain as much.
+                let spare = if s < max_bits && words_per_code == 1 {
+                    (bits as usize - m * s as usize).min(m - 1)
+                } else {
+                    0
                 };
-                if best.is_none_or(|(c, _)| cost < c) {
-                    best = Some((cost, layout));
+                // A tag can only reject a candidate when the radius left
+                // after its substring is below the tag's width.
+                let max_tagged = if r < TAG_BITS { m } else { 0 };
+                for (longer, tagged) in
+                    (0..=spare).flat_map(|l| (0..=max_tagged).map(move |t| (l, t)))
+                {
+                    let layout = MihLayout {
+                        tables: m,
+                        bits: s,
+                        longer,
+                        tagged,
+                    };
+                    let subs = layout_substrings(layout);
+                    if raw + section_len(&subs, n) > 3 * raw {
+                        continue;
+                    }
+                    let Some((_, cost)) = plan_radii(n, words_per_code, &subs, r, false) else {
+                        continue;
+                    };
+                    if best.is_none_or(|(c, _)| cost < c) {
+                        best = Some((cost, layout));
+                    }
                 }
             }
         }
@@ -484,13 +607,21 @@ impl MihIndex {
         let subs = match layout {
             None => Vec::new(),
             Some(l) => {
-                if l.bits == 0 || l.bits > 32 || l.tables * l.bits as usize > 64 * words_per_code {
+                let longest = l.bits + u32::from(l.longer > 0);
+                if l.bits == 0
+                    || longest > 32
+                    || l.longer > l.tables
+                    || l.tagged > l.tables
+                    || l.covered() > 64 * words_per_code
+                {
                     return Err(SearchError::BadParameter {
                         name: "layout",
                         detail: format!(
-                            "{} tables of {} bits for {}-bit codes",
+                            "{} tables of {} bits ({} of them one bit longer, {} tagged) for {}-bit codes",
                             l.tables,
                             l.bits,
+                            l.longer,
+                            l.tagged,
                             64 * words_per_code
                         ),
                     });
@@ -503,10 +634,18 @@ impl MihIndex {
 }
 
 fn layout_substrings(l: MihLayout) -> Vec<Substring> {
-    (0..l.tables as u32)
-        .map(|j| Substring {
-            start: j * l.bits,
-            len: l.bits,
+    let mut start = 0;
+    (0..l.tables)
+        .map(|j| {
+            let len = l.bits + u32::from(j < l.longer);
+            let tag = if j + l.tagged >= l.tables {
+                TAG_BITS
+            } else {
+                0
+            };
+            let s = Substring { start, len, tag };
+            start += len;
+            s
         })
         .collect()
 }
@@ -534,9 +673,10 @@ fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Ve
         // Wide blocks' position and count, filled in once known.
         put_u64(&mut out, 0);
         put_u32(&mut out, 0);
-        put_u32(&mut out, 0);
-        regions.push((pos, ids_pos, ids_pos + ids_region_len(n)));
-        pos = ids_pos + ids_region_len(n);
+        put_u32(&mut out, s.tag);
+        let ids_len = ids_region_len(n, s.record_width(n));
+        regions.push((pos, ids_pos, ids_pos + ids_len));
+        pos = ids_pos + ids_len;
     }
     debug_assert_eq!(pos, total);
     out.resize(total, 0);
@@ -575,7 +715,8 @@ fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Ve
 }
 
 /// Counting sort of the entries by the value of substring `s`: writes the
-/// offset blocks and the grouped entry numbers (`w` bytes each), and
+/// offset blocks and the grouped entry numbers (`w` bytes each, then the
+/// 2-byte tag in a tagged table), and
 /// returns the table's wide blocks (`WIDE_WORDS` offsets each).
 ///
 /// A plain counting sort touches the counters and the entry region at
@@ -606,11 +747,18 @@ fn fill_table(
         part_start[p] += part_start[p - 1];
     }
     let mut fill = part_start.clone();
-    let mut pairs = vec![0u64; codes.len() / wpc];
+    let n = codes.len() / wpc;
+    let mut pairs = vec![0u64; n];
+    // Tags ride along in the same order as `pairs`, so the scatter below
+    // does not go back to the codes at random.
+    let mut tags = vec![0u16; if s.tag > 0 { n } else { 0 }];
     for (i, c) in codes.chunks_exact(wpc).enumerate() {
         let v = s.value(c);
         let slot = &mut fill[(v >> shift) as usize];
         pairs[*slot] = (u64::from(v) << 32) | i as u64;
+        if s.tag > 0 {
+            tags[*slot] = s.tag_value(c) as u16;
+        }
         *slot += 1;
     }
     // Bucket offsets: counts per partition land in one small range.
@@ -641,10 +789,14 @@ fn fill_table(
         blk[..4].copy_from_slice(&head.to_le_bytes());
     }
     // Scatter, partition by partition: each writes its own slot range.
-    for &pv in &pairs {
+    let rec = w + (s.tag / 8) as usize;
+    for (k, &pv) in pairs.iter().enumerate() {
         let slot = &mut counts[(pv >> 32) as usize];
-        let p = *slot as usize * w;
+        let p = *slot as usize * rec;
         ids[p..p + w].copy_from_slice(&(pv as u32).to_le_bytes()[..w]);
+        if s.tag > 0 {
+            ids[p + w..p + w + 2].copy_from_slice(&tags[k].to_le_bytes());
+        }
         *slot += 1;
     }
     wide
@@ -662,9 +814,12 @@ pub struct ProbeStats {
     pub buckets: usize,
     /// Probed buckets holding at least one entry.
     pub nonempty: usize,
-    /// Entries verified on the full code (an entry found in several tables
-    /// counts each time; all `n` for a linear scan).
+    /// Entries read from the probed buckets (an entry found in several
+    /// tables counts each time; all `n` for a linear scan).
     pub candidates: usize,
+    /// Of those, the entries verified on the full code: all but the ones
+    /// a tag rejected (all `n` for a linear scan).
+    pub verified: usize,
 }
 
 /// One table of an opened section.
@@ -675,7 +830,10 @@ struct Table<'a> {
     blocks: Cow<'a, [u32]>,
     /// Wide blocks, `WIDE_WORDS` offsets each.
     wide: Cow<'a, [u32]>,
+    /// Entry records: number, then tag if the table has tags.
     ids: &'a [u8],
+    /// Bytes per entry record.
+    rec: usize,
 }
 
 impl Table<'_> {
@@ -858,6 +1016,14 @@ impl<'a> MihView<'a> {
             let ids_pos = read_u64(section, d + 16).ok_or_else(|| too_short(d + 24))?;
             let wide_pos = read_u64(section, d + 24).ok_or_else(|| too_short(d + 32))?;
             let wide_count = u64::from(hdr32(d + 32)?);
+            let tag = hdr32(d + 36)?;
+            if (tag != 0 && tag != TAG_BITS) || (tag > 0 && (len + tag) as usize > bits) {
+                return Err(corrupt(format!(
+                    "table {j} has {tag}-bit tags (must be 0 or {TAG_BITS}, outside its {len} bits of {bits})"
+                )));
+            }
+            let sub = Substring { start, len, tag };
+            let rec = sub.record_width(n);
             let off_len = blocks_len(len) as u64;
             let out_of_bounds = |what, start: u64, len: u64| SearchError::OffsetOutOfBounds {
                 what,
@@ -867,17 +1033,18 @@ impl<'a> MihView<'a> {
             };
             let off_range = checked_range(off_pos, off_len, section.len())
                 .ok_or_else(|| out_of_bounds("table offsets", off_pos, off_len))?;
-            let ids_len = ids_region_len(n) as u64;
+            let ids_len = ids_region_len(n, rec) as u64;
             let ids_range = checked_range(ids_pos, ids_len, section.len())
                 .ok_or_else(|| out_of_bounds("table entries", ids_pos, ids_len))?;
             let wide_len = wide_count * (4 * WIDE_WORDS) as u64;
             let wide_range = checked_range(wide_pos, wide_len, section.len())
                 .ok_or_else(|| out_of_bounds("wide offset blocks", wide_pos, wide_len))?;
             let table = Table {
-                sub: Substring { start, len },
+                sub,
                 blocks: u32_view(&section[off_range]),
                 wide: u32_view(&section[wide_range]),
                 ids: &section[ids_range],
+                rec,
             };
             let first = table.bucket(0, n)?.0;
             let last = table.bucket(((1u64 << len) - 1) as u32, n)?.1;
@@ -949,6 +1116,11 @@ impl<'a> MihView<'a> {
                             "table {j}: entry {e} misplaced in bucket {v} or listed twice"
                         )));
                     }
+                    if t.sub.tag > 0 && self.tag(t, p)? != t.sub.tag_value(code) {
+                        return Err(corrupt(format!(
+                            "table {j}: entry {e} has a tag that does not match its code"
+                        )));
+                    }
                     seen[e as usize] = true;
                 }
             }
@@ -964,7 +1136,7 @@ impl<'a> MihView<'a> {
     /// Entry number at position `p` of table `t` (`p < n` checked by caller).
     #[inline]
     fn entry(&self, t: &Table<'_>, p: usize) -> Result<u32, SearchError> {
-        let b = p * self.id_width;
+        let b = p * t.rec;
         let e = match t.ids.get(b..b + 4) {
             Some(x) => u32::from_le_bytes([x[0], x[1], x[2], x[3]]) & self.id_mask,
             None => return Err(corrupt(format!("entry slot {p} beyond the table"))),
@@ -975,6 +1147,36 @@ impl<'a> MihView<'a> {
         Ok(e)
     }
 
+    /// Whether the entry at position `p` of table `t` may lie within `r` of
+    /// a query whose substring is `dsub` bits from the entry's bucket and
+    /// whose tag for this table is `qtag`: the two distances are over
+    /// disjoint bits, so their sum is a lower bound on the full distance.
+    /// Always true in a table without tags.
+    #[inline]
+    fn tag_allows(
+        &self,
+        t: &Table<'_>,
+        p: usize,
+        qtag: u32,
+        dsub: u32,
+        r: u32,
+    ) -> Result<bool, SearchError> {
+        if t.sub.tag == 0 {
+            return Ok(true);
+        }
+        Ok(dsub + (self.tag(t, p)? ^ qtag).count_ones() <= r)
+    }
+
+    /// Tag stored at position `p` of tagged table `t`.
+    #[inline]
+    fn tag(&self, t: &Table<'_>, p: usize) -> Result<u32, SearchError> {
+        let b = p * t.rec + self.id_width;
+        match t.ids.get(b..b + 2) {
+            Some(x) => Ok(u32::from(u16::from_le_bytes([x[0], x[1]]))),
+            None => Err(corrupt(format!("tag of entry slot {p} beyond the table"))),
+        }
+    }
+
     #[inline]
     fn code(&self, e: u32) -> &[u64] {
         &self.codes[e as usize * self.wpc..][..self.wpc]
@@ -983,8 +1185,8 @@ impl<'a> MihView<'a> {
     /// Chooses the probing radius per table for radius `r`, or a linear scan
     /// when that is modelled cheaper (always exact either way).
     fn plan(&self, r: u32) -> Plan {
-        let lens: Vec<u32> = self.tables.iter().map(|t| t.sub.len).collect();
-        match plan_radii(self.n, self.wpc, &lens, r, self.force_probing) {
+        let subs: Vec<Substring> = self.tables.iter().map(|t| t.sub).collect();
+        match plan_radii(self.n, self.wpc, &subs, r, self.force_probing) {
             Some((rho, _)) => Plan::Probe(rho),
             None => Plan::Linear,
         }
@@ -1009,6 +1211,7 @@ impl<'a> MihView<'a> {
                 return Ok(ProbeStats {
                     linear: true,
                     candidates: self.n,
+                    verified: self.n,
                     ..ProbeStats::default()
                 })
             }
@@ -1019,11 +1222,17 @@ impl<'a> MihView<'a> {
             if rho[j] < 0 {
                 continue;
             }
-            for_each_neighbour(t.sub.value(query), t.sub.len, rho[j] as u32, |v| {
+            let qv = t.sub.value(query);
+            let qtag = t.sub.tag_value(query);
+            for_each_neighbour(qv, t.sub.len, rho[j] as u32, |v| {
                 let (lo, hi) = t.bucket(v, self.n)?;
                 st.buckets += 1;
                 st.nonempty += usize::from(hi > lo);
                 st.candidates += hi - lo;
+                let dsub = (v ^ qv).count_ones();
+                for p in lo..hi {
+                    st.verified += usize::from(self.tag_allows(t, p, qtag, dsub, r)?);
+                }
                 Ok::<(), SearchError>(())
             })?;
         }
@@ -1090,7 +1299,15 @@ impl<'a> MihView<'a> {
     /// three passes (bucket ranges, entry numbers, codes) rather than one
     /// nested loop: the loads within a pass do not depend on each other, so
     /// the CPU overlaps their cache misses instead of waiting on each in turn
-    /// (this halved the 10^7-code query time in the benchmark).
+    /// (this halved the 10^7-code query time in the benchmark). The entry
+    /// pass prefetches both the first and the last cache line of a bucket's
+    /// records (a bucket of five 5-byte records straddles two lines about a
+    /// third of the time). For 64-bit codes the records are also prefetched
+    /// as soon as the bucket range is known, in pass 2: 11 to 13 % off the
+    /// query at 10^7 codes and 6 % at 10^6 in the benchmark, where the entry
+    /// pass had been the slowest of the three. For 256-bit codes (about one
+    /// entry per bucket, twice the probes) that early prefetch cost 2 to 6 %
+    /// at 10^7 codes (in-process A/B), so they prefetch in pass 3 only.
     #[inline(always)]
     fn probe_w<const W: usize>(
         &self,
@@ -1102,7 +1319,8 @@ impl<'a> MihView<'a> {
         let mut q = [0u64; W];
         q.copy_from_slice(query);
         // Pass 1: every probed bucket value; pass 2: their bucket ranges,
-        // prefetching the offsets a few probes ahead.
+        // prefetching the offsets a few probes ahead (and for 64-bit codes
+        // the entry records of each range as it is found).
         let mut probes: Vec<(u32, u32)> = Vec::with_capacity(1024);
         for (j, t) in self.tables.iter().enumerate() {
             if rho[j] < 0 {
@@ -1114,7 +1332,8 @@ impl<'a> MihView<'a> {
             })
             .ok();
         }
-        let mut ranges: Vec<(u32, u32, u32)> = Vec::with_capacity(probes.len());
+        let mut ranges: Vec<(u32, u32, u32, u32)> = Vec::with_capacity(probes.len());
+        let mut entries = 0;
         for (i, &(j, v)) in probes.iter().enumerate() {
             if let Some(&(pj, pv)) = probes.get(i + PREFETCH_AHEAD) {
                 let b = pv as usize / BLOCK_BUCKETS * BLOCK_WORDS;
@@ -1124,25 +1343,54 @@ impl<'a> MihView<'a> {
             }
             let (lo, hi) = self.bucket(&self.tables[j as usize], v)?;
             if lo < hi {
-                ranges.push((j, lo as u32, hi as u32));
+                ranges.push((j, v, lo as u32, hi as u32));
+                entries += hi - lo;
+                if W == 1 {
+                    let t = &self.tables[j as usize];
+                    if let Some(b) = t.ids.get(lo * t.rec) {
+                        prefetch(b);
+                    }
+                    if let Some(b) = t.ids.get(hi * t.rec - 1) {
+                        prefetch(b);
+                    }
+                }
             }
         }
-        // Pass 3: entry numbers, prefetching entry slots ahead.
-        let mut cands: Vec<(u32, u32)> = Vec::with_capacity(ranges.len() * 4);
-        for (i, &(j, lo, hi)) in ranges.iter().enumerate() {
-            if let Some(&(pj, plo, _)) = ranges.get(i + PREFETCH_AHEAD) {
-                if let Some(b) = self.tables[pj as usize]
-                    .ids
-                    .get(plo as usize * self.id_width)
-                {
+        // Pass 3: entry numbers, prefetching entry slots ahead. In a tagged
+        // table, entries whose tag rules them out are dropped here, before
+        // their codes are fetched. Every entry is written and the count
+        // advanced only for those kept: a branch on the tag would go either
+        // way at random (about one entry in four passes).
+        let mut cands = vec![(0u32, 0u32); entries];
+        let mut kept = 0;
+        for (i, &(j, v, lo, hi)) in ranges.iter().enumerate() {
+            if let Some(&(pj, _, plo, phi)) = ranges.get(i + PREFETCH_AHEAD) {
+                // (For 64-bit codes again, in case the lines prefetched in
+                // pass 2 were evicted since.)
+                let t = &self.tables[pj as usize];
+                if let Some(b) = t.ids.get(plo as usize * t.rec) {
+                    prefetch(b);
+                }
+                if let Some(b) = t.ids.get(phi as usize * t.rec - 1) {
                     prefetch(b);
                 }
             }
             let t = &self.tables[j as usize];
-            for p in lo as usize..hi as usize {
-                cands.push((self.entry(t, p)?, j));
+            if t.sub.tag == 0 {
+                for p in lo as usize..hi as usize {
+                    cands[kept] = (self.entry(t, p)?, j);
+                    kept += 1;
+                }
+            } else {
+                let dsub = (v ^ t.sub.value(&q)).count_ones();
+                let qtag = t.sub.tag_value(&q);
+                for p in lo as usize..hi as usize {
+                    cands[kept] = (self.entry(t, p)?, j);
+                    kept += usize::from(self.tag_allows(t, p, qtag, dsub, r)?);
+                }
             }
         }
+        cands.truncate(kept);
         // Pass 4: verify on the full code, prefetching codes ahead.
         for (i, &(e, j)) in cands.iter().enumerate() {
             if let Some(&(pe, _)) = cands.get(i + PREFETCH_AHEAD) {
@@ -1268,11 +1516,16 @@ impl<'a> MihView<'a> {
                 return Ok(());
             }
             let (ulo, uhi) = self.bucket(t, u)?;
+            let dsub = (u ^ v).count_ones();
             for p in lo..hi {
                 let a = self.entry(t, p)?;
                 let ca = self.code(a);
+                let tag_a = if t.sub.tag > 0 { self.tag(t, p)? } else { 0 };
                 let from = if u == v { p + 1 } else { ulo };
                 for q in from..uhi {
+                    if !self.tag_allows(t, q, tag_a, dsub, r)? {
+                        continue;
+                    }
                     let b = self.entry(t, q)?;
                     let cb = self.code(b);
                     let d = distance(ca, cb);
@@ -1361,6 +1614,8 @@ mod tests {
         let layout = MihLayout {
             tables: 16,
             bits: 16,
+            longer: 0,
+            tagged: 0,
         };
         let s = MihIndex::build_with_layout(&codes, 4, Some(layout)).unwrap();
         for j in 0..16 {
@@ -1387,11 +1642,54 @@ mod tests {
     }
 
     #[test]
+    fn tags_are_validated_and_old_versions_refused() {
+        let codes = rng_codes(5000, 1, 9);
+        let layout = MihLayout {
+            tables: 3,
+            bits: 12,
+            longer: 1,
+            tagged: 2,
+        };
+        let mut s = MihIndex::build_with_layout(&codes, 1, Some(layout)).unwrap();
+        MihView::new(&s, &codes, 1).unwrap().validate().unwrap();
+        // The last table's tags sit after its entry numbers (2 bytes each
+        // here, 5000 codes): flip one bit of a tag.
+        let d = HEADER_LEN + 2 * TABLE_DESC_LEN;
+        assert_eq!(read_u32(&s, d + 36), Some(TAG_BITS));
+        let ids = read_u64(&s, d + 16).unwrap() as usize;
+        s[ids + 4 * 77 + 2] ^= 1;
+        let v = MihView::new(&s, &codes, 1).unwrap();
+        assert!(matches!(v.validate(), Err(SearchError::Corrupt { .. })));
+        // A section of an older format version is refused with its number.
+        s[8..12].copy_from_slice(&2u32.to_le_bytes());
+        match MihView::new(&s, &codes, 1) {
+            Err(SearchError::UnsupportedVersion { expected, got, .. }) => {
+                assert_eq!((expected, got), (VERSION, 2));
+            }
+            other => panic!("expected a version error, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn bad_parameters_are_errors() {
         let codes = rng_codes(10, 4, 1);
         assert!(MihIndex::build(&codes, 2).is_err());
         assert!(MihIndex::build(&codes[..7], 4).is_err());
         assert!(MihIndex::build_with_tables(&codes, 4, 3).is_err());
+        for (tables, bits, longer, tagged) in
+            [(3, 20, 4, 0), (2, 32, 1, 0), (11, 23, 4, 0), (3, 20, 0, 4)]
+        {
+            let l = MihLayout {
+                tables,
+                bits,
+                longer,
+                tagged,
+            };
+            assert!(
+                MihIndex::build_with_layout(&codes, 4, Some(l)).is_err(),
+                "{l:?}"
+            );
+        }
         let s = MihIndex::build(&codes, 4).unwrap();
         let v = MihView::new(&s, &codes, 4).unwrap();
         assert!(v.radius(&[0], 3, &mut Vec::new()).is_err());

@@ -246,7 +246,9 @@ fn older_format_versions_are_refused() {
         u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
         neardup_index::container::FORMAT_VERSION
     );
-    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    // The previous version, whose sections this build no longer reads.
+    let older = neardup_index::container::FORMAT_VERSION - 1;
+    bytes[8..12].copy_from_slice(&older.to_le_bytes());
     std::fs::write(&seg, &bytes).unwrap();
     match Reader::open(dir.path()) {
         Err(Error::UnsupportedVersion {
@@ -255,7 +257,7 @@ fn older_format_versions_are_refused() {
             supported,
         }) => {
             assert_eq!(path, seg);
-            assert_eq!(found, 1);
+            assert_eq!(found, older);
             assert_eq!(supported, neardup_index::container::FORMAT_VERSION);
         }
         other => panic!("expected UnsupportedVersion, got {other:?}"),

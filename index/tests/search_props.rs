@@ -54,19 +54,40 @@ fn layouts(n: usize, w: usize) -> Vec<Option<MihLayout>> {
         v.push(Some(MihLayout {
             tables: 4,
             bits: 16,
+            longer: 0,
+            tagged: 0,
         }));
         v.push(Some(MihLayout {
             tables: 5,
             bits: 11,
+            longer: 0,
+            tagged: 0,
+        }));
+        // Mixed lengths and tags, the last tag wrapping round to bit 0.
+        v.push(Some(MihLayout {
+            tables: 5,
+            bits: 11,
+            longer: 2,
+            tagged: 5,
         }));
     } else {
         v.push(Some(MihLayout {
             tables: 16,
             bits: 16,
+            longer: 0,
+            tagged: 0,
         }));
         v.push(Some(MihLayout {
             tables: 11,
             bits: 12,
+            longer: 0,
+            tagged: 0,
+        }));
+        v.push(Some(MihLayout {
+            tables: 11,
+            bits: 12,
+            longer: 3,
+            tagged: 4,
         }));
     }
     v
@@ -171,6 +192,8 @@ fn mih_identical_codes_all_found() {
         Some(MihLayout {
             tables: 16,
             bits: 16,
+            longer: 0,
+            tagged: 0,
         }),
     )
     .unwrap();
@@ -346,6 +369,8 @@ fn corrupted_mih_sections_give_errors_not_panics() {
             Some(MihLayout {
                 tables: 4,
                 bits: 10,
+                longer: 1,
+                tagged: 2,
             }),
         ),
         (
@@ -353,6 +378,8 @@ fn corrupted_mih_sections_give_errors_not_panics() {
             Some(MihLayout {
                 tables: 16,
                 bits: 8,
+                longer: 0,
+                tagged: 0,
             }),
         ),
         (4, None),
