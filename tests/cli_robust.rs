@@ -160,9 +160,10 @@ fn padded_and_captioned_copies_are_found_and_clustered_with_the_original() {
     for (i, r) in rows.iter().enumerate() {
         let extra = r["pdq_extra"].as_array().expect("pdq_extra listed");
         assert!(extra.len() <= 4, "{r}");
-        // The edited copies have a border or band to undo.
+        // The edited copies have a border or band to undo: they are framed.
         if i == 1 || i == 2 {
             assert!(!extra.is_empty(), "{r}");
+            assert_eq!(r["pdq_framed"].as_bool(), Some(true), "{r}");
         }
     }
 

@@ -60,7 +60,8 @@ pub struct Args {
     #[arg(long)]
     pub dihedral: bool,
     /// Also print the extra PDQ codes the index stores (borders trimmed,
-    /// caption band removed, centre crop; those of quality >= 50).
+    /// caption band removed, JPEG-tolerant peeling, centre crop; those of
+    /// quality >= 50) and whether the picture is framed.
     #[arg(long)]
     pub extra: bool,
     /// Output format.
@@ -262,6 +263,10 @@ struct JsonRow<'a> {
     pdq_dihedral: Option<BTreeMap<&'static str, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq_extra: Option<Vec<String>>,
+    /// With `--extra`: whether the picture is framed (a border, frame or
+    /// caption band was peeled; see `neardup::image::robust::Extra`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_framed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
 }
@@ -278,6 +283,7 @@ impl<'a> JsonRow<'a> {
             dhash: None,
             pdq_dihedral: None,
             pdq_extra: None,
+            pdq_framed: None,
             error: None,
         };
         match row {
@@ -296,6 +302,7 @@ impl<'a> JsonRow<'a> {
                         .collect()
                 });
                 j.pdq_extra = extra.then(|| fp.pdq_extra.iter().map(|p| p.hash.to_hex()).collect());
+                j.pdq_framed = extra.then_some(fp.pdq_framed);
             }
             Row::Decoded {
                 path,
