@@ -325,7 +325,7 @@ fn scan_pairs(
             let (Some(i), Some(j)) = (look(p.a), look(p.b)) else {
                 return;
             };
-            match pdq_match_stands(reader, opts, &recs[i], &recs[j], p.distance) {
+            match pdq_match_stands(reader, opts, (&recs[i], None), &recs[j], p.distance) {
                 Ok(true) => on_pair(i, j, Strength::Distance(p.distance)),
                 Ok(false) => {}
                 Err(e) => {
@@ -352,18 +352,26 @@ fn scan_pairs(
 /// their stored codes but the first; see
 /// [`crate::image::robust::framed_pair_stands`]), which a match of two
 /// different pictures in alike frames or under alike caption bands does
-/// not. Pairs with any other item stand.
+/// not. Pairs with any other item stand. `a` comes with its stored PDQ
+/// codes when the caller has them already.
 fn pdq_match_stands(
     reader: &Reader,
     opts: &DedupeOptions,
-    a: &Rec<'_>,
+    (a, a_codes): (&Rec<'_>, Option<&[&[u64]]>),
     b: &Rec<'_>,
     distance: u32,
 ) -> neardup_index::Result<bool> {
     if !(is_framed(a.view.kind) && is_framed(b.view.kind)) {
         return Ok(true);
     }
-    let ca = reader.hamming_codes(FIELD_PDQ, a.view.item)?;
+    let fetched;
+    let ca = match a_codes {
+        Some(codes) => codes,
+        None => {
+            fetched = reader.hamming_codes(FIELD_PDQ, a.view.item)?;
+            &fetched
+        }
+    };
     let cb = reader.hamming_codes(FIELD_PDQ, b.view.item)?;
     Ok(framed_pair_stands(
         ca.get(1..).unwrap_or_default(),
@@ -390,7 +398,8 @@ fn neighbours(
         // Every code of the image (plain and extra), as the pair scan does;
         // a pair is judged at its smallest distance, as the scan reports it.
         let mut best: HashMap<usize, u32> = HashMap::new();
-        for code in reader.hamming_codes(FIELD_PDQ, item)? {
+        let codes = reader.hamming_codes(FIELD_PDQ, item)?;
+        for &code in &codes {
             for h in reader.hamming_radius(FIELD_PDQ, code, opts.max_distance)? {
                 if let Some(j) = look(h.item) {
                     let d = best.entry(j).or_insert(h.distance);
@@ -399,7 +408,7 @@ fn neighbours(
             }
         }
         for (j, d) in best {
-            if j != i && pdq_match_stands(reader, opts, rec, &recs[j], d)? {
+            if j != i && pdq_match_stands(reader, opts, (rec, Some(&codes)), &recs[j], d)? {
                 found.push((j, Strength::Distance(d)));
             }
         }

@@ -14,7 +14,7 @@
 
 use std::path::PathBuf;
 
-use neardup_index::Reader;
+use neardup_index::{Reader, RecordView};
 use serde::Serialize;
 
 use crate::image::code::{Hash256, Hash64};
@@ -214,18 +214,20 @@ impl<'r> Searcher<'r> {
                 *d = (*d).min(hit.distance);
             }
         }
+        let ours: Option<Vec<&[u64]>> =
+            framed.map(|inner| inner.iter().map(|h| h.0.as_slice()).collect());
         let mut out = Vec::with_capacity(best.len());
         for (item, d) in best {
-            if let Some(inner) = framed {
-                if is_framed(self.reader.record(item)?.kind) {
+            let rec = self.reader.record(item)?;
+            if let Some(ours) = &ours {
+                if is_framed(rec.kind) {
                     let theirs = self.reader.hamming_codes(FIELD_PDQ, item)?;
-                    let ours: Vec<&[u64]> = inner.iter().map(|h| h.0.as_slice()).collect();
-                    if !framed_pair_stands(&ours, theirs.get(1..).unwrap_or_default(), d, r) {
+                    if !framed_pair_stands(ours, theirs.get(1..).unwrap_or_default(), d, r) {
                         continue;
                     }
                 }
             }
-            out.push(self.describe(item, Some(d), None)?);
+            out.push(describe_record(&rec, Some(d), None));
         }
         Ok(out)
     }
@@ -261,19 +263,27 @@ impl<'r> Searcher<'r> {
         distance: Option<u32>,
         similarity: Option<f64>,
     ) -> Result<Match, QueryError> {
-        let rec = self.reader.record(item)?;
-        let kind = Kind::from_byte(rec.kind).map_or("image", Kind::report_name);
-        Ok(Match {
-            id: rec.id.to_string(),
-            kind,
+        Ok(describe_record(
+            &self.reader.record(item)?,
             distance,
-            similarity: similarity.map(|s| (s * 10_000.0).round() / 10_000.0),
-            path: rec.path.to_string(),
-            post: rec.group.map(str::to_string),
-            author: rec.author.to_string(),
-            created_at: rec.timestamp.map(crate::posts::format_time),
-            snippet: rec.snippet.to_string(),
-        })
+            similarity,
+        ))
+    }
+}
+
+/// A match as reported, from the item's record.
+fn describe_record(rec: &RecordView<'_>, distance: Option<u32>, similarity: Option<f64>) -> Match {
+    let kind = Kind::from_byte(rec.kind).map_or("image", Kind::report_name);
+    Match {
+        id: rec.id.to_string(),
+        kind,
+        distance,
+        similarity: similarity.map(|s| (s * 10_000.0).round() / 10_000.0),
+        path: rec.path.to_string(),
+        post: rec.group.map(str::to_string),
+        author: rec.author.to_string(),
+        created_at: rec.timestamp.map(crate::posts::format_time),
+        snippet: rec.snippet.to_string(),
     }
 }
 
