@@ -584,9 +584,7 @@ fn work(
             // one whose wide flat border drags the plain code's quality
             // below 50 still has its trimmed code).
             let low = if codes.is_empty() { FLAG_LOW_INFO } else { 0 };
-            // Framed: only when the plain code was stored, first.
-            let plain_stored = fp.pdq.is_some_and(|p| p.quality >= PDQ_MIN_QUALITY);
-            let framed = if fp.pdq_framed && plain_stored {
+            let framed = if fp.framed_as_indexed() {
                 FLAG_FRAMED
             } else {
                 0

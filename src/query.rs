@@ -313,8 +313,7 @@ pub fn image_pdq_codes(fp: &ImageFingerprint) -> Vec<Hash256> {
 /// `--dihedral` (the extra codes are of the picture as it is, so a flipped
 /// or turned copy's contents could not agree with them).
 fn framed_content(fp: &ImageFingerprint) -> Option<Vec<Hash256>> {
-    let plain_usable = fp.pdq.is_some_and(|p| p.quality >= PDQ_MIN_QUALITY);
-    (fp.pdq_framed && plain_usable && fp.pdq_dihedral.is_none()).then(|| {
+    (fp.framed_as_indexed() && fp.pdq_dihedral.is_none()).then(|| {
         fp.pdq_extra
             .iter()
             .filter(|p| p.quality >= PDQ_MIN_QUALITY)

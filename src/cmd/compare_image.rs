@@ -39,13 +39,12 @@ struct Comparison<'a> {
     dhash_distance: u32,
 }
 
-/// A picture's codes as the index holds them: framed only with a usable
-/// plain code (see `neardup::schema::FLAG_FRAMED`).
+/// A picture's codes as the index holds them.
 fn held<'a>(fp: &'a ImageFingerprint, plain: &'a Pdq) -> PictureCodes<'a> {
     PictureCodes {
         plain: std::slice::from_ref(plain),
         extra: &fp.pdq_extra,
-        framed: fp.pdq_framed && plain.quality >= PDQ_MIN_QUALITY,
+        framed: fp.framed_as_indexed(),
     }
 }
 

@@ -33,7 +33,7 @@ use super::decode::{
     Decoded, DEFAULT_MAX_PIXELS, HASH_SIDE,
 };
 use super::error::{DecodeError, ImageError};
-use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral};
+use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral, PDQ_MIN_QUALITY};
 use super::robust::extra_codes;
 
 /// What to compute.
@@ -104,6 +104,17 @@ pub struct ImageFingerprint {
     pub phash: Option<Hash64>,
     /// dHash, when asked for.
     pub dhash: Option<Hash64>,
+}
+
+impl ImageFingerprint {
+    /// Whether an index marks the picture framed
+    /// ([`crate::schema::FLAG_FRAMED`]): it is framed and its plain PDQ
+    /// code is usable, so that code is stored first and the others are its
+    /// extra codes. Index, query and `compare` all judge framed pictures by
+    /// this.
+    pub fn framed_as_indexed(&self) -> bool {
+        self.pdq_framed && self.pdq.is_some_and(|p| p.quality >= PDQ_MIN_QUALITY)
+    }
 }
 
 /// Reads a file for decoding: only regular files (a FIFO would block, a

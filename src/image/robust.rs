@@ -56,6 +56,7 @@
 //! ```
 
 use image::{Rgb, RgbImage};
+use neardup_index::hamming;
 
 use super::pdq::{pdq_from_rgb, Pdq, PDQ_MIN_QUALITY};
 
@@ -218,16 +219,9 @@ pub fn framed_pair_stands(
         return true;
     }
     let limit = FRAMED_CONTENT_DISTANCE.max(radius);
-    a_extra.iter().any(|x| {
-        b_extra.iter().any(|y| {
-            let d: u32 = x
-                .iter()
-                .zip(y.iter())
-                .map(|(p, q)| (p ^ q).count_ones())
-                .sum();
-            d <= limit
-        })
-    })
+    a_extra
+        .iter()
+        .any(|x| b_extra.iter().any(|y| hamming::distance(x, y) <= limit))
 }
 
 /// One picture's PDQ codes as the matcher sees them: its plain code(s)
