@@ -517,6 +517,16 @@ mod tests {
             .unwrap()
     }
 
+    /// The clusters of a report that hold one of `posts`, in its order.
+    fn holding(report: &DedupeReport, posts: &[&str]) -> Vec<ClusterSummary> {
+        report
+            .clusters
+            .iter()
+            .filter(|c| c.members.iter().any(|m| posts.contains(&m.as_str())))
+            .cloned()
+            .collect()
+    }
+
     /// A 256-bit code: `base` spread over the words, with `flips` low bits flipped.
     fn pdq(base: u64, flips: u32) -> Vec<u64> {
         let mut words = vec![
@@ -660,13 +670,7 @@ mod tests {
         let inc = dedupe(&r, &opts(Mode::All, Some(since))).unwrap();
         // The incremental run reports the full run's clusters that hold a
         // new post, whole (old members included), and nothing else.
-        let new_posts = ["a4", "c1", "c2"];
-        let expected: Vec<ClusterSummary> = full
-            .clusters
-            .iter()
-            .filter(|c| c.members.iter().any(|m| new_posts.contains(&m.as_str())))
-            .cloned()
-            .collect();
+        let expected = holding(&full, &["a4", "c1", "c2"]);
         assert_eq!(inc.clusters, expected);
         assert_eq!(expected.len(), 2);
         assert!(inc.searched < r.len());
@@ -759,13 +763,7 @@ mod tests {
         // The incremental run draws the same links: it reports the full
         // run's clusters and hub groups that hold a new post, whole.
         let inc = dedupe(&r, &capped(Some(since))).unwrap();
-        let new_posts = ["q11", "r11", "h2"];
-        let touched: Vec<ClusterSummary> = full
-            .clusters
-            .iter()
-            .filter(|c| c.members.iter().any(|m| new_posts.contains(&m.as_str())))
-            .cloned()
-            .collect();
+        let touched = holding(&full, &["q11", "r11", "h2"]);
         assert_eq!(touched.len(), 2);
         assert_eq!(inc.clusters, touched);
     }

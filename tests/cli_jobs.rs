@@ -6,6 +6,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod support;
+
+use support::{clusters_holding, sorted_members};
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_neardup"));
     c.env_remove("NEARDUP_INDEX");
@@ -89,13 +93,7 @@ fn sample_campaign_is_indexed_and_found_as_one_cluster() {
         .filter(|p| p["id"].as_str().unwrap().starts_with("cmp-"))
         .collect();
     let biggest = &clusters[0];
-    let mut members: Vec<&str> = biggest["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    members.sort();
+    let members = sorted_members(biggest);
     let mut expected: Vec<&str> = campaign.iter().map(|p| p["id"].as_str().unwrap()).collect();
     expected.sort();
     assert_eq!(
@@ -225,16 +223,7 @@ fn incremental_dedupe_reports_only_clusters_touched_by_new_posts() {
         .iter()
         .map(|p| p["id"].as_str().unwrap().to_string())
         .collect();
-    let touched: Vec<&Value> = full
-        .iter()
-        .filter(|c| {
-            c["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| new_ids.iter().any(|n| n == m.as_str().unwrap()))
-        })
-        .collect();
+    let touched = clusters_holding(&full, |m| new_ids.iter().any(|n| n == m));
     assert!(!touched.is_empty());
     assert_eq!(inc.iter().collect::<Vec<_>>(), touched);
     // Nothing new since the last run: nothing to report.
@@ -436,16 +425,7 @@ fn verify_names_a_damaged_segment() {
 fn member_sets(lines: &[Value]) -> Vec<Vec<String>> {
     let mut sets: Vec<Vec<String>> = lines
         .iter()
-        .map(|c| {
-            let mut m: Vec<String> = c["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap().to_string())
-                .collect();
-            m.sort();
-            m
-        })
+        .map(|c| sorted_members(c).into_iter().map(String::from).collect())
         .collect();
     sets.sort();
     sets
@@ -552,15 +532,8 @@ fn a_blank_picture_and_a_stock_picture_on_every_post_do_not_merge_campaigns() {
         .starts_with("post-hub-"));
     // The incremental run reported what the full run reports that holds a
     // new post: the hub group, not the campaigns.
-    let touched: Vec<Value> = full
-        .iter()
-        .filter(|c| {
-            c["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m.as_str().unwrap().starts_with('u'))
-        })
+    let touched: Vec<Value> = clusters_holding(&full, |m| m.starts_with('u'))
+        .into_iter()
         .cloned()
         .collect();
     assert_eq!(jsonl(&inc), touched);

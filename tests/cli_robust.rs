@@ -19,7 +19,9 @@ use neardup::image::pdq::PDQ_MATCH_DISTANCE;
 use neardup::schema::{IndexSettings, Kind, SCHEMA_VERSION};
 use neardup::text::TextSettings;
 use neardup_index::{Code, Item, Reader, Writer};
-use support::{hex_distance, json_lines, neardup, png_bytes, write};
+use support::{
+    clusters_holding, hex_distance, json_lines, neardup, png_bytes, sorted_members, write,
+};
 
 /// A textured picture whose look depends on `seed` (PDQ quality well
 /// above 50; different seeds give unrelated codes).
@@ -92,18 +94,6 @@ fn matches(o: &std::process::Output) -> Vec<(String, u64)> {
 
 fn ids(found: &[(String, u64)]) -> Vec<&str> {
     found.iter().map(|(id, _)| id.as_str()).collect()
-}
-
-/// A dedupe cluster's members, sorted.
-fn sorted_members(cluster: &Value) -> Vec<&str> {
-    let mut members: Vec<&str> = cluster["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .map(|m| m.as_str().expect("member id"))
-        .collect();
-    members.sort_unstable();
-    members
 }
 
 struct Pictures {
@@ -236,16 +226,7 @@ fn padded_and_captioned_copies_are_found_and_clustered_with_the_original() {
     let o = neardup(&["dedupe", "--index", idx, "--kind", "image"], None);
     assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
     let clusters = json_lines(&o);
-    let with_original: Vec<&Value> = clusters
-        .iter()
-        .filter(|c| {
-            c["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m == pics.original.as_str())
-        })
-        .collect();
+    let with_original = clusters_holding(&clusters, |m| m == pics.original);
     assert_eq!(with_original.len(), 1, "{clusters:?}");
     let members = sorted_members(with_original[0]);
     let mut want: Vec<&str> = all.iter().map(|s| s.as_str()).collect();

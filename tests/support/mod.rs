@@ -72,6 +72,30 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A dedupe cluster's member ids, sorted.
+pub fn sorted_members(cluster: &serde_json::Value) -> Vec<&str> {
+    let mut members: Vec<&str> = cluster["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m.as_str().expect("member id"))
+        .collect();
+    members.sort_unstable();
+    members
+}
+
+/// The clusters (dedupe's output lines) with a member for which `pred`
+/// holds, in their order.
+pub fn clusters_holding(
+    clusters: &[serde_json::Value],
+    pred: impl Fn(&str) -> bool,
+) -> Vec<&serde_json::Value> {
+    clusters
+        .iter()
+        .filter(|c| sorted_members(c).into_iter().any(&pred))
+        .collect()
+}
+
 /// Hamming distance between two hex codes of the same length.
 pub fn hex_distance(a: &str, b: &str) -> u32 {
     assert_eq!(a.len(), b.len(), "{a} vs {b}");
