@@ -1,5 +1,6 @@
-//! SplitMix64, the small deterministic generator the benches share so that
-//! every run makes the same synthetic codes and edits.
+//! SplitMix64, the small deterministic generator the benches (and the text
+//! tests, through `tests/text_support`) share so that every run makes the
+//! same synthetic codes and edits.
 
 /// A SplitMix64 state.
 pub struct Rng(pub u64);

@@ -17,22 +17,18 @@ pub fn fortunes() -> Vec<String> {
         .collect()
 }
 
-/// SplitMix64: small, deterministic, good enough to draw edits.
-pub struct Rng(pub u64);
+// SplitMix64, the generator the benches use too (one copy of it).
+#[path = "../../benches/support/splitmix.rs"]
+mod splitmix;
+pub use splitmix::Rng;
 
+/// Draws for the edits campaigns make.
 impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
+        (self.next() % n.max(1) as u64) as usize
     }
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
     pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len())]
@@ -110,7 +106,7 @@ pub fn campaign_edit(text: &str, kind: &str, donor_words: &[String], rng: &mut R
             rng.below(1000),
             rng.below(1000)
         ),
-        "link" => format!("{text} https://t.co/{:x}", rng.next_u64()),
+        "link" => format!("{text} https://t.co/{:x}", rng.next()),
         "emoji" => {
             let mut w = words_of(text);
             for _ in 0..3 {
