@@ -30,7 +30,6 @@ use std::time::Instant;
 use image::{Rgb, RgbImage};
 use neardup::image::code::Hash256;
 use neardup::image::decode::DEFAULT_MAX_PIXELS;
-use neardup::image::pdq::PDQ_MIN_QUALITY;
 use neardup::image::pipeline::{fingerprint_path, PipelineOptions};
 use neardup::query::{image_pdq_codes, Query, QueryOptions, Searcher};
 use neardup::schema::{IndexSettings, Kind, FIELD_PDQ, FIELD_PHASH};
@@ -150,10 +149,7 @@ fn main() {
     let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let source = files
         .iter()
-        .find(|f| {
-            fingerprint_path(f, &pipeline)
-                .is_ok_and(|fp| fp.pdq.is_some_and(|p| p.quality >= PDQ_MIN_QUALITY))
-        })
+        .find(|f| fingerprint_path(f, &pipeline).is_ok_and(|fp| fp.pdq.is_some_and(|p| p.usable())))
         .expect("a corpus picture with PDQ quality >= 50");
     let first = image::open(source).expect("decode").to_rgb8();
     let first = image::imageops::thumbnail(&first, 512, 512);
@@ -210,7 +206,7 @@ fn main() {
         let fp = fingerprint_path(f, &pipeline).expect("hash query");
         let codes = image_pdq_codes(&fp);
         if !codes.is_empty() {
-            let primary = usize::from(fp.pdq.is_some_and(|p| p.quality >= PDQ_MIN_QUALITY));
+            let primary = usize::from(fp.pdq.is_some_and(|p| p.usable()));
             queries.push((codes, primary));
         }
     }

@@ -24,7 +24,6 @@ use xxhash_rust::xxh3::Xxh3;
 use neardup_index::{AddOutcome, Code, Item, Reader, Writer};
 
 use crate::image::code::{Hash256, Hash64};
-use crate::image::pdq::PDQ_MIN_QUALITY;
 use crate::image::pipeline::{fingerprint_bytes, read_image_file, PipelineOptions};
 use crate::posts::{is_posts_file, FieldMap, Post, PostReader};
 use crate::schema::{Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH, FLAG_FRAMED, FLAG_LOW_INFO};
@@ -568,12 +567,12 @@ fn work(
                 }
             };
             let mut codes = Vec::with_capacity(2 + fp.pdq_extra.len());
-            // PDQ's own rule: hashes of quality < 50 are too flat to
-            // compare, so they are not indexed for matching. The plain code
+            // Codes too flat to compare (Pdq::usable: Meta's quality < 50
+            // and little contrast) are not indexed for matching. The plain code
             // and the extra ones (borders trimmed, caption removed, centre)
             // share the `pdq` field: see crate::schema.
             for pdq in fp.pdq.iter().chain(&fp.pdq_extra) {
-                if pdq.quality >= PDQ_MIN_QUALITY {
+                if pdq.usable() {
                     codes.push(Code::Hamming {
                         field: fields.pdq,
                         code: pdq.hash.0.to_vec(),
@@ -582,7 +581,7 @@ fn work(
             }
             // Low-information: no usable PDQ code at all (a flat picture;
             // one whose wide flat border drags the plain code's quality
-            // below 50 still has its trimmed code).
+            // out of use still has its trimmed code).
             let low = if codes.is_empty() { FLAG_LOW_INFO } else { 0 };
             let framed = if fp.framed_as_indexed() {
                 FLAG_FRAMED

@@ -7,7 +7,7 @@
 //! crop; see [`crate::image::robust`]), against every code the index holds
 //! (plain and extra), each item once at its smallest distance, which is a
 //! PDQ Hamming distance between one code of each. A picture with no usable
-//! PDQ code (quality < 50) falls back to pHash. A text is
+//! PDQ code ([`crate::image::pdq::Pdq::usable`]) falls back to pHash. A text is
 //! fingerprinted with the index's own text settings and looked up in the
 //! MinHash bands, then verified on the stored signatures. Images rank by
 //! distance, texts by similarity; ties by id, so results are deterministic.
@@ -18,7 +18,6 @@ use neardup_index::{Reader, RecordView};
 use serde::Serialize;
 
 use crate::image::code::{Hash256, Hash64};
-use crate::image::pdq::PDQ_MIN_QUALITY;
 use crate::image::pipeline::{fingerprint_path, ImageFingerprint, PipelineOptions};
 use crate::image::robust::framed_pair_stands;
 use crate::schema::{is_framed, IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH};
@@ -288,22 +287,17 @@ fn describe_record(rec: &RecordView<'_>, distance: Option<u32>, similarity: Opti
 }
 
 /// The PDQ codes an image is looked up by: its plain code (or, when the
-/// dihedral codes were computed, those 8) if usable (quality >= 50), then
+/// dihedral codes were computed, those 8) if usable ([`Pdq::usable`]), then
 /// its usable extra codes. Empty when none is usable.
 pub fn image_pdq_codes(fp: &ImageFingerprint) -> Vec<Hash256> {
     let mut codes = Vec::with_capacity(8 + fp.pdq_extra.len());
-    if let Some(pdq) = fp.pdq.filter(|p| p.quality >= PDQ_MIN_QUALITY) {
+    if let Some(pdq) = fp.pdq.filter(|p| p.usable()) {
         match &fp.pdq_dihedral {
             Some(d) => codes.extend_from_slice(&d.hashes),
             None => codes.push(pdq.hash),
         }
     }
-    codes.extend(
-        fp.pdq_extra
-            .iter()
-            .filter(|p| p.quality >= PDQ_MIN_QUALITY)
-            .map(|p| p.hash),
-    );
+    codes.extend(fp.pdq_extra.iter().filter(|p| p.usable()).map(|p| p.hash));
     codes
 }
 
@@ -316,7 +310,7 @@ fn framed_content(fp: &ImageFingerprint) -> Option<Vec<Hash256>> {
     (fp.framed_as_indexed() && fp.pdq_dihedral.is_none()).then(|| {
         fp.pdq_extra
             .iter()
-            .filter(|p| p.quality >= PDQ_MIN_QUALITY)
+            .filter(|p| p.usable())
             .map(|p| p.hash)
             .collect()
     })
@@ -347,6 +341,7 @@ mod tests {
         Pdq {
             hash: Hash256([word, 0, 0, 0]),
             quality,
+            contrast: 0,
         }
     }
 
@@ -374,6 +369,7 @@ mod tests {
         dihedral.pdq_dihedral = Some(PdqDihedral {
             hashes,
             quality: 90,
+            contrast: 0,
         });
         assert_eq!(
             words(image_pdq_codes(&dihedral)),

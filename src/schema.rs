@@ -5,7 +5,7 @@
 //!
 //! | field | codes | what |
 //! |---|---|---|
-//! | `pdq` | 256-bit | PDQ of images with quality >= 50, and up to four extra PDQ codes per image |
+//! | `pdq` | 256-bit | PDQ of images (usable codes: quality >= 50 or enough contrast), and up to four extra PDQ codes per image |
 //! | `phash` | 64-bit | pHash of images |
 //! | `minhash` | k x 32-bit | MinHash of post texts, banded for LSH |
 //!
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use neardup_index::{FieldSpec, IndexParams};
 
-use crate::image::pdq::PDQ_MIN_QUALITY;
+use crate::image::pdq::{PDQ_MIN_CONTRAST, PDQ_MIN_QUALITY};
 use crate::text::lsh::optimal_params;
 use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 
@@ -37,13 +37,16 @@ use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 /// - 1: one PDQ code per image.
 /// - 2: an image's extra PDQ codes are stored in the `pdq` field too.
 /// - 3: framed pictures carry [`FLAG_FRAMED`].
-pub const SCHEMA_VERSION: u32 = 3;
+/// - 4: PDQ codes of quality < 50 are indexed too when their contrast is
+///   high enough ([`crate::image::pdq::Pdq::usable`]).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The oldest schema this build reads. A schema-1 index stays correct to
 /// query and dedupe (its codes are plain PDQ codes, a query's extra codes
 /// are compared with them like any other), it only lacks the stored extra
 /// codes' recall; a schema-2 index lacks [`FLAG_FRAMED`], so its framed
-/// pictures are matched as before. Adding to an older index is refused, so
+/// pictures are matched as before; a schema-3 index lacks the codes of
+/// smooth pictures of low quality. Adding to an older index is refused, so
 /// that one index never mixes items written under two schemas.
 pub const OLDEST_READABLE_SCHEMA: u32 = 1;
 
@@ -96,8 +99,12 @@ pub struct IndexSettings {
     pub text: TextSettings,
     /// The similarity the MinHash bands are tuned for.
     pub text_threshold: f64,
-    /// PDQ hashes below this quality are not indexed for matching.
+    /// PDQ hashes below this quality are not indexed for matching...
     pub pdq_min_quality: u8,
+    /// ... unless their contrast is at least this (hundredths of a luma
+    /// level; 0 in indexes of schema 3 and older, which did not index them).
+    #[serde(default)]
+    pub pdq_min_contrast: u16,
 }
 
 impl IndexSettings {
@@ -108,6 +115,7 @@ impl IndexSettings {
             text,
             text_threshold: DEFAULT_THRESHOLD,
             pdq_min_quality: PDQ_MIN_QUALITY,
+            pdq_min_contrast: PDQ_MIN_CONTRAST,
         }
     }
 

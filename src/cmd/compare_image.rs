@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use neardup::image::pdq::Pdq;
-use neardup::image::pdq::{PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY};
+use neardup::image::pdq::{PDQ_MATCH_DISTANCE, PDQ_MIN_CONTRAST, PDQ_MIN_QUALITY};
 use neardup::image::pipeline::ImageFingerprint;
 use neardup::image::pipeline::{fingerprint_path, PipelineOptions};
 use neardup::image::robust::{picture_distance, PictureCodes};
@@ -34,6 +34,10 @@ struct Comparison<'a> {
     pdq_extra_distance: u32,
     pdq_quality_a: u8,
     pdq_quality_b: u8,
+    /// Whether each PDQ hash is trusted for matching (`Pdq::usable`: Meta's
+    /// quality >= 50, or enough contrast for a smooth picture).
+    pdq_usable_a: bool,
+    pdq_usable_b: bool,
     pdq_match: bool,
     phash_distance: u32,
     dhash_distance: u32,
@@ -71,9 +75,9 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
         pdq_extra_distance: picture_distance(held(&fa, &pa), held(&fb, &pb)),
         pdq_quality_a: pa.quality,
         pdq_quality_b: pb.quality,
-        pdq_match: pdq_distance <= PDQ_MATCH_DISTANCE
-            && pa.quality >= PDQ_MIN_QUALITY
-            && pb.quality >= PDQ_MIN_QUALITY,
+        pdq_usable_a: pa.usable(),
+        pdq_usable_b: pb.usable(),
+        pdq_match: pdq_distance <= PDQ_MATCH_DISTANCE && pa.usable() && pb.usable(),
         phash_distance: fa
             .phash
             .ok_or_else(missing)?
@@ -87,9 +91,13 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
         Format::Json => serde_json::to_string(&c).context("cannot format JSON")?,
         Format::Table => {
             let why = if c.pdq_match {
-                format!("distance <= {PDQ_MATCH_DISTANCE} and both qualities >= {PDQ_MIN_QUALITY}")
-            } else if c.pdq_quality_a < PDQ_MIN_QUALITY || c.pdq_quality_b < PDQ_MIN_QUALITY {
-                format!("a quality is below {PDQ_MIN_QUALITY}: PDQ cannot vouch for this picture")
+                format!("distance <= {PDQ_MATCH_DISTANCE} and both hashes usable")
+            } else if !c.pdq_usable_a || !c.pdq_usable_b {
+                format!(
+                    "a picture is too flat to trust its PDQ bits (quality below \
+                     {PDQ_MIN_QUALITY} and contrast below {:.2} luma levels)",
+                    f32::from(PDQ_MIN_CONTRAST) / 100.0
+                )
             } else {
                 format!("distance > {PDQ_MATCH_DISTANCE}")
             };

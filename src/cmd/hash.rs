@@ -255,6 +255,9 @@ struct JsonRow<'a> {
     pdq: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq_quality: Option<u8>,
+    /// Whether neardup matches on the PDQ hash (`Pdq::usable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_usable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     phash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -279,6 +282,7 @@ impl<'a> JsonRow<'a> {
             height: None,
             pdq: None,
             pdq_quality: None,
+            pdq_usable: None,
             phash: None,
             dhash: None,
             pdq_dihedral: None,
@@ -293,6 +297,7 @@ impl<'a> JsonRow<'a> {
                 j.height = Some(fp.height);
                 j.pdq = fp.pdq.map(|p| p.hash.to_hex());
                 j.pdq_quality = fp.pdq.map(|p| p.quality);
+                j.pdq_usable = fp.pdq.map(|p| p.usable());
                 j.phash = fp.phash.map(|h| h.to_hex());
                 j.dhash = fp.dhash.map(|h| h.to_hex());
                 j.pdq_dihedral = fp.pdq_dihedral.as_ref().map(|d| {

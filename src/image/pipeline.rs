@@ -33,7 +33,7 @@ use super::decode::{
     Decoded, DEFAULT_MAX_PIXELS, HASH_SIDE,
 };
 use super::error::{DecodeError, ImageError};
-use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral, PDQ_MIN_QUALITY};
+use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral};
 use super::robust::extra_codes;
 
 /// What to compute.
@@ -93,7 +93,7 @@ pub struct ImageFingerprint {
     pub pdq: Option<Pdq>,
     /// The 8 dihedral PDQ hashes, when asked for.
     pub pdq_dihedral: Option<PdqDihedral>,
-    /// The extra PDQ codes (at most four, each of quality >= 50), when
+    /// The extra PDQ codes (at most four, each usable: [`Pdq::usable`]), when
     /// asked for; empty otherwise. See [`super::robust`].
     pub pdq_extra: Vec<Pdq>,
     /// Whether the picture is framed (a border, frame or caption band
@@ -113,7 +113,7 @@ impl ImageFingerprint {
     /// extra codes. Index, query and `compare` all judge framed pictures by
     /// this.
     pub fn framed_as_indexed(&self) -> bool {
-        self.pdq_framed && self.pdq.is_some_and(|p| p.quality >= PDQ_MIN_QUALITY)
+        self.pdq_framed && self.pdq.is_some_and(|p| p.usable())
     }
 }
 

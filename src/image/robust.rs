@@ -28,7 +28,7 @@
 //! - **centre**: the central 90 % of the stripped picture (or of the whole
 //!   one), which a crop of up to about 10 % keeps.
 //!
-//! Two pictures match when any usable code (quality >= 50) of one is within
+//! Two pictures match when any usable code ([`Pdq::usable`]) of one is within
 //! the threshold of any usable code of the other; [`min_distance`] computes
 //! that. One exception: two *framed* pictures (a stripped, trimmed or
 //! lenient region was found in each) must also agree on their contents, their extra codes
@@ -58,7 +58,7 @@
 use image::{Rgb, RgbImage};
 use neardup_index::hamming;
 
-use super::pdq::{pdq_from_rgb, Pdq, PDQ_MIN_QUALITY};
+use super::pdq::{pdq_from_rgb, Pdq};
 
 /// Which region of the picture an extra code hashes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,7 +118,7 @@ const ROUNDS: usize = 3;
 const CENTRE_KEEP: f32 = 0.90;
 
 /// The extra codes of a picture (already shrunk to fit 512 x 512, as for
-/// [`pdq_from_rgb`]), at most four, only the usable ones (quality >= 50):
+/// [`pdq_from_rgb`]), at most four, only the usable ones ([`Pdq::usable`]):
 /// the stripped, trimmed and lenient pictures when something was peeled
 /// (each only when it differs from those before it), and the centre.
 pub fn extra_pdq_codes(img: &RgbImage) -> Vec<RegionCode> {
@@ -167,19 +167,22 @@ pub fn extra_codes(img: &RgbImage) -> Extra {
             region,
             pdq: pdq_from_rgb(&image::imageops::crop_imm(img, r.x, r.y, r.w, r.h).to_image()),
         })
-        .filter(|c| c.pdq.quality >= PDQ_MIN_QUALITY)
+        .filter(|c| c.pdq.usable())
         .collect();
     Extra { codes, framed }
 }
 
 /// The smallest Hamming distance between any usable code of `a` and any
-/// usable code of `b` (codes of quality < 50 are skipped); 256 when either
-/// side has no usable code.
+/// usable code of `b` ([`Pdq::usable`]; the others are skipped); 256 when
+/// either side has no usable code.
 pub fn min_distance(a: &[Pdq], b: &[Pdq]) -> u32 {
-    let usable = |p: &&Pdq| p.quality >= PDQ_MIN_QUALITY;
     a.iter()
-        .filter(usable)
-        .flat_map(|x| b.iter().filter(usable).map(|y| x.hash.distance(&y.hash)))
+        .filter(|p| p.usable())
+        .flat_map(|x| {
+            b.iter()
+                .filter(|p| p.usable())
+                .map(|y| x.hash.distance(&y.hash))
+        })
         .min()
         .unwrap_or(256)
 }
@@ -258,7 +261,7 @@ pub fn picture_distance(a: PictureCodes<'_>, b: PictureCodes<'_>) -> u32 {
 fn usable_words(codes: &[Pdq]) -> Vec<&[u64]> {
     codes
         .iter()
-        .filter(|c| c.quality >= PDQ_MIN_QUALITY)
+        .filter(|c| c.usable())
         .map(|c| c.hash.0.as_slice())
         .collect()
 }
