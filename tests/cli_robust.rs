@@ -179,7 +179,7 @@ fn padded_and_captioned_copies_are_found_and_clustered_with_the_original() {
     let shown: usize = rows
         .iter()
         .map(|r| {
-            let plain_usable = r["pdq_quality"].as_u64().expect("quality") >= 50;
+            let plain_usable = r["pdq_usable"].as_bool().expect("pdq_usable");
             usize::from(plain_usable) + r["pdq_extra"].as_array().map_or(0, Vec::len)
         })
         .sum();
@@ -503,4 +503,88 @@ fn different_pictures_in_alike_frames_are_not_linked() {
         let want: Vec<&str> = want.iter().map(String::as_str).collect();
         assert_eq!(members, want, "{clusters:?}");
     }
+}
+
+/// A smooth picture: soft blobs `depth` levels deep on grey, placed by
+/// `seed`. Its neighbour steps are too small for Meta's quality.
+fn smooth(w: u32, h: u32, depth: f32, seed: u32) -> RgbImage {
+    let s = seed as f32;
+    let spots = [
+        (0.2 + 0.15 * s, 0.3, depth),
+        (0.7, 0.6 - 0.1 * s, -depth),
+        (0.5, 0.9, 0.6 * depth),
+    ];
+    RgbImage::from_fn(w, h, |x, y| {
+        let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
+        let d: f32 = spots
+            .iter()
+            .map(|&(cx, cy, a)| a * (-((u - cx).powi(2) + (v - cy).powi(2)) / 0.02).exp())
+            .sum();
+        let l = (120.0 + d).round() as u8;
+        Rgb([l, l, l.saturating_add(20)])
+    })
+}
+
+#[test]
+fn smooth_pictures_below_metas_quality_are_matched_and_flat_ones_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = smooth(320, 240, 20.0, 0);
+    let original = write(dir.path(), "smooth.png", &png_bytes(&p));
+    let copy = write(
+        dir.path(),
+        "smooth-padded.png",
+        &png_bytes(&padded(&p, 0.3, Rgb([250, 250, 250]))),
+    );
+    let other = write(
+        dir.path(),
+        "smooth-other.png",
+        &png_bytes(&smooth(320, 240, 20.0, 2)),
+    );
+    let flat = |name: &str, grey: u8| {
+        let img = RgbImage::from_pixel(320, 240, Rgb([grey, grey, grey]));
+        write(dir.path(), name, &png_bytes(&img))
+    };
+    let (flat1, flat2) = (flat("flat1.png", 90), flat("flat2.png", 200));
+    let all = [&original, &copy, &other, &flat1, &flat2];
+
+    let mut args = vec!["hash", "--algo", "pdq", "--extra"];
+    args.extend(all.map(String::as_str));
+    let o = neardup(&args, None);
+    assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+    let rows = json_lines(&o);
+    assert!(rows[0]["pdq_quality"].as_u64().unwrap() < 50, "{}", rows[0]);
+    assert_eq!(rows[0]["pdq_usable"].as_bool(), Some(true), "{}", rows[0]);
+    assert_eq!(rows[3]["pdq_usable"].as_bool(), Some(false), "{}", rows[3]);
+
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let mut args = vec!["index", "--index", idx, "--quiet"];
+    args.extend(all.map(String::as_str));
+    let o = neardup(&args, None);
+    assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+
+    let o = neardup(
+        &[
+            "query", "--index", idx, "--image", &copy, "--format", "jsonl",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+    let found = matches(&o);
+    assert!(ids(&found).contains(&original.as_str()), "{found:?}");
+    assert!(!ids(&found).contains(&other.as_str()), "{found:?}");
+
+    let o = neardup(&["dedupe", "--index", idx, "--kind", "image"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", ok(&o));
+    let clusters = json_lines(&o);
+    let with_original = clusters_holding(&clusters, |m| m == original);
+    assert_eq!(with_original.len(), 1, "{clusters:?}");
+    let mut want = vec![original.as_str(), copy.as_str()];
+    want.sort_unstable();
+    assert_eq!(sorted_members(with_original[0]), want, "{clusters:?}");
+    // Flat pictures have nothing to match by, however alike.
+    assert!(
+        clusters_holding(&clusters, |m| m == flat1 || m == flat2).is_empty(),
+        "{clusters:?}"
+    );
 }
