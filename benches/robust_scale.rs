@@ -110,7 +110,7 @@ fn build(dir: &Path, n: u64, extra: bool, planted: &[Hash256]) -> f64 {
         let mut codes = vec![rng.code()];
         let phash = rng.next();
         if extra {
-            let k = rng_extra.next() % 5;
+            let k = rng_extra.next() % 6;
             codes.extend((0..k).map(|_| rng_extra.code()));
         }
         w.add(item(format!("img-{i:010}.jpg"), codes, phash, fields))

@@ -531,7 +531,7 @@ fn main() {
         usable as f64 / n as f64
     );
     println!(
-        "\nneardup codes per picture: {:.2} (1 PDQ + {:.2} extra; at most 5). \
+        "\nneardup codes per picture: {:.2} (1 PDQ + {:.2} extra; at most 6). \
          Hash time, extra codes / plain PDQ: {:.2}x.",
         1.0 + extra_count as f64 / pictures as f64,
         extra_count as f64 / pictures as f64,

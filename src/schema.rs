@@ -5,7 +5,7 @@
 //!
 //! | field | codes | what |
 //! |---|---|---|
-//! | `pdq` | 256-bit | PDQ of images (usable codes: quality >= 50 or enough contrast), and up to four extra PDQ codes per image |
+//! | `pdq` | 256-bit | PDQ of images (usable codes: quality >= 50 or enough contrast), and up to five extra PDQ codes per image |
 //! | `phash` | 64-bit | pHash of images |
 //! | `minhash` | k x 32-bit | MinHash of post texts, banded for LSH |
 //!

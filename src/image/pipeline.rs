@@ -93,7 +93,7 @@ pub struct ImageFingerprint {
     pub pdq: Option<Pdq>,
     /// The 8 dihedral PDQ hashes, when asked for.
     pub pdq_dihedral: Option<PdqDihedral>,
-    /// The extra PDQ codes (at most four, each usable: [`Pdq::usable`]), when
+    /// The extra PDQ codes (at most five, each usable: [`Pdq::usable`]), when
     /// asked for; empty otherwise. See [`super::robust`].
     pub pdq_extra: Vec<Pdq>,
     /// Whether the picture is framed (a border, frame or caption band

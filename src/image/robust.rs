@@ -1,7 +1,7 @@
 //! Extra PDQ codes that let edited copies match: a global hash such as PDQ
 //! sees a picture with a border, a meme caption bar or a crop as a different
 //! picture, because the 64 x 64 grid it hashes has moved. neardup therefore
-//! stores (and queries with) up to four more PDQ codes per picture, each the
+//! stores (and queries with) up to five more PDQ codes per picture, each the
 //! hash of a region found the same way whatever the edit:
 //!
 //! - **stripped**: the picture without its *two-tone lines*. A line (row or
@@ -25,6 +25,17 @@
 //!   which stop the strict test at once. It is an extra code rather than a
 //!   replacement because on lossless pictures the strict test stops more
 //!   consistently.
+//! - **banded**: the picture without the band each edge starts with, when
+//!   it ends elsewhere: lines mostly (30 %) in the edge line's colour and
+//!   two-tone with one other (the lenient test), up to a clear change of
+//!   colour (48 levels) and at most 40 % of a side, or nothing is peeled at
+//!   that edge. The per-line tests peel on through a smooth or faint
+//!   picture (a dark gradient, a pale pattern), whose lines pass for
+//!   borders; this one stops where an added caption band or frame ends, so
+//!   a copy's banded code is the original's plain code. It does not make a
+//!   picture framed: a picture's own flat sides that end sharply are peeled
+//!   too, and the contents of an original and its padded copy would then
+//!   disagree.
 //! - **centre**: the central 90 % of the stripped picture (or of the whole
 //!   one), which a crop of up to about 10 % keeps.
 //!
@@ -74,6 +85,11 @@ pub enum Region {
     Lenient,
     /// The central part of the stripped (or whole) picture.
     Centre,
+    /// The picture with the bands its edges start with peeled off, each
+    /// band only up to a clear change of colour (a caption band or frame
+    /// added to a smooth or faint picture, which the per-line tests peel
+    /// on into the picture).
+    Banded,
 }
 
 /// One extra code: the PDQ hash and quality of a region.
@@ -116,11 +132,32 @@ const MIN_KEEP: f32 = 0.15;
 const ROUNDS: usize = 3;
 /// The centre code keeps this share of each side (5 % off each edge).
 const CENTRE_KEEP: f32 = 0.90;
+/// A band ends at a clear change of colour: the next line's most common
+/// colour differs from every colour of the band by at least this much in
+/// some channel. A smaller change is the picture's own smooth edge drifting
+/// away from the band's colour, not the end of an added band.
+const BAND_EDGE: i32 = 48;
+/// Lines after a band's last line within which the clear change must come
+/// (JPEG's ringing blurs a band's edge over a few lines).
+const BAND_EDGE_LINES: u32 = 3;
+/// Share (%) of a line, beside a band's colours, that must be clearly
+/// different for the band to end there (a picture inside a frame).
+const BAND_FAR: u32 = 10;
+/// A band is at most this share of a side: an edge that peels deeper is
+/// the picture's own smooth or faint surface, not an added band (a caption
+/// band is at most a quarter of the height, a 30 % padding a quarter of a
+/// side).
+const BAND_MAX: f32 = 0.4;
+/// Share (%) of every band line in the band's main colour: a caption's
+/// text never fills a row, a checkerboard's colours share each line. Lines
+/// of a dark picture under a band with black text are all "text colour",
+/// and this ends the band there.
+const BAND_MAIN: u32 = 30;
 
 /// The extra codes of a picture (already shrunk to fit 512 x 512, as for
-/// [`pdq_from_rgb`]), at most four, only the usable ones ([`Pdq::usable`]):
-/// the stripped, trimmed and lenient pictures when something was peeled
-/// (each only when it differs from those before it), and the centre.
+/// [`pdq_from_rgb`]), at most five, only the usable ones ([`Pdq::usable`]):
+/// the stripped, trimmed, lenient and banded pictures when something was
+/// peeled (each only when it differs from those before it), and the centre.
 pub fn extra_pdq_codes(img: &RgbImage) -> Vec<RegionCode> {
     extra_codes(img).codes
 }
@@ -147,6 +184,9 @@ pub fn extra_codes(img: &RgbImage) -> Extra {
     let trimmed = strip(img, one_tone).filter(|&r| r.differs_from(full) && Some(r) != stripped);
     let lenient = strip(img, two_tone_lenient)
         .filter(|&r| r.differs_from(full) && Some(r) != stripped && Some(r) != trimmed);
+    let banded = band_region(img, Tolerance::Lenient).filter(|&r| {
+        r.differs_from(full) && Some(r) != stripped && Some(r) != trimmed && Some(r) != lenient
+    });
     let base = stripped.unwrap_or(full);
     let cw = ((base.w as f32 * CENTRE_KEEP).round() as u32).max(1);
     let ch = ((base.h as f32 * CENTRE_KEEP).round() as u32).max(1);
@@ -156,12 +196,18 @@ pub fn extra_codes(img: &RgbImage) -> Extra {
         w: cw,
         h: ch,
     };
+    // Not the banded region: it also peels a picture's own flat sides when
+    // they end sharply, and the framed rule would then ask the contents of
+    // an original and its padded copy to agree (they do not: one lost its
+    // sides). Frames the per-line tests miss are on smooth or faint
+    // pictures, whose banded code then matches the original's plain code.
     let framed = stripped.is_some() || trimmed.is_some() || lenient.is_some();
     let codes = stripped
         .map(|r| (Region::Stripped, r))
         .into_iter()
         .chain(trimmed.map(|r| (Region::Trimmed, r)))
         .chain(lenient.map(|r| (Region::Lenient, r)))
+        .chain(banded.map(|r| (Region::Banded, r)))
         .chain(std::iter::once((Region::Centre, centre)))
         .map(|(region, r)| RegionCode {
             region,
@@ -341,6 +387,123 @@ fn strip(img: &RgbImage, test: fn(&[Rgb<u8>], &mut ColourHistogram) -> bool) -> 
         w: x1 - x0,
         h: y1 - y0,
     })
+}
+
+/// The picture's region left after peeling, from each edge on its own, the
+/// band that edge starts with ([`band_depth`]; rows first, then columns of
+/// the rows left), or `None` when less than [`MIN_KEEP`] of a side would
+/// remain.
+fn band_region(img: &RgbImage, tol: Tolerance) -> Option<Rect> {
+    let (w, h) = img.dimensions();
+    let mut hist = ColourHistogram::default();
+    let mut line = Vec::with_capacity(w.max(h) as usize);
+    let row = |y: u32, line: &mut Vec<Rgb<u8>>| {
+        line.clear();
+        line.extend((0..w).map(|x| *img.get_pixel(x, y)));
+    };
+    let most = |side: u32| (side as f32 * BAND_MAX) as u32;
+    let top = band_depth(|k, l| row(k, l), most(h), tol, &mut hist, &mut line);
+    let bottom = band_depth(|k, l| row(h - 1 - k, l), most(h), tol, &mut hist, &mut line);
+    let (y0, y1) = (top, h - bottom);
+    if ((y1 - y0) as f32) < MIN_KEEP * h as f32 {
+        return None;
+    }
+    let col = |x: u32, line: &mut Vec<Rgb<u8>>| {
+        line.clear();
+        line.extend((y0..y1).map(|y| *img.get_pixel(x, y)));
+    };
+    let left = band_depth(|k, l| col(k, l), most(w), tol, &mut hist, &mut line);
+    let right = band_depth(|k, l| col(w - 1 - k, l), most(w), tol, &mut hist, &mut line);
+    let (x0, x1) = (left, w - right);
+    if ((x1 - x0) as f32) < MIN_KEEP * w as f32 {
+        return None;
+    }
+    Some(Rect {
+        x: x0,
+        y: y0,
+        w: x1 - x0,
+        h: y1 - y0,
+    })
+}
+
+/// How many lines from an edge (`line_at(k)` is the `k`-th) belong to the
+/// band the edge starts with: lines at least [`BAND_MAIN`] % in the first
+/// line's most common colour (the band's), and two-tone (as
+/// [`two_tone_with`] counts it) in that colour and the line's other most
+/// common one (text, or a pattern's other colour). The band must end at a
+/// clear change of colour ([`BAND_EDGE`]) within [`BAND_EDGE_LINES`] lines
+/// and before `max` lines, or it is the picture's own smooth edge and
+/// nothing is peeled (0).
+fn band_depth(
+    line_at: impl Fn(u32, &mut Vec<Rgb<u8>>),
+    max: u32,
+    tol: Tolerance,
+    hist: &mut ColourHistogram,
+    line: &mut Vec<Rgb<u8>>,
+) -> u32 {
+    if max == 0 {
+        return 0;
+    }
+    line_at(0, line);
+    let Some(main) = hist.mode(line, |_| false) else {
+        return 0;
+    };
+    let mut k = 0;
+    while k < max {
+        line_at(k, line);
+        let n = line.len() as u32;
+        let other = hist.mode(line, |p| tol.near(p, main));
+        let (mut on_main, mut on_other, mut blends) = (0u32, 0u32, 0u32);
+        for &p in line.iter() {
+            if tol.near(p, main) {
+                on_main += 1;
+            } else if other.is_some_and(|c| tol.near(p, c)) {
+                on_other += 1;
+            } else if other.is_some_and(|c| tol.on_segment(p, main, c)) {
+                blends += 1;
+            }
+        }
+        let ends = on_main + on_other;
+        if 100 * on_main < BAND_MAIN * n
+            || 100 * (ends + blends) < tol.min_two_tone() * n
+            || 100 * ends < MIN_ENDS * n
+        {
+            break;
+        }
+        k += 1;
+    }
+    if k == 0 || k == max {
+        return 0;
+    }
+    for j in k..(k + BAND_EDGE_LINES).min(max) {
+        line_at(j, line);
+        if clear_end(line, main, tol, hist) {
+            return j;
+        }
+    }
+    0
+}
+
+/// Whether a line that is not the band's is clearly something else: when
+/// little of it is in the band's colour, its most common colour is far
+/// ([`BAND_EDGE`]) from the band's; otherwise (the band goes on around a
+/// framed picture) [`BAND_FAR`] % of it is far from the band's colour and
+/// from the line's other most common one. A smooth picture's edge that
+/// drifted out of the tolerance is neither.
+fn clear_end(line: &[Rgb<u8>], main: [i32; 3], tol: Tolerance, hist: &mut ColourHistogram) -> bool {
+    let far = |p: [i32; 3], c: [i32; 3]| (0..3).any(|i| (p[i] - c[i]).abs() >= BAND_EDGE);
+    let n = line.len() as u32;
+    let on_main = line.iter().filter(|&&p| tol.near(p, main)).count() as u32;
+    if 100 * on_main < BAND_MAIN * n {
+        return hist.mode(line, |_| false).is_some_and(|m| far(m, main));
+    }
+    let other = hist.mode(line, |p| tol.near(p, main));
+    let rgb = |p: Rgb<u8>| p.0.map(i32::from);
+    let distinct = line
+        .iter()
+        .filter(|&&p| far(rgb(p), main) && other.is_none_or(|c| far(rgb(p), c)))
+        .count() as u32;
+    100 * distinct >= BAND_FAR * n
 }
 
 /// Counts of colours quantised to 4 bits a channel, to find a line's most
@@ -666,6 +829,68 @@ mod tests {
         let extra = extra_pdq_codes(&textured);
         assert_eq!(extra.len(), 1, "{extra:?}");
         assert_eq!(extra[0].region, Region::Centre);
+    }
+
+    /// A faint picture: a green surface with a pattern a few levels deep,
+    /// so every line of it passes the per-line tests.
+    fn faint(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let d = (6.0 * (x as f32 / 23.0).sin() * (y as f32 / 17.0).cos()
+                + 5.0 * ((x + 2 * y) as f32 / 61.0).sin()) as i32;
+            Rgb([(50 + d) as u8, (180 + d) as u8, (134 + d) as u8])
+        })
+    }
+
+    #[test]
+    fn caption_on_a_faint_picture_is_peeled_to_the_picture_by_the_band_test() {
+        let p = faint(300, 220);
+        let plain = pdq_from_rgb(&p);
+        assert!(plain.usable(), "{plain:?}");
+        for copy in [
+            captioned(&p, 50),
+            framed(&p, 30, 20, |_, _| Rgb([20, 20, 20])),
+        ] {
+            // The per-line tests peel on through the picture...
+            assert!(strip(&copy, two_tone).is_none_or(|r| r.w * r.h < 300 * 220 / 2));
+            // ...the band test stops where the band ends.
+            let r = band_region(&copy, Tolerance::Lenient).expect("a band");
+            assert_eq!((r.w, r.h), p.dimensions());
+            let banded = extra_pdq_codes(&copy)
+                .into_iter()
+                .find(|c| c.region == Region::Banded)
+                .expect("a banded code");
+            assert_eq!(banded.pdq.hash.distance(&plain.hash), 0);
+            assert!(min_distance(&codes(&copy), &[plain]) <= PDQ_MATCH_DISTANCE);
+        }
+        // The picture alone has no band: its sides are its own surface.
+        assert_eq!(
+            band_region(&p, Tolerance::Lenient),
+            Some(Rect {
+                x: 0,
+                y: 0,
+                w: 300,
+                h: 220
+            })
+        );
+    }
+
+    #[test]
+    fn a_smooth_edge_drifting_away_is_not_a_band() {
+        // Rows change by less than the tolerance from one to the next, so
+        // a run of them passes as "one colour", but without a clear end.
+        let ramp = RgbImage::from_fn(200, 200, |x, y| {
+            let v = (40 + y / 2 + x / 20) as u8;
+            Rgb([v, v, v])
+        });
+        assert_eq!(
+            band_region(&ramp, Tolerance::Lenient),
+            Some(Rect {
+                x: 0,
+                y: 0,
+                w: 200,
+                h: 200
+            })
+        );
     }
 
     #[test]
