@@ -140,6 +140,9 @@ const BAND_EDGE: i32 = 48;
 /// Lines after a band's last line within which the clear change must come
 /// (JPEG's ringing blurs a band's edge over a few lines).
 const BAND_EDGE_LINES: u32 = 3;
+/// Lines a band may skip when it resumes after them (the blended rows
+/// between a shrunk checkerboard's rows of cells).
+const BAND_GAP: u32 = 2;
 /// Share (%) of a line, beside a band's colours, that must be clearly
 /// different for the band to end there (a picture inside a frame).
 const BAND_FAR: u32 = 10;
@@ -427,13 +430,12 @@ fn band_region(img: &RgbImage, tol: Tolerance) -> Option<Rect> {
 }
 
 /// How many lines from an edge (`line_at(k)` is the `k`-th) belong to the
-/// band the edge starts with: lines at least [`BAND_MAIN`] % in the first
-/// line's most common colour (the band's), and two-tone (as
-/// [`two_tone_with`] counts it) in that colour and the line's other most
-/// common one (text, or a pattern's other colour). The band must end at a
-/// clear change of colour ([`BAND_EDGE`]) within [`BAND_EDGE_LINES`] lines
-/// and before `max` lines, or it is the picture's own smooth edge and
-/// nothing is peeled (0).
+/// band the edge starts with: lines of the band's colour ([`band_line`]),
+/// the most common colour of the edge line or of one of the next
+/// [`BAND_GAP`] (when the edge line is itself a blend from resampling: the
+/// first that gives a band). The band must end at a clear change of colour
+/// ([`clear_end`]) within [`BAND_EDGE_LINES`] lines and before `max` lines,
+/// or it is the picture's own smooth edge and nothing is peeled (0).
 fn band_depth(
     line_at: impl Fn(u32, &mut Vec<Rgb<u8>>),
     max: u32,
@@ -441,38 +443,45 @@ fn band_depth(
     hist: &mut ColourHistogram,
     line: &mut Vec<Rgb<u8>>,
 ) -> u32 {
-    if max == 0 {
-        return 0;
-    }
-    line_at(0, line);
-    let Some(main) = hist.mode(line, |_| false) else {
-        return 0;
-    };
-    let mut k = 0;
+    (0..(1 + BAND_GAP).min(max))
+        .find_map(|start| {
+            line_at(start, line);
+            let main = hist.mode(line, |_| false)?;
+            let depth = band_from(&line_at, start, main, max, tol, hist, line);
+            (depth > 0).then_some(depth)
+        })
+        .unwrap_or(0)
+}
+
+/// [`band_depth`] for a band of colour `main` starting at line `start`.
+fn band_from(
+    line_at: &impl Fn(u32, &mut Vec<Rgb<u8>>),
+    start: u32,
+    main: [i32; 3],
+    max: u32,
+    tol: Tolerance,
+    hist: &mut ColourHistogram,
+    line: &mut Vec<Rgb<u8>>,
+) -> u32 {
+    let mut k = start;
     while k < max {
         line_at(k, line);
-        let n = line.len() as u32;
-        let other = hist.mode(line, |p| tol.near(p, main));
-        let (mut on_main, mut on_other, mut blends) = (0u32, 0u32, 0u32);
-        for &p in line.iter() {
-            if tol.near(p, main) {
-                on_main += 1;
-            } else if other.is_some_and(|c| tol.near(p, c)) {
-                on_other += 1;
-            } else if other.is_some_and(|c| tol.on_segment(p, main, c)) {
-                blends += 1;
-            }
+        if band_line(line, main, tol, hist) {
+            k += 1;
+            continue;
         }
-        let ends = on_main + on_other;
-        if 100 * on_main < BAND_MAIN * n
-            || 100 * (ends + blends) < tol.min_two_tone() * n
-            || 100 * ends < MIN_ENDS * n
-        {
-            break;
+        // A small pattern shrunk to fit has rows of nothing but blends
+        // between its rows of cells: the band goes on if it resumes.
+        let resumes = (k + 1..(k + 1 + BAND_GAP).min(max)).find(|&j| {
+            line_at(j, line);
+            band_line(line, main, tol, hist)
+        });
+        match resumes {
+            Some(j) => k = j + 1,
+            None => break,
         }
-        k += 1;
     }
-    if k == 0 || k == max {
+    if k == start || k == max {
         return 0;
     }
     for j in k..(k + BAND_EDGE_LINES).min(max) {
@@ -482,6 +491,28 @@ fn band_depth(
         }
     }
     0
+}
+
+/// Whether a line belongs to a band of colour `main`: at least
+/// [`BAND_MAIN`] % of it in that colour, and two-tone (as [`two_tone_with`]
+/// counts it) in that colour and the line's other most common one.
+fn band_line(line: &[Rgb<u8>], main: [i32; 3], tol: Tolerance, hist: &mut ColourHistogram) -> bool {
+    let n = line.len() as u32;
+    let other = hist.mode(line, |p| tol.near(p, main));
+    let (mut on_main, mut on_other, mut blends) = (0u32, 0u32, 0u32);
+    for &p in line {
+        if tol.near(p, main) {
+            on_main += 1;
+        } else if other.is_some_and(|c| tol.near(p, c)) {
+            on_other += 1;
+        } else if other.is_some_and(|c| tol.on_segment(p, main, c)) {
+            blends += 1;
+        }
+    }
+    let ends = on_main + on_other;
+    100 * on_main >= BAND_MAIN * n
+        && 100 * (ends + blends) >= tol.min_two_tone() * n
+        && 100 * ends >= MIN_ENDS * n
 }
 
 /// Whether a line that is not the band's is clearly something else: when
@@ -862,6 +893,30 @@ mod tests {
             assert_eq!(banded.pdq.hash.distance(&plain.hash), 0);
             assert!(min_distance(&codes(&copy), &[plain]) <= PDQ_MATCH_DISTANCE);
         }
+        // A fine checkerboard frame, shrunk: rows of pure blends lie
+        // between its rows of cells, and the band goes on past them.
+        let checker = framed(&p, 24, 18, |x, y| {
+            if (x / 6 + y / 6) % 2 == 0 {
+                Rgb([230, 40, 200])
+            } else {
+                Rgb([255, 255, 255])
+            }
+        });
+        let (cw, ch) = checker.dimensions();
+        let shrunk = image::imageops::resize(
+            &checker,
+            cw * 7 / 10,
+            ch * 7 / 10,
+            image::imageops::FilterType::Triangle,
+        );
+        // The picture, 210 x 154 at (16.8, 12.6) after shrinking, give or
+        // take the rows its edges blend into.
+        let r = band_region(&shrunk, Tolerance::Lenient).expect("a band");
+        let near = |a: u32, b: f32| (a as f32 - b).abs() <= 3.0;
+        assert!(
+            near(r.x, 16.8) && near(r.y, 12.6) && near(r.w, 210.0) && near(r.h, 154.0),
+            "{r:?}"
+        );
         // The picture alone has no band: its sides are its own surface.
         assert_eq!(
             band_region(&p, Tolerance::Lenient),
