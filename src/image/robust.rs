@@ -432,8 +432,8 @@ fn band_region(img: &RgbImage, tol: Tolerance) -> Option<Rect> {
 /// How many lines from an edge (`line_at(k)` is the `k`-th) belong to the
 /// band the edge starts with: lines of the band's colour ([`band_line`]),
 /// the most common colour of the edge line or of one of the next
-/// [`BAND_GAP`] (when the edge line is itself a blend from resampling: the
-/// first that gives a band). The band must end at a clear change of colour
+/// [`BAND_GAP`] (when the edge line is itself a blend from resampling and
+/// the band from it dies at once). The band must end at a clear change of colour
 /// ([`clear_end`]) within [`BAND_EDGE_LINES`] lines and before `max` lines,
 /// or it is the picture's own smooth edge and nothing is peeled (0).
 fn band_depth(
@@ -443,14 +443,27 @@ fn band_depth(
     hist: &mut ColourHistogram,
     line: &mut Vec<Rgb<u8>>,
 ) -> u32 {
-    (0..(1 + BAND_GAP).min(max))
-        .find_map(|start| {
-            line_at(start, line);
-            let main = hist.mode(line, |_| false)?;
-            let depth = band_from(&line_at, start, main, max, tol, hist, line);
-            (depth > 0).then_some(depth)
-        })
-        .unwrap_or(0)
+    for start in 0..(1 + BAND_GAP).min(max) {
+        line_at(start, line);
+        let Some(main) = hist.mode(line, |_| false) else {
+            return 0;
+        };
+        match band_from(&line_at, start, main, max, tol, hist, line) {
+            Band::Ends(depth) => return depth,
+            // Only a band that died at once may have started on a blend.
+            Band::None { lines } if lines <= BAND_GAP => {}
+            Band::None { .. } => return 0,
+        }
+    }
+    0
+}
+
+/// What [`band_from`] found.
+enum Band {
+    /// A band ending this many lines from the edge.
+    Ends(u32),
+    /// No band; so many lines passed for one before that was clear.
+    None { lines: u32 },
 }
 
 /// [`band_depth`] for a band of colour `main` starting at line `start`.
@@ -462,7 +475,7 @@ fn band_from(
     tol: Tolerance,
     hist: &mut ColourHistogram,
     line: &mut Vec<Rgb<u8>>,
-) -> u32 {
+) -> Band {
     let mut k = start;
     while k < max {
         line_at(k, line);
@@ -481,16 +494,17 @@ fn band_from(
             None => break,
         }
     }
+    let none = Band::None { lines: k - start };
     if k == start || k == max {
-        return 0;
+        return none;
     }
     for j in k..(k + BAND_EDGE_LINES).min(max) {
         line_at(j, line);
         if clear_end(line, main, tol, hist) {
-            return j;
+            return Band::Ends(j);
         }
     }
-    0
+    none
 }
 
 /// Whether a line belongs to a band of colour `main`: at least
