@@ -26,10 +26,12 @@
 //!   replacement because on lossless pictures the strict test stops more
 //!   consistently.
 //! - **banded**: the picture without the band each edge starts with, when
-//!   it ends elsewhere: lines mostly (30 %) in the edge line's colour and
-//!   two-tone with one other (the lenient test), up to a clear change of
-//!   colour (48 levels) and at most 40 % of a side, or nothing is peeled at
-//!   that edge. The per-line tests peel on through a smooth or faint
+//!   it ends elsewhere: lines mostly (30 %) in the edge line's colour (or
+//!   a next line's, when the edge line is a resampling blend) and two-tone
+//!   with one other (the lenient test), skipping up to two rows of pure
+//!   blends (a shrunk checkerboard), up to a clear change of colour (48
+//!   levels) and at most 40 % of a side, or nothing is peeled at that
+//!   edge. The per-line tests peel on through a smooth or faint
 //!   picture (a dark gradient, a pale pattern), whose lines pass for
 //!   borders; this one stops where an added caption band or frame ends, so
 //!   a copy's banded code is the original's plain code. It does not make a
@@ -133,9 +135,10 @@ const ROUNDS: usize = 3;
 /// The centre code keeps this share of each side (5 % off each edge).
 const CENTRE_KEEP: f32 = 0.90;
 /// A band ends at a clear change of colour: the next line's most common
-/// colour differs from every colour of the band by at least this much in
-/// some channel. A smaller change is the picture's own smooth edge drifting
-/// away from the band's colour, not the end of an added band.
+/// colour differs from the band's by at least this much in some channel
+/// (or, around a framed picture, [`BAND_FAR`] % of the line differs so
+/// from both band colours). A smaller change is the picture's own smooth
+/// edge drifting away from the band's colour, not the end of an added band.
 const BAND_EDGE: i32 = 48;
 /// Lines after a band's last line within which the clear change must come
 /// (JPEG's ringing blurs a band's edge over a few lines).
