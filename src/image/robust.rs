@@ -29,7 +29,8 @@
 //!   it ends elsewhere: lines mostly (30 %) in the edge line's colour (or
 //!   a next line's, when the edge line is a resampling blend) and two-tone
 //!   with one other (the lenient test), skipping up to two rows of pure
-//!   blends (a shrunk checkerboard), up to a clear change of colour (48
+//!   blends (a shrunk checkerboard) and stripes of another colour 2-15
+//!   lines wide (a striped frame), up to a clear change of colour (48
 //!   levels) and at most 40 % of a side, or nothing is peeled at that
 //!   edge. The per-line tests peel on through a smooth or faint
 //!   picture (a dark gradient, a pale pattern), whose lines pass for
@@ -146,6 +147,8 @@ const BAND_EDGE_LINES: u32 = 3;
 /// Lines a band may skip when it resumes after them (the blended rows
 /// between a shrunk checkerboard's rows of cells).
 const BAND_GAP: u32 = 2;
+/// The widest stripe of a striped frame a band goes on past, in lines.
+const BAND_STRIPE: u32 = 16;
 /// Share (%) of a line, beside a band's colours, that must be clearly
 /// different for the band to end there (a picture inside a frame).
 const BAND_FAR: u32 = 10;
@@ -480,7 +483,7 @@ fn band_from(
     line: &mut Vec<Rgb<u8>>,
 ) -> Band {
     let mut k = start;
-    while k < max {
+    'lines: while k < max {
         line_at(k, line);
         if band_line(line, main, tol, hist) {
             k += 1;
@@ -492,10 +495,31 @@ fn band_from(
             line_at(j, line);
             band_line(line, main, tol, hist)
         });
-        match resumes {
-            Some(j) => k = j + 1,
-            None => break,
+        if let Some(j) = resumes {
+            k = j + 1;
+            continue;
         }
+        // A striped frame: a stripe of one other colour (after at most
+        // [`BAND_GAP`] lines of blends), after which the band's colour
+        // comes back, or the picture begins clearly.
+        let stripe = (k..(k + 1 + BAND_GAP).min(max))
+            .find_map(|s| stripe_from(line_at, s, max, main, tol, hist, line));
+        if let Some((end, colour)) = stripe {
+            for j in end..(end + 1 + BAND_GAP).min(max) {
+                line_at(j, line);
+                if band_line(line, main, tol, hist) {
+                    k = j + 1;
+                    continue 'lines;
+                }
+            }
+            for j in end..(end + BAND_EDGE_LINES).min(max) {
+                line_at(j, line);
+                if clear_end(line, main, tol, hist) && clear_end(line, colour, tol, hist) {
+                    return Band::Ends(j);
+                }
+            }
+        }
+        break;
     }
     let none = Band::None { lines: k - start };
     if k == start || k == max {
@@ -508,6 +532,39 @@ fn band_from(
         }
     }
     none
+}
+
+/// The end (first line after it, before `max`) and colour of a stripe
+/// starting at line `k`: 2 to [`BAND_STRIPE`] lines each in one colour
+/// (the same, not the band's `main` colour); `None` when there is none
+/// (a single line is a blend between stripes).
+fn stripe_from(
+    line_at: &impl Fn(u32, &mut Vec<Rgb<u8>>),
+    k: u32,
+    max: u32,
+    main: [i32; 3],
+    tol: Tolerance,
+    hist: &mut ColourHistogram,
+    line: &mut Vec<Rgb<u8>>,
+) -> Option<(u32, [i32; 3])> {
+    line_at(k, line);
+    let colour = hist.mode(line, |_| false)?;
+    if tol.near_colour(colour, main) {
+        return None;
+    }
+    let in_stripe = |line: &[Rgb<u8>]| {
+        let on = line.iter().filter(|&&p| tol.near(p, colour)).count() as u32;
+        100 * on >= tol.min_two_tone() * line.len() as u32
+    };
+    let mut end = k;
+    while end < max && end < k + BAND_STRIPE {
+        line_at(end, line);
+        if !in_stripe(line) {
+            break;
+        }
+        end += 1;
+    }
+    (end >= k + 2 && end < max && end < k + BAND_STRIPE).then_some((end, colour))
 }
 
 /// Whether a line belongs to a band of colour `main`: at least
@@ -650,7 +707,11 @@ impl Tolerance {
     }
 
     fn near(self, p: Rgb<u8>, c: [i32; 3]) -> bool {
-        self.within(std::array::from_fn(|i| (i32::from(p.0[i]) - c[i]) as f32))
+        self.near_colour(p.0.map(i32::from), c)
+    }
+
+    fn near_colour(self, a: [i32; 3], b: [i32; 3]) -> bool {
+        self.within(std::array::from_fn(|i| (a[i] - b[i]) as f32))
     }
 
     /// Whether `p` lies within the tolerance of the segment from `a` to `b`
@@ -933,6 +994,26 @@ mod tests {
         assert!(
             near(r.x, 16.8) && near(r.y, 12.6) && near(r.w, 210.0) && near(r.h, 154.0),
             "{r:?}"
+        );
+        // A frame of stripes along every edge (rings 5 pixels wide): a band
+        // of one colour at a time, the stripes of the other between.
+        let rings = framed(&p, 30, 20, |x, y| {
+            let edge = x.min(y).min(359 - x).min(259 - y);
+            if (edge / 5) % 2 == 0 {
+                Rgb([250, 250, 250])
+            } else {
+                Rgb([200, 30, 30])
+            }
+        });
+        let r = band_region(&rings, Tolerance::Lenient).expect("a band");
+        assert_eq!(
+            r,
+            Rect {
+                x: 30,
+                y: 20,
+                w: 300,
+                h: 220
+            }
         );
         // The picture alone has no band: its sides are its own surface.
         assert_eq!(
