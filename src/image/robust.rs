@@ -1047,6 +1047,47 @@ mod tests {
     }
 
     #[test]
+    fn pictures_of_every_small_size_and_kind_are_handled() {
+        // Decoded pictures can be any size down to 1 x 1: every region
+        // search must stay inside them (no panic, regions inside the
+        // picture), flat, striped, two-tone or noisy.
+        let kinds: [fn(u32, u32) -> Rgb<u8>; 4] = [
+            |_, _| Rgb([9, 9, 9]),
+            |_, y| {
+                if y % 3 == 0 {
+                    Rgb([0, 0, 0])
+                } else {
+                    Rgb([255, 255, 255])
+                }
+            },
+            |x, y| {
+                if (x + y) % 2 == 0 {
+                    Rgb([200, 30, 30])
+                } else {
+                    Rgb([30, 30, 200])
+                }
+            },
+            |x, y| {
+                let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).rotate_left(5);
+                Rgb([n as u8, (n >> 8) as u8, (n >> 16) as u8])
+            },
+        ];
+        for w in 1..=24 {
+            for h in 1..=24 {
+                for kind in kinds {
+                    let img = RgbImage::from_fn(w, h, kind);
+                    for tol in [Tolerance::Strict, Tolerance::Lenient] {
+                        if let Some(r) = band_region(&img, tol) {
+                            assert!(r.x + r.w <= w && r.y + r.h <= h && r.w > 0 && r.h > 0);
+                        }
+                    }
+                    assert!(extra_codes(&img).codes.len() <= 5);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn flat_picture_gets_no_usable_code() {
         let flat = RgbImage::from_pixel(100, 80, Rgb([200, 10, 10]));
         assert!(extra_pdq_codes(&flat).is_empty());
