@@ -69,6 +69,8 @@
 //! assert!(min_distance(&a, &b) <= 31);
 //! ```
 
+use std::ops::Range;
+
 use image::{Rgb, RgbImage};
 use neardup_index::hamming;
 
@@ -86,13 +88,13 @@ pub enum Region {
     /// test, which tolerates JPEG's errors (a patterned frame or a caption
     /// band saved as JPEG).
     Lenient,
-    /// The central part of the stripped (or whole) picture.
-    Centre,
     /// The picture with the bands its edges start with peeled off, each
     /// band only up to a clear change of colour (a caption band or frame
     /// added to a smooth or faint picture, which the per-line tests peel
     /// on into the picture).
     Banded,
+    /// The central part of the stripped (or whole) picture.
+    Centre,
 }
 
 /// One extra code: the PDQ hash and quality of a region.
@@ -346,20 +348,16 @@ fn strip(img: &RgbImage, test: fn(&[Rgb<u8>], &mut ColourHistogram) -> bool) -> 
     let (mut x0, mut y0, mut x1, mut y1) = (0u32, 0u32, w, h);
     let mut line = Vec::with_capacity(w.max(h) as usize);
     let mut hist = ColourHistogram::default();
-    let row = |y: u32, x0: u32, x1: u32, line: &mut Vec<Rgb<u8>>| {
-        line.clear();
-        line.extend((x0..x1).map(|x| *img.get_pixel(x, y)));
-    };
     for _ in 0..ROUNDS {
         let before = (x0, y0, x1, y1);
         while y0 < y1 && {
-            row(y0, x0, x1, &mut line);
+            read_row(img, y0, x0..x1, &mut line);
             test(&line, &mut hist)
         } {
             y0 += 1;
         }
         while y0 < y1 && {
-            row(y1 - 1, x0, x1, &mut line);
+            read_row(img, y1 - 1, x0..x1, &mut line);
             test(&line, &mut hist)
         } {
             y1 -= 1;
@@ -367,18 +365,14 @@ fn strip(img: &RgbImage, test: fn(&[Rgb<u8>], &mut ColourHistogram) -> bool) -> 
         if ((y1 - y0) as f32) < MIN_KEEP * h as f32 {
             return None;
         }
-        let col = |x: u32, line: &mut Vec<Rgb<u8>>| {
-            line.clear();
-            line.extend((y0..y1).map(|y| *img.get_pixel(x, y)));
-        };
         while x0 < x1 && {
-            col(x0, &mut line);
+            read_col(img, x0, y0..y1, &mut line);
             test(&line, &mut hist)
         } {
             x0 += 1;
         }
         while x0 < x1 && {
-            col(x1 - 1, &mut line);
+            read_col(img, x1 - 1, y0..y1, &mut line);
             test(&line, &mut hist)
         } {
             x1 -= 1;
@@ -398,6 +392,18 @@ fn strip(img: &RgbImage, test: fn(&[Rgb<u8>], &mut ColourHistogram) -> bool) -> 
     })
 }
 
+/// Row `y` of the picture, columns `xs`, into `line`.
+fn read_row(img: &RgbImage, y: u32, xs: Range<u32>, line: &mut Vec<Rgb<u8>>) {
+    line.clear();
+    line.extend(xs.map(|x| *img.get_pixel(x, y)));
+}
+
+/// Column `x` of the picture, rows `ys`, into `line`.
+fn read_col(img: &RgbImage, x: u32, ys: Range<u32>, line: &mut Vec<Rgb<u8>>) {
+    line.clear();
+    line.extend(ys.map(|y| *img.get_pixel(x, y)));
+}
+
 /// The picture's region left after peeling, from each edge on its own, the
 /// band that edge starts with ([`band_depth`]; rows first, then columns of
 /// the rows left), or `None` when less than [`MIN_KEEP`] of a side would
@@ -406,10 +412,7 @@ fn band_region(img: &RgbImage, tol: Tolerance) -> Option<Rect> {
     let (w, h) = img.dimensions();
     let mut hist = ColourHistogram::default();
     let mut line = Vec::with_capacity(w.max(h) as usize);
-    let row = |y: u32, line: &mut Vec<Rgb<u8>>| {
-        line.clear();
-        line.extend((0..w).map(|x| *img.get_pixel(x, y)));
-    };
+    let row = |y: u32, line: &mut Vec<Rgb<u8>>| read_row(img, y, 0..w, line);
     let most = |side: u32| (side as f32 * BAND_MAX) as u32;
     let top = band_depth(|k, l| row(k, l), most(h), tol, &mut hist, &mut line);
     let bottom = band_depth(|k, l| row(h - 1 - k, l), most(h), tol, &mut hist, &mut line);
@@ -417,10 +420,7 @@ fn band_region(img: &RgbImage, tol: Tolerance) -> Option<Rect> {
     if ((y1 - y0) as f32) < MIN_KEEP * h as f32 {
         return None;
     }
-    let col = |x: u32, line: &mut Vec<Rgb<u8>>| {
-        line.clear();
-        line.extend((y0..y1).map(|y| *img.get_pixel(x, y)));
-    };
+    let col = |x: u32, line: &mut Vec<Rgb<u8>>| read_col(img, x, y0..y1, line);
     let left = band_depth(|k, l| col(k, l), most(w), tol, &mut hist, &mut line);
     let right = band_depth(|k, l| col(w - 1 - k, l), most(w), tol, &mut hist, &mut line);
     let (x0, x1) = (left, w - right);
@@ -552,14 +552,10 @@ fn stripe_from(
     if tol.near_colour(colour, main) {
         return None;
     }
-    let in_stripe = |line: &[Rgb<u8>]| {
-        let on = line.iter().filter(|&&p| tol.near(p, colour)).count() as u32;
-        100 * on >= tol.min_two_tone() * line.len() as u32
-    };
     let mut end = k;
     while end < max && end < k + BAND_STRIPE {
         line_at(end, line);
-        if !in_stripe(line) {
+        if !mostly(line, colour, tol) {
             break;
         }
         end += 1;
@@ -571,22 +567,9 @@ fn stripe_from(
 /// [`BAND_MAIN`] % of it in that colour, and two-tone (as [`two_tone_with`]
 /// counts it) in that colour and the line's other most common one.
 fn band_line(line: &[Rgb<u8>], main: [i32; 3], tol: Tolerance, hist: &mut ColourHistogram) -> bool {
-    let n = line.len() as u32;
     let other = hist.mode(line, |p| tol.near(p, main));
-    let (mut on_main, mut on_other, mut blends) = (0u32, 0u32, 0u32);
-    for &p in line {
-        if tol.near(p, main) {
-            on_main += 1;
-        } else if other.is_some_and(|c| tol.near(p, c)) {
-            on_other += 1;
-        } else if other.is_some_and(|c| tol.on_segment(p, main, c)) {
-            blends += 1;
-        }
-    }
-    let ends = on_main + on_other;
-    100 * on_main >= BAND_MAIN * n
-        && 100 * (ends + blends) >= tol.min_two_tone() * n
-        && 100 * ends >= MIN_ENDS * n
+    let t = Tones::count(line, main, other, tol);
+    100 * t.first >= BAND_MAIN * t.n && t.two_tone(tol)
 }
 
 /// Whether a line that is not the band's is clearly something else: when
@@ -728,18 +711,58 @@ impl Tolerance {
     }
 }
 
-fn near(p: Rgb<u8>, c: [i32; 3]) -> bool {
-    Tolerance::Strict.near(p, c)
-}
-
 /// Whether a line is one colour: [`MIN_TWO_TONE`] % of it within the
 /// tolerance of its most common colour.
 fn one_tone(px: &[Rgb<u8>], hist: &mut ColourHistogram) -> bool {
-    let Some(c1) = hist.mode(px, |_| false) else {
-        return false;
-    };
-    let on = px.iter().filter(|&&p| near(p, c1)).count() as u32;
-    100 * on >= MIN_TWO_TONE * px.len() as u32
+    hist.mode(px, |_| false)
+        .is_some_and(|c1| mostly(px, c1, Tolerance::Strict))
+}
+
+/// Whether the tolerance's two-tone share of a line
+/// ([`Tolerance::min_two_tone`]) is within it of colour `c`.
+fn mostly(px: &[Rgb<u8>], c: [i32; 3], tol: Tolerance) -> bool {
+    let on = px.iter().filter(|&&p| tol.near(p, c)).count() as u32;
+    100 * on >= tol.min_two_tone() * px.len() as u32
+}
+
+/// A line's pixels counted against two colours: those near the first,
+/// those near the second (and not the first), and blends of the two (near
+/// neither, near the segment between them).
+struct Tones {
+    first: u32,
+    second: u32,
+    blends: u32,
+    /// Pixels in the line.
+    n: u32,
+}
+
+impl Tones {
+    fn count(px: &[Rgb<u8>], first: [i32; 3], second: Option<[i32; 3]>, tol: Tolerance) -> Self {
+        let mut t = Tones {
+            first: 0,
+            second: 0,
+            blends: 0,
+            n: px.len() as u32,
+        };
+        for &p in px {
+            if tol.near(p, first) {
+                t.first += 1;
+            } else if second.is_some_and(|c| tol.near(p, c)) {
+                t.second += 1;
+            } else if second.is_some_and(|c| tol.on_segment(p, first, c)) {
+                t.blends += 1;
+            }
+        }
+        t
+    }
+
+    /// Whether the line is two-tone in the two colours: they and their
+    /// blends cover [`Tolerance::min_two_tone`] % of it, the colours alone
+    /// [`MIN_ENDS`] %.
+    fn two_tone(&self, tol: Tolerance) -> bool {
+        let ends = self.first + self.second;
+        100 * (ends + self.blends) >= tol.min_two_tone() * self.n && 100 * ends >= MIN_ENDS * self.n
+    }
 }
 
 /// Whether a line is two-tone: its most common colour, the most common
@@ -756,22 +779,12 @@ fn two_tone_lenient(px: &[Rgb<u8>], hist: &mut ColourHistogram) -> bool {
 }
 
 fn two_tone_with(px: &[Rgb<u8>], hist: &mut ColourHistogram, tol: Tolerance) -> bool {
-    let n = px.len() as u32;
     let Some(c1) = hist.mode(px, |_| false) else {
         return false;
     };
-    let Some(c2) = hist.mode(px, |p| tol.near(p, c1)) else {
-        return true; // one colour
-    };
-    let (mut ends, mut blends) = (0u32, 0u32);
-    for &p in px {
-        if tol.near(p, c1) || tol.near(p, c2) {
-            ends += 1;
-        } else if tol.on_segment(p, c1, c2) {
-            blends += 1;
-        }
-    }
-    100 * (ends + blends) >= tol.min_two_tone() * n && 100 * ends >= MIN_ENDS * n
+    // No second colour: every pixel is near the first, a one-colour line.
+    let c2 = hist.mode(px, |p| tol.near(p, c1));
+    Tones::count(px, c1, c2, tol).two_tone(tol)
 }
 
 #[cfg(test)]
