@@ -34,7 +34,7 @@ use crate::cluster::{
     PairBuffer, Strength,
 };
 use crate::image::robust::framed_pair_stands;
-use crate::schema::{is_framed, is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
+use crate::schema::{framed_extra, is_framed, is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
 
 /// What to cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -374,8 +374,8 @@ fn pdq_match_stands(
     };
     let cb = reader.hamming_codes(FIELD_PDQ, b.view.item)?;
     Ok(framed_pair_stands(
-        ca.get(1..).unwrap_or_default(),
-        cb.get(1..).unwrap_or_default(),
+        framed_extra(ca),
+        framed_extra(&cb),
         distance,
         opts.max_distance,
     ))

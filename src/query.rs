@@ -20,7 +20,9 @@ use serde::Serialize;
 use crate::image::code::{Hash256, Hash64};
 use crate::image::pipeline::{fingerprint_path, ImageFingerprint, PipelineOptions};
 use crate::image::robust::framed_pair_stands;
-use crate::schema::{is_framed, IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH};
+use crate::schema::{
+    framed_extra, is_framed, IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH,
+};
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
 
 /// What to look up.
@@ -221,7 +223,7 @@ impl<'r> Searcher<'r> {
             if let Some(ours) = &ours {
                 if is_framed(rec.kind) {
                     let theirs = self.reader.hamming_codes(FIELD_PDQ, item)?;
-                    if !framed_pair_stands(ours, theirs.get(1..).unwrap_or_default(), d, r) {
+                    if !framed_pair_stands(ours, framed_extra(&theirs), d, r) {
                         continue;
                     }
                 }

@@ -266,6 +266,12 @@ pub fn is_framed(kind_byte: u8) -> bool {
     kind_byte & FLAG_FRAMED != 0
 }
 
+/// A framed item's extra codes among its stored `pdq` codes: all but the
+/// first, which is its plain code (see [`FLAG_FRAMED`]).
+pub fn framed_extra<'a, 'c>(stored: &'a [&'c [u64]]) -> &'a [&'c [u64]] {
+    stored.get(1..).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
-use neardup::image::pdq::Pdq;
-use neardup::image::pdq::{PDQ_MATCH_DISTANCE, PDQ_MIN_CONTRAST, PDQ_MIN_QUALITY};
-use neardup::image::pipeline::ImageFingerprint;
-use neardup::image::pipeline::{fingerprint_path, PipelineOptions};
+use neardup::image::pdq::{Pdq, PDQ_MATCH_DISTANCE, PDQ_MIN_CONTRAST, PDQ_MIN_QUALITY};
+use neardup::image::pipeline::{fingerprint_path, ImageFingerprint, PipelineOptions};
 use neardup::image::robust::{picture_distance, PictureCodes};
 
 use super::compare::Format;

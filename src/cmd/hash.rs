@@ -60,8 +60,9 @@ pub struct Args {
     #[arg(long)]
     pub dihedral: bool,
     /// Also print the extra PDQ codes the index stores (borders trimmed,
-    /// caption band removed, JPEG-tolerant peeling, centre crop; those of
-    /// quality >= 50) and whether the picture is framed.
+    /// caption band removed, JPEG-tolerant peeling, bands peeled to a clear
+    /// edge, centre crop; the usable ones) and whether the picture is
+    /// framed.
     #[arg(long)]
     pub extra: bool,
     /// Output format.

@@ -28,7 +28,7 @@ struct StatsOut {
     segments: usize,
     bytes_on_disk: u64,
     /// Codes (or signatures) stored per field: an image has its plain PDQ
-    /// code and up to four extra ones in `pdq`.
+    /// code and up to five extra ones in `pdq`.
     codes: BTreeMap<String, u64>,
     generation: u64,
     fields: Vec<neardup_index::FieldSpec>,
