@@ -28,7 +28,9 @@ use neardup::image::pdq::{
     pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PDQ_MIN_CONTRAST, PDQ_MIN_QUALITY,
 };
 use neardup::image::phash::phash;
-use neardup::image::robust::{extra_codes, extra_pdq_codes, picture_distance, PictureCodes};
+use neardup::image::robust::{
+    extra_codes, extra_pdq_codes, min_distance, picture_distance, PictureCodes,
+};
 
 const TARGET_FPR: f64 = 1e-4;
 
@@ -308,14 +310,16 @@ fn held(c: &Codes, dihedral: bool) -> PictureCodes<'_> {
     }
 }
 
-/// Plain PDQ as Meta's reference uses it: only hashes of quality >= 50.
+/// Plain PDQ as Meta's reference uses it: only hashes of quality >= 50
+/// (all of which neardup finds usable too).
 fn meta_dist(a: &[Pdq], b: &[Pdq]) -> u32 {
-    let meta = |p: &&Pdq| p.quality >= PDQ_MIN_QUALITY;
-    a.iter()
-        .filter(meta)
-        .flat_map(|x| b.iter().filter(meta).map(|y| x.hash.distance(&y.hash)))
-        .min()
-        .unwrap_or(256)
+    let meta = |c: &[Pdq]| -> Vec<Pdq> {
+        c.iter()
+            .copied()
+            .filter(|p| p.quality >= PDQ_MIN_QUALITY)
+            .collect()
+    };
+    min_distance(&meta(a), &meta(b))
 }
 
 const METHODS: [&str; 4] = ["PDQ", "pHash", "neardup", "neardup --dihedral"];
