@@ -82,8 +82,20 @@ fn crop(img: &RgbImage, p: f32, rng: &mut Rng) -> RgbImage {
     imageops::crop_imm(img, x, y, nw, nh).to_image()
 }
 
+/// What surrounds a padded picture.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// One colour.
+    Flat,
+    /// A checkerboard of two colours.
+    Checker,
+    /// Concentric bands of two colours, each as wide as a checker cell,
+    /// so the bands turn the corners (a striped picture frame).
+    Rings,
+}
+
 /// The picture on a canvas `1 + p` times its size, at a random place.
-fn pad(img: &RgbImage, p: f32, rng: &mut Rng, patterned: bool) -> RgbImage {
+fn pad(img: &RgbImage, p: f32, rng: &mut Rng, frame: Frame) -> RgbImage {
     let (w, h) = img.dimensions();
     let (nw, nh) = (
         (w as f32 * (1.0 + p)).round() as u32,
@@ -92,7 +104,12 @@ fn pad(img: &RgbImage, p: f32, rng: &mut Rng, patterned: bool) -> RgbImage {
     let (a, b) = (rng.colour(), rng.colour());
     let cell = 4 + (rng.next() % 12) as u32;
     let mut canvas = RgbImage::from_fn(nw, nh, |x, y| {
-        if patterned && ((x / cell) + (y / cell)) % 2 == 1 {
+        let second = match frame {
+            Frame::Flat => false,
+            Frame::Checker => ((x / cell) + (y / cell)) % 2 == 1,
+            Frame::Rings => (x.min(y).min(nw - 1 - x).min(nh - 1 - y) / cell) % 2 == 1,
+        };
+        if second {
             b
         } else {
             a
@@ -230,6 +247,7 @@ const EDITS: &[&str] = &[
     "rotate 90",
     "rotate 3 deg",
     "aspect 1.25:1",
+    "border 20% striped",
 ];
 
 fn edit(name: &str, img: &RgbImage, rng: &mut Rng) -> RgbImage {
@@ -240,10 +258,11 @@ fn edit(name: &str, img: &RgbImage, rng: &mut Rng) -> RgbImage {
         "crop 5%" => crop(img, 0.05, rng),
         "crop 10%" => crop(img, 0.10, rng),
         "crop 20%" => crop(img, 0.20, rng),
-        "pad 10% uniform" => pad(img, 0.10, rng, false),
-        "pad 30% uniform" => pad(img, 0.30, rng, false),
-        "border 20% patterned" => pad(img, 0.20, rng, true),
-        "border 20% patterned, JPEG q=90" => jpeg(&pad(img, 0.20, rng, true), 90),
+        "pad 10% uniform" => pad(img, 0.10, rng, Frame::Flat),
+        "pad 30% uniform" => pad(img, 0.30, rng, Frame::Flat),
+        "border 20% patterned" => pad(img, 0.20, rng, Frame::Checker),
+        "border 20% patterned, JPEG q=90" => jpeg(&pad(img, 0.20, rng, Frame::Checker), 90),
+        "border 20% striped" => pad(img, 0.20, rng, Frame::Rings),
         "caption top 10-25%" => caption(img, true, rng),
         "caption bottom 10-25%" => caption(img, false, rng),
         "caption 10-25%, JPEG q=75" => {

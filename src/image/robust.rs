@@ -555,12 +555,22 @@ fn stripe_from(
     let mut end = k;
     while end < max && end < k + BAND_STRIPE {
         line_at(end, line);
-        if !mostly(line, colour, tol) {
+        if !stripe_line(line, colour, main, tol) {
             break;
         }
         end += 1;
     }
     (end >= k + 2 && end < max && end < k + BAND_STRIPE).then_some((end, colour))
+}
+
+/// Whether a line belongs to a stripe of `colour` across a band of colour
+/// `main`: at least half of it in `colour`, and two-tone in the two. A
+/// stripe of a frame of concentric bands meets the bands of the other sides
+/// where it turns a corner, so the band's colour shows at both its ends
+/// (and a stripe of a flat colour is all `colour`).
+fn stripe_line(line: &[Rgb<u8>], colour: [i32; 3], main: [i32; 3], tol: Tolerance) -> bool {
+    let t = Tones::count(line, colour, Some(main), tol);
+    2 * t.first >= t.n && t.two_tone(tol)
 }
 
 /// Whether a line belongs to a band of colour `main`: at least
@@ -1024,6 +1034,27 @@ mod tests {
             Rect {
                 x: 30,
                 y: 20,
+                w: 300,
+                h: 220
+            }
+        );
+        // A deeper frame of such rings: where a stripe turns the corners
+        // it meets the other sides' rings, so a fifth of each stripe line
+        // and more is in the band's colour, not the stripe's.
+        let deep = framed(&p, 80, 60, |x, y| {
+            let edge = x.min(y).min(459 - x).min(339 - y);
+            if (edge / 6) % 2 == 0 {
+                Rgb([250, 250, 250])
+            } else {
+                Rgb([30, 30, 200])
+            }
+        });
+        let r = band_region(&deep, Tolerance::Lenient).expect("a band");
+        assert_eq!(
+            r,
+            Rect {
+                x: 80,
+                y: 60,
                 w: 300,
                 h: 220
             }
