@@ -33,7 +33,7 @@ use crate::cluster::{
     mark_hub_group, summarize, ClusterSummary, Clusters, Hub, HubRule, LinkClass, MemberInfo,
     PairBuffer, Strength,
 };
-use crate::image::robust::framed_pair_stands;
+use crate::image::robust::framed_distance;
 use crate::schema::{framed_extra, is_framed, is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
 
 /// What to cluster.
@@ -325,9 +325,9 @@ fn scan_pairs(
             let (Some(i), Some(j)) = (look(p.a), look(p.b)) else {
                 return;
             };
-            match pdq_match_stands(reader, opts, (&recs[i], None), &recs[j], p.distance) {
-                Ok(true) => on_pair(i, j, Strength::Distance(p.distance)),
-                Ok(false) => {}
+            match pdq_match_distance(reader, opts, (&recs[i], None), &recs[j], p.distance) {
+                Ok(Some(d)) => on_pair(i, j, Strength::Distance(d)),
+                Ok(None) => {}
                 Err(e) => {
                     failed.get_or_insert(e);
                 }
@@ -347,22 +347,22 @@ fn scan_pairs(
     Ok(())
 }
 
-/// Whether a PDQ match at `distance` between two records stands: two
-/// framed pictures must agree on their contents (their extra codes, all
-/// their stored codes but the first; see
-/// [`crate::image::robust::framed_pair_stands`]), which a match of two
-/// different pictures in alike frames or under alike caption bands does
-/// not. Pairs with any other item stand. `a` comes with its stored PDQ
-/// codes when the caller has them already.
-fn pdq_match_stands(
+/// The distance at which a PDQ match found at `distance` between two
+/// records holds, or `None` when it does not: for two framed pictures their
+/// [`crate::image::robust::framed_distance`] (their plain codes, which
+/// alike frames or caption bands make match for different pictures, count
+/// only when their contents agree), within the radius; for any other pair,
+/// `distance`. `a` comes with its stored PDQ codes when the caller has
+/// them already.
+fn pdq_match_distance(
     reader: &Reader,
     opts: &DedupeOptions,
     (a, a_codes): (&Rec<'_>, Option<&[&[u64]]>),
     b: &Rec<'_>,
     distance: u32,
-) -> neardup_index::Result<bool> {
+) -> neardup_index::Result<Option<u32>> {
     if !(is_framed(a.view.kind) && is_framed(b.view.kind)) {
-        return Ok(true);
+        return Ok(Some(distance));
     }
     let fetched;
     let ca = match a_codes {
@@ -373,12 +373,12 @@ fn pdq_match_stands(
         }
     };
     let cb = reader.hamming_codes(FIELD_PDQ, b.view.item)?;
-    Ok(framed_pair_stands(
-        framed_extra(ca),
-        framed_extra(&cb),
-        distance,
-        opts.max_distance,
-    ))
+    // A framed item's plain code is stored first (FLAG_FRAMED).
+    let d = framed_distance(
+        (ca.get(..1).unwrap_or_default(), framed_extra(ca)),
+        (cb.get(..1).unwrap_or_default(), framed_extra(&cb)),
+    );
+    Ok((d <= opts.max_distance).then_some(d))
 }
 
 /// The records matching record `i`, with the strength of their best match:
@@ -408,7 +408,10 @@ fn neighbours(
             }
         }
         for (j, d) in best {
-            if j != i && pdq_match_stands(reader, opts, (rec, Some(&codes)), &recs[j], d)? {
+            if j == i {
+                continue;
+            }
+            if let Some(d) = pdq_match_distance(reader, opts, (rec, Some(&codes)), &recs[j], d)? {
                 found.push((j, Strength::Distance(d)));
             }
         }

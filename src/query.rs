@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::image::code::{Hash256, Hash64};
 use crate::image::pipeline::{fingerprint_path, ImageFingerprint, PipelineOptions};
-use crate::image::robust::framed_pair_stands;
+use crate::image::robust::framed_distance;
 use crate::schema::{
     framed_extra, is_framed, IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH,
 };
@@ -171,7 +171,7 @@ impl<'r> Searcher<'r> {
                 let codes = image_pdq_codes(&fp);
                 match fp.phash {
                     Some(h) if codes.is_empty() => self.by_phash(h, opts.max_phash_distance)?,
-                    _ => self.by_pdq(&codes, framed_content(&fp).as_deref(), opts.max_distance)?,
+                    _ => self.by_pdq(&codes, framed_codes(&fp).as_ref(), opts.max_distance)?,
                 }
             }
             Query::Text(text) => self.by_text(text, opts.min_similarity)?,
@@ -195,13 +195,13 @@ impl<'r> Searcher<'r> {
     }
 
     /// Items with a code within `r` of one of `hashes`. `framed`: the
-    /// query picture's extra codes when it is framed, so that framed hits
-    /// must agree with it on their contents as dedupe requires
-    /// ([`crate::image::robust::framed_pair_stands`]).
+    /// query picture's plain and extra codes when it is framed, so that a
+    /// framed hit is judged at the distance dedupe uses for two framed
+    /// pictures ([`crate::image::robust::framed_distance`]).
     fn by_pdq(
         &self,
         hashes: &[Hash256],
-        framed: Option<&[Hash256]>,
+        framed: Option<&FramedCodes>,
         r: u32,
     ) -> Result<Vec<Match>, QueryError> {
         let mut best: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
@@ -215,15 +215,16 @@ impl<'r> Searcher<'r> {
                 *d = (*d).min(hit.distance);
             }
         }
-        let ours: Option<Vec<&[u64]>> =
-            framed.map(|inner| inner.iter().map(|h| h.0.as_slice()).collect());
+        let ours = framed.map(|f| (words(&f.plain), words(&f.extra)));
         let mut out = Vec::with_capacity(best.len());
-        for (item, d) in best {
+        for (item, mut d) in best {
             let rec = self.reader.record(item)?;
-            if let Some(ours) = &ours {
+            if let Some((plain, extra)) = &ours {
                 if is_framed(rec.kind) {
                     let theirs = self.reader.hamming_codes(FIELD_PDQ, item)?;
-                    if !framed_pair_stands(ours, framed_extra(&theirs), d, r) {
+                    let their_plain = theirs.get(..1).unwrap_or_default();
+                    d = framed_distance((plain, extra), (their_plain, framed_extra(&theirs)));
+                    if d > r {
                         continue;
                     }
                 }
@@ -303,18 +304,32 @@ pub fn image_pdq_codes(fp: &ImageFingerprint) -> Vec<Hash256> {
     codes
 }
 
-/// A framed picture's usable extra codes, when its plain code is usable
-/// (as an indexed picture is marked framed only then: see
-/// [`crate::schema::FLAG_FRAMED`]); `None` for any other picture, and with
-/// `--dihedral` (the extra codes are of the picture as it is, so a flipped
-/// or turned copy's contents could not agree with them).
-fn framed_content(fp: &ImageFingerprint) -> Option<Vec<Hash256>> {
-    (fp.framed_as_indexed() && fp.pdq_dihedral.is_none()).then(|| {
-        fp.pdq_extra
+/// Codes as the word slices the index compares.
+fn words(hs: &[Hash256]) -> Vec<&[u64]> {
+    hs.iter().map(|h| h.0.as_slice()).collect()
+}
+
+/// A framed picture's usable plain and extra codes.
+struct FramedCodes {
+    plain: Vec<Hash256>,
+    extra: Vec<Hash256>,
+}
+
+/// A framed picture's codes, when its plain code is usable (as an indexed
+/// picture is marked framed only then: see [`crate::schema::FLAG_FRAMED`]);
+/// `None` for any other picture, and with `--dihedral` (the extra codes are
+/// of the picture as it is, so a flipped or turned copy's contents could
+/// not agree with them).
+fn framed_codes(fp: &ImageFingerprint) -> Option<FramedCodes> {
+    let plain = fp.pdq.filter(|p| p.usable())?;
+    (fp.framed_as_indexed() && fp.pdq_dihedral.is_none()).then(|| FramedCodes {
+        plain: vec![plain.hash],
+        extra: fp
+            .pdq_extra
             .iter()
             .filter(|p| p.usable())
             .map(|p| p.hash)
-            .collect()
+            .collect(),
     })
 }
 

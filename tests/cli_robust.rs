@@ -455,7 +455,11 @@ fn different_pictures_in_alike_frames_are_not_linked() {
         c["pdq_distance"].as_u64().unwrap() <= u64::from(PDQ_MATCH_DISTANCE),
         "the frames do not dominate the plain codes: the test shows nothing: {c}"
     );
-    assert_eq!(c["pdq_extra_distance"].as_u64(), Some(256), "{c}");
+    // With the extra codes, only their contents count, and they differ.
+    let extra = c["pdq_extra_distance"]
+        .as_u64()
+        .expect("pdq_extra_distance");
+    assert!(extra > u64::from(PDQ_MATCH_DISTANCE), "{c}");
 
     let index = d.join("idx");
     let idx = index.to_str().unwrap();

@@ -28,7 +28,8 @@ struct Comparison<'a> {
     /// Smallest distance between any usable PDQ code of A and any of B,
     /// extra codes included (borders trimmed, caption band removed,
     /// centre): what index, query and dedupe match on; 256 when either has
-    /// none, or when both pictures are framed and their contents disagree.
+    /// none. When both pictures are framed, their plain codes count only if
+    /// their contents agree (`robust::framed_distance`).
     pdq_extra_distance: u32,
     pdq_quality_a: u8,
     pdq_quality_b: u8,

@@ -44,11 +44,11 @@
 //!
 //! Two pictures match when any usable code ([`Pdq::usable`]) of one is within
 //! the threshold of any usable code of the other; [`min_distance`] computes
-//! that. One exception: two *framed* pictures (a stripped, trimmed or
-//! lenient region was found in each) must also agree on their contents, their extra codes
-//! ([`framed_pair_stands`]), because alike frames or caption bands make the
-//! plain codes of different pictures match; [`picture_distance`] applies
-//! both rules. The primary code (the plain PDQ hash) is not repeated here. The
+//! that. One exception: between two *framed* pictures (a stripped, trimmed
+//! or lenient region was found in each) the plain codes count only when the
+//! pictures' contents, their extra codes, agree ([`framed_distance`]),
+//! because alike frames or caption bands make the plain codes of different
+//! pictures match; [`picture_distance`] applies both rules. The primary code (the plain PDQ hash) is not repeated here. The
 //! choices (a per-line test, tolerance 10, 98 % of a line two-tone, 90 %
 //! centre) were measured with `benches/robustness.rs`; see the README.
 //!
@@ -182,7 +182,7 @@ pub struct Extra {
     /// quality): something, a border, a frame or a caption band, surrounds
     /// the picture's content, and its plain code hashes that too. Two
     /// framed pictures match only when their contents agree
-    /// ([`framed_pair_stands`]).
+    /// ([`framed_distance`]).
     pub framed: bool,
 }
 
@@ -263,25 +263,35 @@ pub const FRAMED_CONTENT_DISTANCE: u32 = 110;
 /// flat to hash (no usable extra code), only such copies match.
 pub const FRAMED_EXACT_DISTANCE: u32 = 10;
 
-/// Whether a match at `distance` between two *framed* pictures stands (see
-/// [`Extra::framed`]), given their usable extra codes as 4-word slices (as
-/// the index hands them out) and the match radius: always at `distance` <=
-/// [`FRAMED_EXACT_DISTANCE`]; otherwise only when both have extra codes and
-/// some code of one lies within `max(FRAMED_CONTENT_DISTANCE, radius)` of
-/// some code of the other.
-pub fn framed_pair_stands(
-    a_extra: &[&[u64]],
-    b_extra: &[&[u64]],
-    distance: u32,
-    radius: u32,
-) -> bool {
-    if distance <= FRAMED_EXACT_DISTANCE {
-        return true;
+/// The distance at which two *framed* pictures match (see
+/// [`Extra::framed`]), given their usable plain and extra codes as 4-word
+/// slices (as the index hands them out): the smallest distance of a pair
+/// of codes that involves an extra code, which hashes a region found in the
+/// picture (its contents, or the picture without an added band); the plain
+/// codes, which the frames or bands dominate, count only for near-exact
+/// copies (<= [`FRAMED_EXACT_DISTANCE`]) or when the contents agree (some
+/// extra code of one within [`FRAMED_CONTENT_DISTANCE`] of some extra code
+/// of the other). 256 when nothing counts.
+pub fn framed_distance(
+    (a_plain, a_extra): (&[&[u64]], &[&[u64]]),
+    (b_plain, b_extra): (&[&[u64]], &[&[u64]]),
+) -> u32 {
+    let min = |xs: &[&[u64]], ys: &[&[u64]]| {
+        xs.iter()
+            .flat_map(|x| ys.iter().map(|y| hamming::distance(x, y)))
+            .min()
+            .unwrap_or(256)
+    };
+    let contents = min(a_extra, b_extra);
+    let extra = contents
+        .min(min(a_plain, b_extra))
+        .min(min(a_extra, b_plain));
+    let plain = min(a_plain, b_plain);
+    if plain <= FRAMED_EXACT_DISTANCE || contents <= FRAMED_CONTENT_DISTANCE {
+        plain.min(extra)
+    } else {
+        extra
     }
-    let limit = FRAMED_CONTENT_DISTANCE.max(radius);
-    a_extra
-        .iter()
-        .any(|x| b_extra.iter().any(|y| hamming::distance(x, y) <= limit))
 }
 
 /// One picture's PDQ codes as the matcher sees them: its plain code(s)
@@ -299,19 +309,15 @@ pub struct PictureCodes<'a> {
 
 /// The distance at which neardup matches two pictures: the smallest
 /// distance between any usable code of one and any of the other (as
-/// [`min_distance`]), or 256 (no match) for two framed pictures whose match
-/// does not stand by [`framed_pair_stands`] (radius 0).
+/// [`min_distance`]), or for two framed pictures their [`framed_distance`].
 pub fn picture_distance(a: PictureCodes<'_>, b: PictureCodes<'_>) -> u32 {
+    if a.framed && b.framed {
+        let (a_plain, a_extra) = (usable_words(a.plain), usable_words(a.extra));
+        let (b_plain, b_extra) = (usable_words(b.plain), usable_words(b.extra));
+        return framed_distance((&a_plain, &a_extra), (&b_plain, &b_extra));
+    }
     let all = |p: PictureCodes<'_>| p.plain.iter().chain(p.extra).copied().collect::<Vec<_>>();
-    let d = min_distance(&all(a), &all(b));
-    if !(a.framed && b.framed) {
-        return d;
-    }
-    if framed_pair_stands(&usable_words(a.extra), &usable_words(b.extra), d, 0) {
-        d
-    } else {
-        256
-    }
+    min_distance(&all(a), &all(b))
 }
 
 /// The usable codes among `codes`, as word slices.
@@ -1170,11 +1176,11 @@ mod tests {
         assert!(a.framed && b.framed);
         let d = picture_distance(view(&a), view(&b));
         assert!(d <= PDQ_MATCH_DISTANCE, "{d} bits");
-        let words = |h: &Held| h.extra.iter().map(|c| c.hash.0).collect::<Vec<_>>();
-        let (wa, wb) = (words(&a), words(&b));
-        let ra: Vec<&[u64]> = wa.iter().map(|c| c.as_slice()).collect();
-        let rb: Vec<&[u64]> = wb.iter().map(|c| c.as_slice()).collect();
-        assert!(framed_pair_stands(&ra, &rb, d, PDQ_MATCH_DISTANCE));
+        // Their contents agree, so the plain codes count too.
+        let contents = min_distance(&a.extra, &b.extra);
+        assert!(contents <= FRAMED_CONTENT_DISTANCE, "{contents} bits");
+        let all = |h: &Held| h.plain.iter().chain(&h.extra).copied().collect::<Vec<_>>();
+        assert_eq!(d, min_distance(&all(&a), &all(&b)));
     }
 
     #[test]
@@ -1203,20 +1209,28 @@ mod tests {
             contents > FRAMED_CONTENT_DISTANCE && contents < 256,
             "contents {contents} bits apart"
         );
-        assert_eq!(picture_distance(view(&a), view(&b)), 256);
+        // Only the pairs with an extra code count, and they are far apart.
+        let framed_d = picture_distance(view(&a), view(&b));
+        assert!(framed_d > PDQ_MATCH_DISTANCE, "{framed_d} bits");
+        let with_extra = min_distance(&a.plain, &b.extra)
+            .min(min_distance(&a.extra, &b.plain))
+            .min(contents);
+        assert_eq!(framed_d, with_extra);
         // Either picture unframed: the rule does not apply.
         let bare = Held {
             framed: false,
             ..held(&framed(&q, 92, 69, frame))
         };
         assert_eq!(picture_distance(view(&a), view(&bare)), plain);
-        // A framed picture whose content has no usable code matches only
-        // near-exact copies.
+        // A framed picture whose content has no usable code matches other
+        // framed pictures by its plain code only as a near-exact copy.
         let no_content = Held {
             extra: Vec::new(),
             ..held(&framed(&q, 92, 69, frame))
         };
-        assert_eq!(picture_distance(view(&a), view(&no_content)), 256);
+        let d = picture_distance(view(&a), view(&no_content));
+        assert_eq!(d, min_distance(&a.extra, &no_content.plain));
+        assert!(d > PDQ_MATCH_DISTANCE, "{d} bits");
         assert_eq!(picture_distance(view(&b), view(&no_content)), 0);
     }
 
