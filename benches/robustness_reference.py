@@ -21,7 +21,7 @@ EDITS = [
     "border 20% patterned, JPEG q=90", "caption top 10-25%",
     "caption bottom 10-25%", "caption 10-25%, JPEG q=75", "watermark text",
     "brightness+contrast", "greyscale", "flip horizontal", "rotate 90",
-    "rotate 3 deg", "aspect 1.25:1",
+    "rotate 3 deg", "aspect 1.25:1", "border 20% striped",
 ]
 
 
