@@ -204,8 +204,8 @@ pub const FLAG_LOW_INFO: u8 = 0x80;
 /// or caption band surrounds its content; see
 /// [`crate::image::robust::Extra::framed`]) and its first `pdq` code is its
 /// plain code, so the others are its extra codes. Two framed pictures match
-/// only when their contents agree
-/// ([`crate::image::robust::framed_pair_stands`]).
+/// by their plain codes only when their contents agree
+/// ([`crate::image::robust::framed_distance`]).
 pub const FLAG_FRAMED: u8 = 0x40;
 
 /// What an item is.

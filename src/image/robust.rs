@@ -48,8 +48,8 @@
 //! or lenient region was found in each) the plain codes count only when the
 //! pictures' contents, their extra codes, agree ([`framed_distance`]),
 //! because alike frames or caption bands make the plain codes of different
-//! pictures match; [`picture_distance`] applies both rules. The primary code (the plain PDQ hash) is not repeated here. The
-//! choices (a per-line test, tolerance 10, 98 % of a line two-tone, 90 %
+//! pictures match; [`picture_distance`] applies both rules. The primary
+//! code (the plain PDQ hash) is not repeated here. The choices (a per-line test, tolerance 10, 98 % of a line two-tone, 90 %
 //! centre) were measured with `benches/robustness.rs`; see the README.
 //!
 //! ```
@@ -181,8 +181,8 @@ pub struct Extra {
     /// Whether a stripped, trimmed or lenient region was found (whatever its code's
     /// quality): something, a border, a frame or a caption band, surrounds
     /// the picture's content, and its plain code hashes that too. Two
-    /// framed pictures match only when their contents agree
-    /// ([`framed_distance`]).
+    /// framed pictures match by their plain codes only when their contents
+    /// agree ([`framed_distance`]).
     pub framed: bool,
 }
 
@@ -245,7 +245,7 @@ pub fn min_distance(a: &[Pdq], b: &[Pdq]) -> u32 {
 }
 
 /// How far apart the contents of two framed pictures may be (smallest
-/// distance between their extra codes) for a match of the two to stand. Two
+/// distance between their extra codes) for their plain codes to count. Two
 /// *different* pictures in alike frames or under alike caption bands match
 /// by their plain codes, which the frame or band dominates (most false
 /// links of the 20,000-picture benchmark were such pairs); their contents
@@ -256,11 +256,12 @@ pub fn min_distance(a: &[Pdq], b: &[Pdq]) -> u32 {
 /// `benches/robustness.rs`, the rule costs no edit any recall there.
 pub const FRAMED_CONTENT_DISTANCE: u32 = 110;
 
-/// Two framed pictures this close match whatever their contents: near-exact
-/// copies (as for hubs). Their stripping may still end in different places
-/// (a greyscale copy can peel further than its colour original), so their
-/// contents are not compared; and when either picture's content is too
-/// flat to hash (no usable extra code), only such copies match.
+/// Two framed pictures with plain codes this close match whatever their
+/// contents: near-exact copies (as for hubs). Their stripping may still end
+/// in different places (a greyscale copy can peel further than its colour
+/// original), so their contents are not compared; and when either
+/// picture's content is too flat to hash (no usable extra code), only such
+/// copies match by their plain codes.
 pub const FRAMED_EXACT_DISTANCE: u32 = 10;
 
 /// The distance at which two *framed* pictures match (see
