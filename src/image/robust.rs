@@ -1025,47 +1025,28 @@ mod tests {
             near(r.x, 16.8) && near(r.y, 12.6) && near(r.w, 210.0) && near(r.h, 154.0),
             "{r:?}"
         );
-        // A frame of stripes along every edge (rings 5 pixels wide): a band
-        // of one colour at a time, the stripes of the other between.
-        let rings = framed(&p, 30, 20, |x, y| {
-            let edge = x.min(y).min(359 - x).min(259 - y);
-            if (edge / 5) % 2 == 0 {
-                Rgb([250, 250, 250])
-            } else {
-                Rgb([200, 30, 30])
-            }
-        });
-        let r = band_region(&rings, Tolerance::Lenient).expect("a band");
-        assert_eq!(
-            r,
-            Rect {
-                x: 30,
-                y: 20,
-                w: 300,
-                h: 220
-            }
-        );
-        // A deeper frame of such rings: where a stripe turns the corners
-        // it meets the other sides' rings, so a fifth of each stripe line
-        // and more is in the band's colour, not the stripe's.
-        let deep = framed(&p, 80, 60, |x, y| {
-            let edge = x.min(y).min(459 - x).min(339 - y);
-            if (edge / 6) % 2 == 0 {
-                Rgb([250, 250, 250])
-            } else {
-                Rgb([30, 30, 200])
-            }
-        });
-        let r = band_region(&deep, Tolerance::Lenient).expect("a band");
-        assert_eq!(
-            r,
-            Rect {
-                x: 80,
-                y: 60,
-                w: 300,
-                h: 220
-            }
-        );
+        // `p` in a frame `bw` x `bh` wide of concentric rings `ring` pixels
+        // wide, white and `colour` in turn, peels to `p`.
+        let (w, h) = p.dimensions();
+        let peels_rings = |bw: u32, bh: u32, ring: u32, colour: Rgb<u8>| {
+            let (fw, fh) = (w + 2 * bw, h + 2 * bh);
+            let rings = framed(&p, bw, bh, |x, y| {
+                let edge = x.min(y).min(fw - 1 - x).min(fh - 1 - y);
+                if (edge / ring) % 2 == 0 {
+                    Rgb([250, 250, 250])
+                } else {
+                    colour
+                }
+            });
+            let r = band_region(&rings, Tolerance::Lenient).expect("a band");
+            assert_eq!((r.x, r.y, r.w, r.h), (bw, bh, w, h), "{bw} x {bh}");
+        };
+        // A band of one colour at a time, the stripes of the other between.
+        peels_rings(30, 20, 5, Rgb([200, 30, 30]));
+        // A deeper frame: where a stripe turns the corners it meets the
+        // other sides' rings, so a fifth of each stripe line and more is in
+        // the band's colour, not the stripe's.
+        peels_rings(80, 60, 6, Rgb([30, 30, 200]));
         // The picture alone has no band: its sides are its own surface.
         assert_eq!(
             band_region(&p, Tolerance::Lenient),
