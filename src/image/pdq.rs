@@ -213,6 +213,22 @@ pub fn pdq_from_rgb(img: &image::RgbImage) -> Pdq {
     pdq_from_source(Source::Rgb(img.as_raw()), w, h)
 }
 
+/// PDQ hash and quality of the `w` x `h` region of `img` at (`x`, `y`),
+/// equal to [`pdq_from_rgb`] of that region cropped out, without copying
+/// it. The region is clipped to the picture.
+pub fn pdq_from_rgb_region(img: &image::RgbImage, x: u32, y: u32, w: u32, h: u32) -> Pdq {
+    let (x, y) = (x.min(img.width()), y.min(img.height()));
+    let w = w.min(img.width() - x) as usize;
+    let h = h.min(img.height() - y) as usize;
+    let window = Source::RgbWindow {
+        rgb: img.as_raw(),
+        stride: 3 * img.width() as usize,
+        x0: x as usize,
+        y0: y as usize,
+    };
+    pdq_from_source(window, w, h)
+}
+
 /// The eight dihedral PDQ hashes of an RGB picture from one DCT, as Meta's
 /// `pdqDihedralHash256esFromFloatLuma` computes them.
 pub fn pdq_dihedral_from_rgb(img: &image::RgbImage) -> PdqDihedral {
@@ -317,6 +333,14 @@ fn luma_tables() -> &'static [[f32; 256]; 3] {
 enum Source<'a> {
     Luma(&'a [f32]),
     Rgb(&'a [u8]),
+    /// A window of a larger RGB picture: its row `y` starts at byte
+    /// `(y0 + y) * stride + 3 * x0`.
+    RgbWindow {
+        rgb: &'a [u8],
+        stride: usize,
+        x0: usize,
+        y0: usize,
+    },
 }
 
 impl Source<'_> {
@@ -329,18 +353,29 @@ impl Source<'_> {
                     out[x * stride] = v;
                 }
             }
-            Source::Rgb(rgb) => {
-                let t = luma_tables();
-                // The same f32 products as Meta's `fillFloatLumaFromRGB`,
-                // looked up instead of converted and multiplied, and summed
-                // in the same order: the result is identical.
-                let row = &rgb[3 * y * width..3 * (y + 1) * width];
-                for (x, p) in row.chunks_exact(3).enumerate() {
-                    out[x * stride] =
-                        t[0][p[0] as usize] + t[1][p[1] as usize] + t[2][p[2] as usize];
-                }
+            Source::Rgb(rgb) => rgb_row_into(&rgb[3 * y * width..3 * (y + 1) * width], out, stride),
+            Source::RgbWindow {
+                rgb,
+                stride: bytes_per_row,
+                x0,
+                y0,
+            } => {
+                let start = (y0 + y) * bytes_per_row + 3 * x0;
+                rgb_row_into(&rgb[start..start + 3 * width], out, stride);
             }
         }
+    }
+}
+
+/// Luma of a row of RGB bytes into `out[x * stride]`: the same f32
+/// products as Meta's `fillFloatLumaFromRGB`, looked up instead of
+/// converted and multiplied, and summed in the same order, so the result is
+/// identical.
+#[inline]
+fn rgb_row_into(row: &[u8], out: &mut [f32], stride: usize) {
+    let t = luma_tables();
+    for (x, p) in row.chunks_exact(3).enumerate() {
+        out[x * stride] = t[0][p[0] as usize] + t[1][p[1] as usize] + t[2][p[2] as usize];
     }
 }
 
@@ -972,6 +1007,31 @@ mod tests {
     fn median_split_sets_half_the_bits() {
         let img = pattern(300, 200);
         assert_eq!(pdq_from_rgb(&img).hash.count_ones(), 128);
+    }
+
+    #[test]
+    fn a_region_hashes_as_its_copy_does() {
+        let img = pattern(300, 200);
+        for (x, y, w, h) in [
+            (0, 0, 300, 200),
+            (17, 9, 240, 150),
+            (100, 50, 64, 64),
+            (250, 180, 3, 20),
+        ] {
+            let copy = image::imageops::crop_imm(&img, x, y, w, h).to_image();
+            assert_eq!(
+                pdq_from_rgb_region(&img, x, y, w, h),
+                pdq_from_rgb(&copy),
+                "{x} {y} {w} {h}"
+            );
+        }
+        // A region reaching past the picture is clipped to it.
+        let clipped = image::imageops::crop_imm(&img, 200, 120, 100, 80).to_image();
+        assert_eq!(
+            pdq_from_rgb_region(&img, 200, 120, 500, 500),
+            pdq_from_rgb(&clipped)
+        );
+        assert_eq!(pdq_from_rgb_region(&img, 400, 300, 10, 10).quality, 0);
     }
 
     #[test]

@@ -74,7 +74,7 @@ use std::ops::Range;
 use image::{Rgb, RgbImage};
 use neardup_index::hamming;
 
-use super::pdq::{pdq_from_rgb, Pdq};
+use super::pdq::{pdq_from_rgb_region, Pdq};
 
 /// Which region of the picture an extra code hashes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -222,7 +222,7 @@ pub fn extra_codes(img: &RgbImage) -> Extra {
         .chain(std::iter::once((Region::Centre, centre)))
         .map(|(region, r)| RegionCode {
             region,
-            pdq: pdq_from_rgb(&image::imageops::crop_imm(img, r.x, r.y, r.w, r.h).to_image()),
+            pdq: pdq_from_rgb_region(img, r.x, r.y, r.w, r.h),
         })
         .filter(|c| c.pdq.usable())
         .collect();
@@ -807,7 +807,7 @@ fn two_tone_with(px: &[Rgb<u8>], hist: &mut ColourHistogram, tol: Tolerance) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::pdq::PDQ_MATCH_DISTANCE;
+    use crate::image::pdq::{pdq_from_rgb, PDQ_MATCH_DISTANCE};
 
     /// A textured picture (quality well above 50).
     fn photo(w: u32, h: u32) -> RgbImage {
