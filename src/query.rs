@@ -290,8 +290,9 @@ fn describe_record(rec: &RecordView<'_>, distance: Option<u32>, similarity: Opti
 }
 
 /// The PDQ codes an image is looked up by: its plain code (or, when the
-/// dihedral codes were computed, those 8) if usable ([`Pdq::usable`]), then
-/// its usable extra codes. Empty when none is usable.
+/// dihedral codes were computed, those 8) if usable
+/// ([`crate::image::pdq::Pdq::usable`]), then its usable extra codes.
+/// Empty when none is usable.
 pub fn image_pdq_codes(fp: &ImageFingerprint) -> Vec<Hash256> {
     let mut codes = Vec::with_capacity(8 + fp.pdq_extra.len());
     if let Some(pdq) = fp.pdq.filter(|p| p.usable()) {

@@ -166,9 +166,10 @@ const BAND_MAX: f32 = 0.4;
 const BAND_MAIN: u32 = 30;
 
 /// The extra codes of a picture (already shrunk to fit 512 x 512, as for
-/// [`pdq_from_rgb`]), at most five, only the usable ones ([`Pdq::usable`]):
-/// the stripped, trimmed, lenient and banded pictures when something was
-/// peeled (each only when it differs from those before it), and the centre.
+/// [`crate::image::pdq::pdq_from_rgb`]), at most five, only the usable
+/// ones ([`Pdq::usable`]): the stripped, trimmed, lenient and banded
+/// pictures when something was peeled (each only when it differs from
+/// those before it), and the centre.
 pub fn extra_pdq_codes(img: &RgbImage) -> Vec<RegionCode> {
     extra_codes(img).codes
 }
