@@ -34,7 +34,7 @@ use crate::cluster::{
     PairBuffer, Strength,
 };
 use crate::image::robust::framed_distance;
-use crate::schema::{framed_extra, is_framed, is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
+use crate::schema::{framed_split, is_framed, is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
 
 /// What to cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -373,11 +373,7 @@ fn pdq_match_distance(
         }
     };
     let cb = reader.hamming_codes(FIELD_PDQ, b.view.item)?;
-    // A framed item's plain code is stored first (FLAG_FRAMED).
-    let d = framed_distance(
-        (ca.get(..1).unwrap_or_default(), framed_extra(ca)),
-        (cb.get(..1).unwrap_or_default(), framed_extra(&cb)),
-    );
+    let d = framed_distance(framed_split(ca), framed_split(&cb));
     Ok((d <= opts.max_distance).then_some(d))
 }
 

@@ -21,7 +21,7 @@ use crate::image::code::{Hash256, Hash64};
 use crate::image::pipeline::{fingerprint_path, ImageFingerprint, PipelineOptions};
 use crate::image::robust::framed_distance;
 use crate::schema::{
-    framed_extra, is_framed, IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH,
+    framed_split, is_framed, IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH,
 };
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
 
@@ -162,7 +162,7 @@ impl<'r> Searcher<'r> {
     /// Looks one query up.
     pub fn search(&self, query: &Query, opts: &QueryOptions) -> Result<Vec<Match>, QueryError> {
         let mut matches = match query {
-            Query::Pdq(h) => self.by_pdq(&[*h], None, opts.max_distance)?,
+            Query::Pdq(h) => self.by_pdq(&[*h], false, opts.max_distance)?,
             Query::Phash(h) => self.by_phash(*h, opts.max_phash_distance)?,
             Query::Image(path) => {
                 let mut pipeline = self.pipeline.clone();
@@ -171,7 +171,7 @@ impl<'r> Searcher<'r> {
                 let codes = image_pdq_codes(&fp);
                 match fp.phash {
                     Some(h) if codes.is_empty() => self.by_phash(h, opts.max_phash_distance)?,
-                    _ => self.by_pdq(&codes, framed_codes(&fp).as_ref(), opts.max_distance)?,
+                    _ => self.by_pdq(&codes, framed_as_query(&fp), opts.max_distance)?,
                 }
             }
             Query::Text(text) => self.by_text(text, opts.min_similarity)?,
@@ -189,21 +189,16 @@ impl<'r> Searcher<'r> {
         codes: &[Hash256],
         opts: &QueryOptions,
     ) -> Result<Vec<Match>, QueryError> {
-        let mut matches = self.by_pdq(codes, None, opts.max_distance)?;
+        let mut matches = self.by_pdq(codes, false, opts.max_distance)?;
         rank(&mut matches, opts.limit);
         Ok(matches)
     }
 
-    /// Items with a code within `r` of one of `hashes`. `framed`: the
-    /// query picture's plain and extra codes when it is framed, so that a
-    /// framed hit is judged at the distance dedupe uses for two framed
-    /// pictures ([`crate::image::robust::framed_distance`]).
-    fn by_pdq(
-        &self,
-        hashes: &[Hash256],
-        framed: Option<&FramedCodes>,
-        r: u32,
-    ) -> Result<Vec<Match>, QueryError> {
+    /// Items with a code within `r` of one of `hashes`. `framed`: the query
+    /// picture is framed and `hashes` are its plain code then its extra
+    /// codes, so that a framed hit is judged at the distance dedupe uses
+    /// for two framed pictures ([`crate::image::robust::framed_distance`]).
+    fn by_pdq(&self, hashes: &[Hash256], framed: bool, r: u32) -> Result<Vec<Match>, QueryError> {
         let mut best: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
         for (i, h) in hashes.iter().enumerate() {
             // Two regions may hash alike: probe each code once.
@@ -215,18 +210,15 @@ impl<'r> Searcher<'r> {
                 *d = (*d).min(hit.distance);
             }
         }
-        let ours = framed.map(|f| (words(&f.plain), words(&f.extra)));
+        let ours: Vec<&[u64]> = hashes.iter().map(|h| h.0.as_slice()).collect();
         let mut out = Vec::with_capacity(best.len());
         for (item, mut d) in best {
             let rec = self.reader.record(item)?;
-            if let Some((plain, extra)) = &ours {
-                if is_framed(rec.kind) {
-                    let theirs = self.reader.hamming_codes(FIELD_PDQ, item)?;
-                    let their_plain = theirs.get(..1).unwrap_or_default();
-                    d = framed_distance((plain, extra), (their_plain, framed_extra(&theirs)));
-                    if d > r {
-                        continue;
-                    }
+            if framed && is_framed(rec.kind) {
+                let theirs = self.reader.hamming_codes(FIELD_PDQ, item)?;
+                d = framed_distance(framed_split(&ours), framed_split(&theirs));
+                if d > r {
+                    continue;
                 }
             }
             out.push(describe_record(&rec, Some(d), None));
@@ -305,33 +297,14 @@ pub fn image_pdq_codes(fp: &ImageFingerprint) -> Vec<Hash256> {
     codes
 }
 
-/// Codes as the word slices the index compares.
-fn words(hs: &[Hash256]) -> Vec<&[u64]> {
-    hs.iter().map(|h| h.0.as_slice()).collect()
-}
-
-/// A framed picture's usable plain and extra codes.
-struct FramedCodes {
-    plain: Vec<Hash256>,
-    extra: Vec<Hash256>,
-}
-
-/// A framed picture's codes, when its plain code is usable (as an indexed
-/// picture is marked framed only then: see [`crate::schema::FLAG_FRAMED`]);
-/// `None` for any other picture, and with `--dihedral` (the extra codes are
-/// of the picture as it is, so a flipped or turned copy's contents could
-/// not agree with them).
-fn framed_codes(fp: &ImageFingerprint) -> Option<FramedCodes> {
-    let plain = fp.pdq.filter(|p| p.usable())?;
-    (fp.framed_as_indexed() && fp.pdq_dihedral.is_none()).then(|| FramedCodes {
-        plain: vec![plain.hash],
-        extra: fp
-            .pdq_extra
-            .iter()
-            .filter(|p| p.usable())
-            .map(|p| p.hash)
-            .collect(),
-    })
+/// Whether an image is looked up as a framed picture: framed as an indexed
+/// picture is marked (its plain code usable: see
+/// [`crate::schema::FLAG_FRAMED`]), so that [`image_pdq_codes`] lists its
+/// plain code first, as the index stores it; never with `--dihedral` (the
+/// extra codes are of the picture as it is, so a flipped or turned copy's
+/// contents could not agree with them).
+fn framed_as_query(fp: &ImageFingerprint) -> bool {
+    fp.framed_as_indexed() && fp.pdq_dihedral.is_none()
 }
 
 /// Sorts matches nearest (or most similar) first, ties by id, and keeps

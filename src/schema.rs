@@ -266,10 +266,11 @@ pub fn is_framed(kind_byte: u8) -> bool {
     kind_byte & FLAG_FRAMED != 0
 }
 
-/// A framed item's extra codes among its stored `pdq` codes: all but the
-/// first, which is its plain code (see [`FLAG_FRAMED`]).
-pub fn framed_extra<'a, 'c>(stored: &'a [&'c [u64]]) -> &'a [&'c [u64]] {
-    stored.get(1..).unwrap_or_default()
+/// A framed item's `pdq` codes split into its plain code and its extra
+/// codes: the plain one is stored first (see [`FLAG_FRAMED`]). An image
+/// query lists a framed picture's codes the same way.
+pub fn framed_split<'a, 'c>(codes: &'a [&'c [u64]]) -> (&'a [&'c [u64]], &'a [&'c [u64]]) {
+    codes.split_at(codes.len().min(1))
 }
 
 #[cfg(test)]
