@@ -209,8 +209,7 @@ const LUMA_B: f32 = 0.114;
 /// `fillFloatLumaFromRGB`) for the same pixels. Pictures with a side under 5
 /// pixels get the all-zero hash and quality 0, as in the reference.
 pub fn pdq_from_rgb(img: &image::RgbImage) -> Pdq {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    pdq_from_source(Source::Rgb(img.as_raw()), w, h)
+    pdq_from_rgb_region(img, 0, 0, img.width(), img.height())
 }
 
 /// PDQ hash and quality of the `w` x `h` region of `img` at (`x`, `y`),
@@ -220,20 +219,14 @@ pub fn pdq_from_rgb_region(img: &image::RgbImage, x: u32, y: u32, w: u32, h: u32
     let (x, y) = (x.min(img.width()), y.min(img.height()));
     let w = w.min(img.width() - x) as usize;
     let h = h.min(img.height() - y) as usize;
-    let window = Source::RgbWindow {
-        rgb: img.as_raw(),
-        stride: 3 * img.width() as usize,
-        x0: x as usize,
-        y0: y as usize,
-    };
-    pdq_from_source(window, w, h)
+    pdq_from_source(Source::rgb_window(img, x, y), w, h)
 }
 
 /// The eight dihedral PDQ hashes of an RGB picture from one DCT, as Meta's
 /// `pdqDihedralHash256esFromFloatLuma` computes them.
 pub fn pdq_dihedral_from_rgb(img: &image::RgbImage) -> PdqDihedral {
     let (w, h) = (img.width() as usize, img.height() as usize);
-    dihedral_from_source(Source::Rgb(img.as_raw()), w, h)
+    dihedral_from_source(Source::rgb_window(img, 0, 0), w, h)
 }
 
 /// PDQ hash and quality of a luma picture (`width * height` values,
@@ -332,10 +325,9 @@ fn luma_tables() -> &'static [[f32; 256]; 3] {
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Luma(&'a [f32]),
-    Rgb(&'a [u8]),
-    /// A window of a larger RGB picture: its row `y` starts at byte
-    /// `(y0 + y) * stride + 3 * x0`.
-    RgbWindow {
+    /// A window of an RGB picture (or all of it): its row `y` starts at
+    /// byte `(y0 + y) * stride + 3 * x0`.
+    Rgb {
         rgb: &'a [u8],
         stride: usize,
         x0: usize,
@@ -343,7 +335,17 @@ enum Source<'a> {
     },
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    /// The window of `img` whose top left corner is (`x`, `y`).
+    fn rgb_window(img: &'a image::RgbImage, x: u32, y: u32) -> Self {
+        Source::Rgb {
+            rgb: img.as_raw(),
+            stride: 3 * img.width() as usize,
+            x0: x as usize,
+            y0: y as usize,
+        }
+    }
+
     /// Luma of row `y` of a `width`-wide picture into `out[x * stride]`.
     #[inline]
     fn row_into(self, y: usize, width: usize, out: &mut [f32], stride: usize) {
@@ -353,29 +355,24 @@ impl Source<'_> {
                     out[x * stride] = v;
                 }
             }
-            Source::Rgb(rgb) => rgb_row_into(&rgb[3 * y * width..3 * (y + 1) * width], out, stride),
-            Source::RgbWindow {
+            Source::Rgb {
                 rgb,
                 stride: bytes_per_row,
                 x0,
                 y0,
             } => {
+                let t = luma_tables();
+                // The same f32 products as Meta's `fillFloatLumaFromRGB`,
+                // looked up instead of converted and multiplied, and summed
+                // in the same order: the result is identical.
                 let start = (y0 + y) * bytes_per_row + 3 * x0;
-                rgb_row_into(&rgb[start..start + 3 * width], out, stride);
+                let row = &rgb[start..start + 3 * width];
+                for (x, p) in row.chunks_exact(3).enumerate() {
+                    out[x * stride] =
+                        t[0][p[0] as usize] + t[1][p[1] as usize] + t[2][p[2] as usize];
+                }
             }
         }
-    }
-}
-
-/// Luma of a row of RGB bytes into `out[x * stride]`: the same f32
-/// products as Meta's `fillFloatLumaFromRGB`, looked up instead of
-/// converted and multiplied, and summed in the same order, so the result is
-/// identical.
-#[inline]
-fn rgb_row_into(row: &[u8], out: &mut [f32], stride: usize) {
-    let t = luma_tables();
-    for (x, p) in row.chunks_exact(3).enumerate() {
-        out[x * stride] = t[0][p[0] as usize] + t[1][p[1] as usize] + t[2][p[2] as usize];
     }
 }
 
@@ -1040,7 +1037,7 @@ mod tests {
         let (w, h) = (img.width() as usize, img.height() as usize);
         let mut got = vec![0f32; w * h];
         for y in 0..h {
-            Source::Rgb(img.as_raw()).row_into(y, w, &mut got[y * w..], 1);
+            Source::rgb_window(&img, 0, 0).row_into(y, w, &mut got[y * w..], 1);
         }
         for (p, &g) in img.pixels().zip(&got) {
             let [r, gr, b] = p.0;
