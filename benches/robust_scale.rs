@@ -5,7 +5,7 @@
 //! code, a 64-bit pHash, a record with a 28-byte id and path), committed
 //! every 250,000 items: **plain** with the one PDQ code per image, **extra**
 //! with 0 to 5 more PDQ codes per image (uniformly, so 3.5 codes per image
-//! on average; the robustness benchmark's pictures average 3.9-4.0). Codes are random (SplitMix64),
+//! on average; the robustness benchmark's pictures average 4.0-4.1). Codes are random (SplitMix64),
 //! so nearly every probe is a miss, as most queries are. A padded copy of
 //! the first corpus picture is planted in both, to show what the extra codes
 //! find. Then, with real pictures of the corpus as queries:
@@ -90,7 +90,7 @@ fn item(id: String, pdq: Vec<Vec<u64>>, phash: u64, fields: (usize, usize)) -> I
 
 /// Builds an index of `n` synthetic images with `extra` (when true) 0 to 5
 /// extra codes each (uniform, 2.5 on average: the robustness benchmark's
-/// pictures, edited copies included, have 2.9-3.0), plus `planted`.
+/// pictures, edited copies included, have 3.0-3.1), plus `planted`.
 /// Returns the build time in seconds.
 fn build(dir: &Path, n: u64, extra: bool, planted: &[Hash256]) -> f64 {
     let params = IndexSettings::new(TextSettings::default())

@@ -49,8 +49,9 @@
 //! pictures' contents, their extra codes, agree ([`framed_distance`]),
 //! because alike frames or caption bands make the plain codes of different
 //! pictures match; [`picture_distance`] applies both rules. The primary
-//! code (the plain PDQ hash) is not repeated here. The choices (a per-line test, tolerance 10, 98 % of a line two-tone, 90 %
-//! centre) were measured with `benches/robustness.rs`; see the README.
+//! code (the plain PDQ hash) is not repeated here. The choices (a per-line
+//! test, tolerance 10, 98 % of a line two-tone, 90 % centre) were measured
+//! with `benches/robustness.rs`; see the README.
 //!
 //! ```
 //! use neardup::image::pdq::pdq_from_rgb;
@@ -520,11 +521,8 @@ fn band_from(
                     continue 'lines;
                 }
             }
-            for j in end..(end + BAND_EDGE_LINES).min(max) {
-                line_at(j, line);
-                if clear_end(line, main, tol, hist) && clear_end(line, colour, tol, hist) {
-                    return Band::Ends(j);
-                }
+            if let Some(j) = ends_clearly(line_at, end, max, &[main, colour], tol, hist, line) {
+                return Band::Ends(j);
             }
         }
         break;
@@ -533,19 +531,30 @@ fn band_from(
     if k == start || k == max {
         return none;
     }
-    for j in k..(k + BAND_EDGE_LINES).min(max) {
+    ends_clearly(line_at, k, max, &[main], tol, hist, line).map_or(none, Band::Ends)
+}
+
+/// The first of the [`BAND_EDGE_LINES`] lines from `from` (before `max`)
+/// that is clearly not a band of any of `colours` ([`clear_end`]).
+fn ends_clearly(
+    line_at: &impl Fn(u32, &mut Vec<Rgb<u8>>),
+    from: u32,
+    max: u32,
+    colours: &[[i32; 3]],
+    tol: Tolerance,
+    hist: &mut ColourHistogram,
+    line: &mut Vec<Rgb<u8>>,
+) -> Option<u32> {
+    (from..(from + BAND_EDGE_LINES).min(max)).find(|&j| {
         line_at(j, line);
-        if clear_end(line, main, tol, hist) {
-            return Band::Ends(j);
-        }
-    }
-    none
+        colours.iter().all(|&c| clear_end(line, c, tol, hist))
+    })
 }
 
 /// The end (first line after it, before `max`) and colour of a stripe
-/// starting at line `k`: 2 to [`BAND_STRIPE`] lines each in one colour
-/// (the same, not the band's `main` colour); `None` when there is none
-/// (a single line is a blend between stripes).
+/// starting at line `k`: 2 to [`BAND_STRIPE`] lines of one colour, not the
+/// band's `main` colour ([`stripe_line`]); `None` when there is none (a
+/// single line is a blend between stripes).
 fn stripe_from(
     line_at: &impl Fn(u32, &mut Vec<Rgb<u8>>),
     k: u32,
@@ -732,15 +741,13 @@ impl Tolerance {
 /// Whether a line is one colour: [`MIN_TWO_TONE`] % of it within the
 /// tolerance of its most common colour.
 fn one_tone(px: &[Rgb<u8>], hist: &mut ColourHistogram) -> bool {
-    hist.mode(px, |_| false)
-        .is_some_and(|c1| mostly(px, c1, Tolerance::Strict))
-}
-
-/// Whether the tolerance's two-tone share of a line
-/// ([`Tolerance::min_two_tone`]) is within it of colour `c`.
-fn mostly(px: &[Rgb<u8>], c: [i32; 3], tol: Tolerance) -> bool {
-    let on = px.iter().filter(|&&p| tol.near(p, c)).count() as u32;
-    100 * on >= tol.min_two_tone() * px.len() as u32
+    hist.mode(px, |_| false).is_some_and(|c1| {
+        let on = px
+            .iter()
+            .filter(|&&p| Tolerance::Strict.near(p, c1))
+            .count() as u32;
+        100 * on >= MIN_TWO_TONE * px.len() as u32
+    })
 }
 
 /// A line's pixels counted against two colours: those near the first,
