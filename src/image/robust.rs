@@ -35,18 +35,15 @@
 //!   edge. The per-line tests peel on through a smooth or faint
 //!   picture (a dark gradient, a pale pattern), whose lines pass for
 //!   borders; this one stops where an added caption band or frame ends, so
-//!   a copy's banded code is the original's plain code. It does not make a
-//!   picture framed: a picture's own flat sides that end sharply are peeled
-//!   too, and the contents of an original and its padded copy would then
-//!   disagree.
+//!   a copy's banded code is the original's plain code.
 //! - **centre**: the central 90 % of the stripped picture (or of the whole
 //!   one), which a crop of up to about 10 % keeps.
 //!
 //! Two pictures match when any usable code ([`Pdq::usable`]) of one is within
 //! the threshold of any usable code of the other; [`min_distance`] computes
-//! that. One exception: between two *framed* pictures (a stripped, trimmed
-//! or lenient region was found in each) the plain codes count only when the
-//! pictures' contents, their extra codes, agree ([`framed_distance`]),
+//! that. One exception: between two *framed* pictures (some region was
+//! peeled off each) the plain codes count only when the pictures'
+//! contents, their extra codes, agree ([`framed_distance`]),
 //! because alike frames or caption bands make the plain codes of different
 //! pictures match; [`picture_distance`] applies both rules. The primary
 //! code (the plain PDQ hash) is not repeated here. The choices (a per-line
@@ -180,9 +177,10 @@ pub fn extra_pdq_codes(img: &RgbImage) -> Vec<RegionCode> {
 pub struct Extra {
     /// The usable extra codes, as [`extra_pdq_codes`] returns them.
     pub codes: Vec<RegionCode>,
-    /// Whether a stripped, trimmed or lenient region was found (whatever its code's
-    /// quality): something, a border, a frame or a caption band, surrounds
-    /// the picture's content, and its plain code hashes that too. Two
+    /// Whether a stripped, trimmed, lenient or banded region was found
+    /// (whatever its code's quality): something, a border, a frame or a
+    /// caption band, surrounds the picture's content, and its plain code
+    /// hashes that too. Two
     /// framed pictures match by their plain codes only when their contents
     /// agree ([`framed_distance`]).
     pub framed: bool,
@@ -209,12 +207,7 @@ pub fn extra_codes(img: &RgbImage) -> Extra {
         w: cw,
         h: ch,
     };
-    // Not the banded region: it also peels a picture's own flat sides when
-    // they end sharply, and the framed rule would then ask the contents of
-    // an original and its padded copy to agree (they do not: one lost its
-    // sides). Frames the per-line tests miss are on smooth or faint
-    // pictures, whose banded code then matches the original's plain code.
-    let framed = stripped.is_some() || trimmed.is_some() || lenient.is_some();
+    let framed = stripped.is_some() || trimmed.is_some() || lenient.is_some() || banded.is_some();
     let codes = stripped
         .map(|r| (Region::Stripped, r))
         .into_iter()
