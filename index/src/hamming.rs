@@ -75,7 +75,7 @@ use rayon::prelude::*;
 use crate::bytes::{
     align8, checked_range, prefetch, put_u32, put_u64, read_u32, read_u64, u32_view,
 };
-use crate::search_error::SearchError;
+use crate::search_error::{check_header_start, SearchError};
 
 const MAGIC: [u8; 8] = *b"NDMIH\0v1";
 const VERSION: u32 = 3;
@@ -951,26 +951,8 @@ impl<'a> MihView<'a> {
             need: need as u64,
             got: section.len() as u64,
         };
-        if section.len() < HEADER_LEN {
-            return Err(too_short(HEADER_LEN));
-        }
-        let mut magic = [0u8; 8];
-        magic.copy_from_slice(&section[..8]);
-        if magic != MAGIC {
-            return Err(SearchError::BadMagic {
-                structure: STRUCTURE,
-                got: magic,
-            });
-        }
+        check_header_start(section, STRUCTURE, MAGIC, VERSION, HEADER_LEN)?;
         let hdr32 = |p| read_u32(section, p).ok_or_else(|| too_short(p + 4));
-        let version = hdr32(8)?;
-        if version != VERSION {
-            return Err(SearchError::UnsupportedVersion {
-                structure: STRUCTURE,
-                expected: VERSION,
-                got: version,
-            });
-        }
         let mismatch = |name, section: u64, caller: u64| {
             Err(SearchError::ParameterMismatch {
                 name,

@@ -76,3 +76,74 @@ pub enum SearchError {
         detail: String,
     },
 }
+
+/// The start both section formats share: at least `header_len` bytes, the
+/// structure's `magic` in the first 8, and its format `version` as a
+/// little-endian `u32` at byte 8.
+pub(crate) fn check_header_start(
+    section: &[u8],
+    structure: &'static str,
+    magic: [u8; 8],
+    version: u32,
+    header_len: usize,
+) -> Result<(), SearchError> {
+    if section.len() < header_len {
+        return Err(SearchError::SectionTooShort {
+            structure,
+            need: header_len as u64,
+            got: section.len() as u64,
+        });
+    }
+    let mut got = [0u8; 8];
+    got.copy_from_slice(&section[..8]);
+    if got != magic {
+        return Err(SearchError::BadMagic { structure, got });
+    }
+    let mut v = [0u8; 4];
+    v.copy_from_slice(&section[8..12]);
+    let got = u32::from_le_bytes(v);
+    if got != version {
+        return Err(SearchError::UnsupportedVersion {
+            structure,
+            expected: version,
+            got,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_start_checks_length_magic_and_version_in_that_order() {
+        let magic = *b"NDTEST01";
+        let mut ok = magic.to_vec();
+        ok.extend_from_slice(&7u32.to_le_bytes());
+        ok.resize(16, 0);
+        assert_eq!(check_header_start(&ok, "T", magic, 7, 16), Ok(()));
+        assert_eq!(
+            check_header_start(&ok[..15], "T", magic, 7, 16),
+            Err(SearchError::SectionTooShort {
+                structure: "T",
+                need: 16,
+                got: 15
+            })
+        );
+        let mut bad = ok.clone();
+        bad[0] = b'X';
+        assert!(matches!(
+            check_header_start(&bad, "T", magic, 7, 16),
+            Err(SearchError::BadMagic { got, .. }) if got[0] == b'X'
+        ));
+        assert_eq!(
+            check_header_start(&ok, "T", magic, 8, 16),
+            Err(SearchError::UnsupportedVersion {
+                structure: "T",
+                expected: 8,
+                got: 7
+            })
+        );
+    }
+}
