@@ -421,27 +421,48 @@ impl Reader {
         Ok(())
     }
 
-    /// Every live item with a code within `r` bits of `query` in the Hamming
-    /// field `field`, nearest first (ties by item number). An item with
-    /// several codes appears once, at its smallest distance.
-    pub fn hamming_radius(&self, field: &str, query: &[u64], r: u32) -> Result<Vec<Hit>> {
-        let (f, spec) = self.field_of(field, true)?;
-        Self::check_width(field, spec, query.len())?;
+    /// Runs `search` (entries of segment `si`, field `f`, with a score) on
+    /// every segment and turns each live item found into a hit with `hit`
+    /// (item, segment, ordinal, score).
+    fn per_segment<S: Copy, H>(
+        &self,
+        f: usize,
+        mut search: impl FnMut(usize, &mut Vec<(u32, S)>) -> Result<()>,
+        hit: impl Fn(u64, u32, u32, S) -> H,
+    ) -> Result<Vec<H>> {
         let mut hits = Vec::new();
         let mut found = Vec::new();
         let mut items = Vec::new();
         for si in 0..self.segments.len() {
             found.clear();
             items.clear();
-            self.segment_radius(si, f, query, r, &mut found)?;
+            search(si, &mut found)?;
             self.entries_to_items(si, f, &found, &mut items)?;
-            hits.extend(items.iter().map(|&(item, ord, distance)| Hit {
+            hits.extend(
+                items
+                    .iter()
+                    .map(|&(item, ord, score)| hit(item, si as u32, ord, score)),
+            );
+        }
+        Ok(hits)
+    }
+
+    /// Every live item with a code within `r` bits of `query` in the Hamming
+    /// field `field`, nearest first (ties by item number). An item with
+    /// several codes appears once, at its smallest distance.
+    pub fn hamming_radius(&self, field: &str, query: &[u64], r: u32) -> Result<Vec<Hit>> {
+        let (f, spec) = self.field_of(field, true)?;
+        Self::check_width(field, spec, query.len())?;
+        let hits = self.per_segment(
+            f,
+            |si, found| self.segment_radius(si, f, query, r, found),
+            |item, segment, ord, distance| Hit {
                 item,
-                segment: si as u32,
+                segment,
                 ord,
                 distance,
-            }));
-        }
+            },
+        )?;
         Ok(dedup_hits(hits))
     }
 
@@ -499,21 +520,16 @@ impl Reader {
     pub fn minhash_query(&self, field: &str, sig: &[u32], min_jaccard: f32) -> Result<Vec<SimHit>> {
         let (f, spec) = self.field_of(field, false)?;
         Self::check_width(field, spec, sig.len())?;
-        let mut hits = Vec::new();
-        let mut found = Vec::new();
-        let mut items = Vec::new();
-        for si in 0..self.segments.len() {
-            found.clear();
-            items.clear();
-            self.segment_minhash(si, f, sig, min_jaccard, &mut found)?;
-            self.entries_to_items(si, f, &found, &mut items)?;
-            hits.extend(items.iter().map(|&(item, ord, similarity)| SimHit {
+        let hits = self.per_segment(
+            f,
+            |si, found| self.segment_minhash(si, f, sig, min_jaccard, found),
+            |item, segment, ord, similarity| SimHit {
                 item,
-                segment: si as u32,
+                segment,
                 ord,
                 similarity,
-            }));
-        }
+            },
+        )?;
         Ok(dedup_sim_hits(hits))
     }
 
