@@ -2,22 +2,16 @@
 //! re-index, interrupted index, incremental dedupe, bad inputs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 mod support;
 
-use support::{clusters_holding, sorted_members};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_neardup"));
-    c.env_remove("NEARDUP_INDEX");
-    c
-}
+use support::{clusters_holding, command, json_lines, sorted_members};
 
 fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run neardup")
+    support::neardup(args, None)
 }
 
 fn code(o: &Output) -> i32 {
@@ -41,13 +35,6 @@ fn posts_of(path: &Path) -> Vec<Value> {
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn jsonl(o: &Output) -> Vec<Value> {
-    stdout(o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
 
@@ -87,7 +74,7 @@ fn sample_campaign_is_indexed_and_found_as_one_cluster() {
 
     let o = run(&["dedupe", "--index", idx]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let clusters = jsonl(&o);
+    let clusters = json_lines(&o);
     let campaign: Vec<&Value> = posts
         .iter()
         .filter(|p| p["id"].as_str().unwrap().starts_with("cmp-"))
@@ -142,7 +129,7 @@ fn sample_campaign_is_indexed_and_found_as_one_cluster() {
         "jsonl",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let answers = jsonl(&o);
+    let answers = json_lines(&o);
     assert_eq!(answers.len(), 2);
     for a in &answers {
         let matches = a["matches"].as_array().unwrap();
@@ -217,8 +204,8 @@ fn incremental_dedupe_reports_only_clusters_touched_by_new_posts() {
     let o = run(&[
         "dedupe", "--index", idx, "--kind", "text", "--since", "last",
     ]);
-    let inc = jsonl(&o);
-    let full = jsonl(&run(&["dedupe", "--index", idx, "--kind", "text"]));
+    let inc = json_lines(&o);
+    let full = json_lines(&run(&["dedupe", "--index", idx, "--kind", "text"]));
     let new_ids: Vec<String> = night2
         .iter()
         .map(|p| p["id"].as_str().unwrap().to_string())
@@ -321,7 +308,7 @@ fn interrupted_index_completes_without_duplicates_when_run_again() {
         })
         .collect();
     std::fs::write(&posts, text).unwrap();
-    let mut child = bin()
+    let mut child = command()
         .args([
             "index",
             "--quiet",
@@ -366,7 +353,7 @@ fn hash_lists_are_imported_and_matched_by_pdq() {
     let visual = sample().join("media/visual.png");
     let o = run(&["hash", "--format", "jsonl", visual.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let h = &jsonl(&o)[0];
+    let h = &json_lines(&o)[0];
     let pdq = h["pdq"].as_str().unwrap();
     let list = dir.path().join("known.csv");
     std::fs::write(
@@ -509,7 +496,7 @@ fn a_blank_picture_and_a_stock_picture_on_every_post_do_not_merge_campaigns() {
     let o = run(&["dedupe", "--index", idx, "--hub-cap", "5"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("18 hub item(s)"), "{}", stderr(&o));
-    let full = jsonl(&o);
+    let full = json_lines(&o);
     let (groups, clusters): (Vec<Value>, Vec<Value>) =
         full.iter().cloned().partition(|c| c.get("hubs").is_some());
     let mut expected: Vec<Vec<String>> = (0..4)
@@ -536,11 +523,11 @@ fn a_blank_picture_and_a_stock_picture_on_every_post_do_not_merge_campaigns() {
         .into_iter()
         .cloned()
         .collect();
-    assert_eq!(jsonl(&inc), touched);
+    assert_eq!(json_lines(&inc), touched);
     assert_eq!(touched, groups);
 
     // Without the cap the stock picture chains every post into one cluster.
     let o = run(&["dedupe", "--index", idx]);
-    assert_eq!(member_sets(&jsonl(&o)).len(), 1);
-    assert_eq!(jsonl(&o)[0]["size"], 18);
+    assert_eq!(member_sets(&json_lines(&o)).len(), 1);
+    assert_eq!(json_lines(&o)[0]["size"], 18);
 }

@@ -45,9 +45,17 @@ pub fn jpeg_bytes(img: &RgbImage, quality: u8) -> Vec<u8> {
     out
 }
 
+/// The built `neardup`, without a `NEARDUP_INDEX` the environment may set
+/// (each test names its own index).
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_neardup"));
+    cmd.env_remove("NEARDUP_INDEX");
+    cmd
+}
+
 /// Runs the built `neardup` with `args` (and `stdin`, if any).
 pub fn neardup(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_neardup"));
+    let mut cmd = command();
     cmd.args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
