@@ -6,9 +6,8 @@
 //!
 //! Negatives are all pairs of pictures from different originals, the edited
 //! copies included (the 34 kept wallpapers x 21 pictures give 247,401
-//! pairs), and
-//! every code of both sides is compared with every code of the other, so the
-//! false matches the extra codes bring are counted.
+//! pairs), and every code of both sides is compared with every code of the
+//! other, so the false matches the extra codes bring are counted.
 //!
 //! ```sh
 //! cargo bench --bench robustness                       # /work/data/images

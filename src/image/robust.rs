@@ -180,9 +180,8 @@ pub struct Extra {
     /// Whether a stripped, trimmed, lenient or banded region was found
     /// (whatever its code's quality): something, a border, a frame or a
     /// caption band, surrounds the picture's content, and its plain code
-    /// hashes that too. Two
-    /// framed pictures match by their plain codes only when their contents
-    /// agree ([`framed_distance`]).
+    /// hashes that too. Two framed pictures match by their plain codes only
+    /// when their contents agree ([`framed_distance`]).
     pub framed: bool,
 }
 
@@ -485,7 +484,7 @@ fn band_from(
     line: &mut Vec<Rgb<u8>>,
 ) -> Band {
     let mut k = start;
-    'lines: while k < max {
+    while k < max {
         line_at(k, line);
         if band_line(line, main, tol, hist) {
             k += 1;
@@ -493,11 +492,8 @@ fn band_from(
         }
         // A small pattern shrunk to fit has rows of nothing but blends
         // between its rows of cells: the band goes on if it resumes.
-        let resumes = (k + 1..(k + 1 + BAND_GAP).min(max)).find(|&j| {
-            line_at(j, line);
-            band_line(line, main, tol, hist)
-        });
-        if let Some(j) = resumes {
+        let gap = k + 1..(k + 1 + BAND_GAP).min(max);
+        if let Some(j) = band_resumes(line_at, gap, main, tol, hist, line) {
             k = j + 1;
             continue;
         }
@@ -506,17 +502,16 @@ fn band_from(
         // comes back, or the picture begins clearly.
         let stripe = (k..(k + 1 + BAND_GAP).min(max))
             .find_map(|s| stripe_from(line_at, s, max, main, tol, hist, line));
-        if let Some((end, colour)) = stripe {
-            for j in end..(end + 1 + BAND_GAP).min(max) {
-                line_at(j, line);
-                if band_line(line, main, tol, hist) {
-                    k = j + 1;
-                    continue 'lines;
-                }
-            }
-            if let Some(j) = ends_clearly(line_at, end, max, &[main, colour], tol, hist, line) {
-                return Band::Ends(j);
-            }
+        let Some((end, colour)) = stripe else {
+            break;
+        };
+        let after = end..(end + 1 + BAND_GAP).min(max);
+        if let Some(j) = band_resumes(line_at, after, main, tol, hist, line) {
+            k = j + 1;
+            continue;
+        }
+        if let Some(j) = ends_clearly(line_at, end, max, &[main, colour], tol, hist, line) {
+            return Band::Ends(j);
         }
         break;
     }
@@ -525,6 +520,22 @@ fn band_from(
         return none;
     }
     ends_clearly(line_at, k, max, &[main], tol, hist, line).map_or(none, Band::Ends)
+}
+
+/// The first of `lines` that belongs to the band of colour `main`
+/// ([`band_line`]): where a band goes on after blends or a stripe.
+fn band_resumes(
+    line_at: &impl Fn(u32, &mut Vec<Rgb<u8>>),
+    mut lines: Range<u32>,
+    main: [i32; 3],
+    tol: Tolerance,
+    hist: &mut ColourHistogram,
+    line: &mut Vec<Rgb<u8>>,
+) -> Option<u32> {
+    lines.find(|&j| {
+        line_at(j, line);
+        band_line(line, main, tol, hist)
+    })
 }
 
 /// The first of the [`BAND_EDGE_LINES`] lines from `from` (before `max`)
