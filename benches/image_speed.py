@@ -3,8 +3,8 @@
 
     python3 benches/image_speed.py [CORPUS_DIR] [--rounds N]
 
-CORPUS_DIR defaults to /work/data/images, else the images that
-`../shared/datasets/fetch.sh target/corpora` fetches. Each round runs, in
+CORPUS_DIR defaults to $NEARDUP_CORPUS; `../shared/datasets/fetch.sh DEST`
+fetches the corpus into DEST/images. Each round runs, in
 turn on the same files, single process each:
 
   neardup -j1        `neardup hash --jobs 1` (release build): PDQ, pHash, dHash
@@ -61,13 +61,10 @@ print(time.perf_counter() - t, time.process_time() - c)
 
 def corpus_files(argv):
     args = [a for a in argv if not a.startswith("--")]
-    d = args[0] if args else None
-    if d is None:
-        d = "/work/data/images"
-        if not os.path.isdir(d):
-            dest = os.path.join(ROOT, "target", "corpora")
-            subprocess.run([os.path.join(ROOT, "..", "shared", "datasets", "fetch.sh"), dest], check=True)
-            d = os.path.join(dest, "images")
+    d = args[0] if args else os.environ.get("NEARDUP_CORPUS")
+    if not d:
+        sys.exit("image_speed.py: give CORPUS_DIR or set NEARDUP_CORPUS, e.g.\n"
+                 "  ../shared/datasets/fetch.sh DEST && python3 benches/image_speed.py DEST/images")
     exts = (".jpg", ".jpeg", ".png", ".webp")
     return sorted(os.path.join(d, f) for f in os.listdir(d) if f.lower().endswith(exts))
 

@@ -6,7 +6,7 @@
         [--corpus DIR] [--work DIR] [--jobs 2] [--reuse | --reindex]
 
 DIR holds images/ (the corpus pictures; ../shared/datasets/fetch.sh DIR
-fetches them; default /work/data). The corpus has 44 pictures, so the
+fetches them when they are missing); it defaults to $NEARDUP_DATA. The corpus has 44 pictures, so the
 20,000 are cut from them: each a random window (20-60 % of the shorter
 side, aspect 3:4 to 4:3) of one picture, turned by one of the 8 rotations
 and flips, shrunk to fit 512 x 512 and saved as JPEG (quality 88). Windows
@@ -213,7 +213,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=20_000)
     ap.add_argument("--groups", type=int, default=1_000)
-    ap.add_argument("--corpus", default="/work/data")
+    ap.add_argument("--corpus", default=os.environ.get("NEARDUP_DATA"),
+                    help="directory holding images/ (default: $NEARDUP_DATA)")
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "images-scale"))
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--hub-caps", default="20,10,5", help="more dedupe runs with these --hub-cap values, for the table")
@@ -221,6 +222,9 @@ def main():
     ap.add_argument("--reindex", action="store_true", help="keep the pictures of the previous run; index them again and dedupe")
     ap.add_argument("--max-distance", type=int, default=None, help="passed to dedupe (default: 31)")
     args = ap.parse_args()
+    if not args.corpus:
+        ap.error("give --corpus DIR or set NEARDUP_DATA (DIR/images is the corpus; "
+                 "../shared/datasets/fetch.sh DIR fetches it)")
 
     if not os.path.isdir(os.path.join(args.corpus, "images")):
         subprocess.run([os.path.join(ROOT, "..", "shared", "datasets", "fetch.sh"), args.corpus], check=True)

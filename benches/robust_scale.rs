@@ -20,8 +20,9 @@
 //! Medians over the queries and rounds, one thread.
 //!
 //! ```sh
-//! nice cargo bench --bench robust_scale                  # 10^6, /work/data/images
-//! NEARDUP_SCALE_N=100000 NEARDUP_CORPUS=dir nice cargo bench --bench robust_scale
+//! ../shared/datasets/fetch.sh DEST                       # the corpus, once
+//! NEARDUP_CORPUS=DEST/images nice cargo bench --bench robust_scale            # 10^6
+//! NEARDUP_SCALE_N=100000 NEARDUP_CORPUS=DEST/images nice cargo bench --bench robust_scale
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ use neardup::schema::{IndexSettings, Kind, FIELD_PDQ, FIELD_PHASH};
 use neardup::text::TextSettings;
 use neardup_index::{Code, Item, Reader, Writer};
 
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "support/splitmix.rs"]
 mod splitmix;
 use splitmix::Rng;
@@ -57,9 +60,9 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 fn corpus() -> Vec<PathBuf> {
-    let dir = std::env::var("NEARDUP_CORPUS").unwrap_or_else(|_| "/work/data/images".into());
+    let dir = corpus::corpus_dir("robust_scale");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| neardup::ingest::has_image_extension(p))
         .collect();

@@ -10,13 +10,13 @@
 //! other, so the false matches the extra codes bring are counted.
 //!
 //! ```sh
-//! cargo bench --bench robustness                       # /work/data/images
-//! NEARDUP_CORPUS=/path/to/pictures cargo bench --bench robustness
+//! ../shared/datasets/fetch.sh DEST                       # the corpus, once
+//! NEARDUP_CORPUS=DEST/images cargo bench --bench robustness
 //! # the same edited pictures through Python ImageHash and Meta's pdqhash:
-//! mkdir /tmp/edits && NEARDUP_DUMP=/tmp/edits cargo bench --bench robustness
-//! python3 benches/robustness_reference.py /tmp/edits
+//! mkdir EDITS && NEARDUP_CORPUS=DEST/images NEARDUP_DUMP=EDITS cargo bench --bench robustness
+//! python3 benches/robustness_reference.py EDITS
 //! # which pictures neardup misses, and by how many bits:
-//! NEARDUP_MISSES=1 cargo bench --bench robustness
+//! NEARDUP_CORPUS=DEST/images NEARDUP_MISSES=1 cargo bench --bench robustness
 //! ```
 
 use std::path::PathBuf;
@@ -34,6 +34,8 @@ use neardup::image::robust::{
 
 const TARGET_FPR: f64 = 1e-4;
 
+#[path = "support/corpus.rs"]
+mod corpus;
 /// A small deterministic generator (SplitMix64) so every run makes the same
 /// edits.
 #[path = "support/splitmix.rs"]
@@ -357,9 +359,7 @@ fn distances(a: &Codes, b: &Codes) -> [u32; 4] {
 }
 
 fn main() {
-    let dir = std::env::var_os("NEARDUP_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/data/images"));
+    let dir = corpus::corpus_dir("robustness");
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
         Err(e) => {

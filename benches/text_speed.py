@@ -12,8 +12,8 @@ and the median of the per-round ratios.
 
     python3 benches/text_speed.py [--texts FILE] [--limit 30000] [--rounds 5]
 
-FILE defaults to $NEARDUP_TEXTS, else ../data/text/fortunes.jsonl fetched by
-../shared/datasets/fetch.sh, else /work/data/text/fortunes.jsonl.
+FILE (JSON lines with a "text" field) defaults to $NEARDUP_TEXTS; the
+corpus comes from `../shared/datasets/fetch.sh DEST` (DEST/text/fortunes.jsonl).
 """
 import argparse
 import json
@@ -25,14 +25,12 @@ import time
 
 
 def default_texts():
-    for p in [os.environ.get("NEARDUP_TEXTS"), "/work/data/text/fortunes.jsonl"]:
-        if p and os.path.exists(p):
-            return p
-    dest = os.path.abspath("../data")
-    fetch = "../shared/datasets/fetch.sh"
-    if os.path.exists(fetch):
-        subprocess.run(["bash", fetch, dest], check=True)
-    return os.path.join(dest, "text", "fortunes.jsonl")
+    p = os.environ.get("NEARDUP_TEXTS")
+    if p:
+        return p
+    sys.exit("text_speed.py: give --texts FILE or set NEARDUP_TEXTS, e.g.\n"
+             "  ../shared/datasets/fetch.sh DEST && "
+             "python3 benches/text_speed.py --texts DEST/text/fortunes.jsonl")
 
 
 def main():

@@ -5,8 +5,11 @@
 //! timings (seconds):
 //!
 //! ```sh
-//! cargo bench --bench text_speed -- --texts /work/data/text/fortunes.jsonl --limit 30000 --reps 3
+//! ../shared/datasets/fetch.sh DEST                       # the corpus, once
+//! cargo bench --bench text_speed -- --texts DEST/text/fortunes.jsonl --limit 30000 --reps 3
 //! ```
+//!
+//! `--texts` may be left out when `NEARDUP_TEXTS` names the file.
 //!
 //! It also measures the `probabilistic-collections` MinHash (128 hashers,
 //! fed the same normalised character 5-gram shingles) for the evaluation the
@@ -21,7 +24,7 @@ use rayon::prelude::*;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let mut texts_path = String::from("/work/data/text/fortunes.jsonl");
+    let mut texts_path = std::env::var("NEARDUP_TEXTS").unwrap_or_default();
     let mut limit = 30_000usize;
     let mut reps = 3usize;
     let mut i = 1;
@@ -42,6 +45,13 @@ fn main() {
             _ => {}
         }
         i += 1;
+    }
+    if texts_path.is_empty() {
+        eprintln!(
+            "text_speed: give --texts FILE (JSON lines with a \"text\" field) or set NEARDUP_TEXTS, e.g.\n  \
+             ../shared/datasets/fetch.sh DEST && cargo bench --bench text_speed -- --texts DEST/text/fortunes.jsonl"
+        );
+        std::process::exit(2);
     }
     let data = match std::fs::read_to_string(&texts_path) {
         Ok(d) => d,
