@@ -1,5 +1,32 @@
 //! neardup-index: the storage crate of neardup.
 //!
+//! ```
+//! use neardup_index::{Code, FieldSpec, IndexParams, Item, Reader, Writer};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let params = IndexParams {
+//!     fields: vec![FieldSpec::Hamming { name: "h64".into(), bits: 64 }],
+//!     settings: String::new(),
+//! };
+//! let mut writer = Writer::create(dir.path(), params)?;
+//! for (id, code) in [("a", 0xf0f0_f0f0_f0f0_f0f0u64), ("b", 0xf0f0_f0f0_f0f0_f0f3), ("c", !0)] {
+//!     let codes = vec![Code::Hamming { field: 0, code: vec![code] }];
+//!     writer.add(Item { id: id.into(), codes, ..Item::default() })?;
+//! }
+//! writer.commit()?; // atomic: readers see all three items or none
+//!
+//! let reader = Reader::open(dir.path())?; // maps the files, loads nothing
+//! let hits = reader.hamming_radius("h64", &[0xf0f0_f0f0_f0f0_f0f0], 8)?;
+//! let ids: Vec<String> = hits
+//!     .iter()
+//!     .map(|h| reader.record(h.item).map(|r| r.id.to_string()))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(ids, ["a", "b"]); // "b" is 2 bits away, "c" 32
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! It stores fixed-width binary codes (64-bit and 256-bit) and MinHash
 //! signatures against item numbers, plus an item table, in immutable
 //! memory-mapped segments listed by an atomically replaced manifest. It knows
