@@ -694,6 +694,13 @@ fn merge(
     newer: Option<&SegmentBuilder>,
     deleted: &BTreeSet<u64>,
 ) -> Result<(Option<SegmentMeta>, Vec<u64>)> {
+    // Every byte of every source is checked before anything is copied:
+    // queries check only the sections they touch (or none, without checks
+    // on first use), and a merge must never seal damage under the fresh
+    // CRCs of a new segment. The merge reads the sources whole anyway.
+    for seg in group {
+        seg.verify_checksum()?;
+    }
     let mut b = SegmentBuilder::new(params);
     b.reserve_for(group, newer);
     let mut purged = Vec::new();

@@ -421,3 +421,72 @@ fn randomly_mutated_tombstones_never_panic() {
     }
     assert!(opened < rounds, "every mutation passed");
 }
+
+/// Every file of the index in `dir`, by name (the lock file aside).
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != "LOCK")
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Merges never copy damage: a source segment with a flipped byte, even in
+/// a section the merge rebuilds rather than copies (the id table) and that
+/// no query touched, makes `compact` and a merging commit refuse with a
+/// checksum error naming the segment, and leaves the index as it was.
+#[test]
+fn merges_refuse_a_damaged_source_segment() {
+    let base = tempfile::tempdir().unwrap();
+    build(base.path());
+    // The newer segment (15 items): 8 new items make a batch of its size
+    // tier, so with a merge factor of 2 the commit merges the two.
+    let seg = std::fs::read_dir(base.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "nds"))
+        .max()
+        .unwrap();
+    let good = std::fs::read(&seg).unwrap();
+    let (ids, _) = section(&good, 5, 0);
+    let (codes, _) = section(&good, 16, 1);
+    for (at, what) in [(ids + 9, "id table"), (codes + 5, "codes")] {
+        for merging_commit in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            copy_index(base.path(), dir.path());
+            let target = dir.path().join(seg.file_name().unwrap());
+            let mut bad = good.clone();
+            bad[at] ^= 0x04;
+            std::fs::write(&target, &bad).unwrap();
+            let before = snapshot(dir.path());
+            let mut w = Writer::open(dir.path()).unwrap();
+            let result = if merging_commit {
+                w.set_options(neardup_index::WriterOptions { merge_factor: 2 });
+                for i in 0..8 {
+                    w.add(item(&format!("fresh{i}"), 900 + i)).unwrap();
+                }
+                w.commit()
+            } else {
+                w.compact_all()
+            };
+            match result {
+                Err(Error::ChecksumMismatch { path, .. }) => {
+                    assert_eq!(path, target, "{what}")
+                }
+                other => panic!("{what}: expected a checksum error, got {other:?}"),
+            }
+            drop(w);
+            // Nothing committed; a new writer removes any unnamed leftover.
+            drop(Writer::open(dir.path()).unwrap());
+            assert_eq!(snapshot(dir.path()), before, "{what}");
+        }
+    }
+}
