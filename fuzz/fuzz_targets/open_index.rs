@@ -29,9 +29,18 @@ fn valid_index() -> Option<Vec<(String, Vec<u8>)>> {
         w.add(Item {
             id: format!("i{i}"),
             codes: vec![
-                Code::Hamming { field: 0, code: vec![v] },
-                Code::Hamming { field: 1, code: vec![v, !v, v >> 3, v << 5] },
-                Code::MinHash { field: 2, signature: (0..16).map(|j| (v >> j) as u32 & 7).collect() },
+                Code::Hamming {
+                    field: 0,
+                    code: vec![v],
+                },
+                Code::Hamming {
+                    field: 1,
+                    code: vec![v, !v, v >> 3, v << 5],
+                },
+                Code::MinHash {
+                    field: 2,
+                    signature: (0..16).map(|j| (v >> j) as u32 & 7).collect(),
+                },
             ],
             ..Item::default()
         })
@@ -72,7 +81,8 @@ fuzz_target!(|data: &[u8]| {
     let installed = if mode & 1 == 0 {
         install_manifest_json(dir.path(), rest)
     } else {
-        let Some((_, mut tomb)) = files.iter().find(|(n, _)| n.starts_with("tomb-")).cloned() else {
+        let Some((_, mut tomb)) = files.iter().find(|(n, _)| n.starts_with("tomb-")).cloned()
+        else {
             return;
         };
         let (start, patch) = match rest.split_first() {
