@@ -110,7 +110,6 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
 
     // Live items of the wanted kinds, and the node (member) each stands for.
     let mut recs: Vec<Rec<'_>> = Vec::new();
-    let mut index_of: Vec<u32> = vec![u32::MAX; reader.next_item() as usize];
     let mut node_keys: HashMap<&str, u32> = HashMap::new();
     let mut nodes: Vec<MemberInfo> = Vec::new();
     for view in reader.items() {
@@ -140,16 +139,35 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         if let Some(t) = view.timestamp {
             info.time = Some(info.time.map_or(t, |old| old.min(t)));
         }
-        if let Some(slot) = index_of.get_mut(view.item as usize) {
-            *slot = recs.len() as u32;
-        }
         recs.push(Rec { view, kind, node });
     }
 
+    // Item number -> position in `recs`. A dense table when the item
+    // numbers are not much sparser than the records; otherwise a binary
+    // search (`recs` is in item order). The table is sized by the item
+    // numbers actually stored, never by the manifest's `next_item`, which a
+    // damaged or hostile index may set to anything.
+    let top = recs.last().map_or(0, |r| r.view.item.saturating_add(1));
+    let dense_limit = (recs.len() as u64)
+        .saturating_mul(4)
+        .saturating_add(1 << 16);
+    let index_of: Vec<u32> = if top <= dense_limit {
+        let mut t = vec![u32::MAX; top as usize];
+        for (i, r) in recs.iter().enumerate() {
+            t[r.view.item as usize] = i as u32;
+        }
+        t
+    } else {
+        Vec::new()
+    };
     let look = |item: u64| -> Option<usize> {
-        match index_of.get(item as usize) {
-            Some(&i) if i != u32::MAX => Some(i as usize),
-            _ => None,
+        if top <= dense_limit {
+            match index_of.get(usize::try_from(item).ok()?) {
+                Some(&i) if i != u32::MAX => Some(i as usize),
+                _ => None,
+            }
+        } else {
+            recs.binary_search_by_key(&item, |r| r.view.item).ok()
         }
     };
     // Whether a matching pair of items may join their members.
@@ -640,6 +658,33 @@ mod tests {
         );
         let texts = dedupe(&r, &opts(Mode::Text, None)).unwrap();
         assert_eq!(members(&texts), vec![vec!["p2#text", "p3#text"]]);
+    }
+
+    /// Regression: a MANIFEST whose `next_item` is huge (with a valid CRC)
+    /// made dedupe size a table by it and abort with "capacity overflow".
+    /// Items numbered after such a manifest are sparse, which also takes the
+    /// lookup without a dense table.
+    #[test]
+    fn a_manifest_with_a_huge_next_item_does_not_abort_dedupe() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::create(dir.path(), params()).unwrap();
+        w.add(image("p1/a.jpg", Some("p1"), 10, pdq(1, 0), false))
+            .unwrap();
+        w.commit().unwrap();
+        drop(w);
+        let path = dir.path().join(neardup_index::MANIFEST);
+        let bytes = std::fs::read(&path).unwrap();
+        let mut m = neardup_index::Manifest::decode(&path, &bytes).unwrap();
+        m.next_item = 1 << 62;
+        std::fs::write(&path, m.encode()).unwrap();
+        let mut w = neardup_index::Writer::open(dir.path()).unwrap();
+        w.add(image("p2/a.jpg", Some("p2"), 20, pdq(1, 3), false))
+            .unwrap();
+        w.commit().unwrap();
+        let r = Reader::open(dir.path()).unwrap();
+        assert!(r.next_item() > 1 << 62);
+        let report = dedupe(&r, &opts(Mode::All, None)).unwrap();
+        assert_eq!(members(&report), vec![vec!["p1", "p2"]]);
     }
 
     #[test]

@@ -169,24 +169,15 @@ impl Container {
     /// errors.
     pub(crate) fn open(path: &Path, magic: &[u8; 8], what: &'static str) -> Result<Container> {
         let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(path, "stat", e))?
-            .len();
-        let min = (HEADER_LEN + FOOTER_LEN) as u64;
-        if len < min {
-            return Err(Error::Truncated {
-                path: path.into(),
-                expected_len: min,
-                got: len,
-            });
-        }
         // SAFETY: the files of an index are written once, under a temporary
         // name, and renamed into place; nothing writes to them afterwards,
         // so the mapped bytes do not change under us. (Another program
         // truncating the file would be outside this contract, as for every
-        // memory-mapped store.) Every read below goes through bounds checks
-        // on the mapped slice.
+        // memory-mapped store: see the notes on SIGBUS in the index docs.)
+        // Every read below goes through bounds checks on the mapped slice,
+        // whose length is the map's own, not a `stat` taken before it (a
+        // file truncated between the two would otherwise be read past its
+        // end).
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, "mmap", e))?;
         Self::parse(path, map, magic, what)
     }
@@ -194,6 +185,14 @@ impl Container {
     fn parse(path: &Path, map: Mmap, magic: &[u8; 8], what: &'static str) -> Result<Container> {
         let b: &[u8] = &map;
         let len = b.len();
+        let min = HEADER_LEN + FOOTER_LEN;
+        if len < min {
+            return Err(Error::Truncated {
+                path: path.into(),
+                expected_len: min as u64,
+                got: len as u64,
+            });
+        }
         if &b[..8] != magic {
             return Err(Error::BadMagic {
                 path: path.into(),
@@ -228,7 +227,10 @@ impl Container {
             return Err(Error::corrupt(path, "bad footer magic"));
         }
         let n = le_u32(b, 12) as usize;
-        let table_end = HEADER_LEN + n * ENTRY_LEN;
+        let table_end = n
+            .checked_mul(ENTRY_LEN)
+            .and_then(|t| t.checked_add(HEADER_LEN))
+            .unwrap_or(usize::MAX);
         if n > MAX_SECTIONS || table_end > len - FOOTER_LEN {
             return Err(Error::corrupt(
                 path,
@@ -343,14 +345,14 @@ impl Container {
         }
     }
 
-    /// Checks every section CRC and the CRC of the whole body.
-    pub(crate) fn verify(&self, name: &dyn Fn(&Section) -> String) -> Result<()> {
-        for (i, s) in self.sections.iter().enumerate() {
-            self.check(i, &|| name(s))?;
-        }
+    /// Checks the CRC of the whole body (every byte but the footer's CRC
+    /// and magic) in one parallel pass, without the per-section checks:
+    /// what a merge needs before it copies the file's contents into a new
+    /// segment under a fresh CRC.
+    pub(crate) fn verify_body(&self) -> Result<()> {
         let len = self.map.len();
         let expected = le_u32(&self.map, len - 8);
-        let got = crc32fast::hash(&self.map[..len - FOOTER_LEN]);
+        let got = crc_of(&self.map[..len - FOOTER_LEN]).finalize();
         if expected != got {
             return Err(Error::ChecksumMismatch {
                 path: self.path.clone(),
@@ -360,5 +362,38 @@ impl Container {
             });
         }
         Ok(())
+    }
+
+    /// Checks every section CRC and the CRC of the whole body.
+    pub(crate) fn verify(&self, name: &dyn Fn(&Section) -> String) -> Result<()> {
+        for (i, s) in self.sections.iter().enumerate() {
+            self.check(i, &|| name(s))?;
+        }
+        self.verify_body()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the minimum length was checked on a `stat` taken before
+    /// the map, so a file truncated in between was sliced past its end (a
+    /// panic). The length is now the map's own: parsing the map of a short
+    /// file (what such a race leaves) is a `Truncated` error.
+    #[test]
+    fn a_file_truncated_between_stat_and_mmap_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [1usize, 8, 20, HEADER_LEN + FOOTER_LEN - 1] {
+            let path = dir.path().join(format!("short-{len}"));
+            std::fs::write(&path, b"NDUPSEG1".repeat(16).get(..len).unwrap()).unwrap();
+            let file = File::open(&path).unwrap();
+            // SAFETY: a private test file nothing else writes.
+            let map = unsafe { Mmap::map(&file) }.unwrap();
+            match Container::parse(&path, map, b"NDUPSEG1", "segment") {
+                Err(Error::Truncated { got, .. }) => assert_eq!(got, len as u64),
+                other => panic!("length {len}: expected Truncated, got {other:?}"),
+            }
+        }
     }
 }

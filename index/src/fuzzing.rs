@@ -1,11 +1,14 @@
-//! Helpers for the fuzz target and the random-corruption test: install
-//! arbitrary bytes as the single segment of an index, and exercise every
-//! read path on it. Not part of the stable API.
+//! Helpers for the fuzz targets and the random-corruption tests: install
+//! arbitrary bytes as the single segment, the tombstone file or the manifest
+//! of an index, and exercise every read path on it. Not part of the stable
+//! API.
 
 use std::path::Path;
 
-use crate::error::Result;
-use crate::manifest::{FieldSpec, IndexParams, Manifest, SegmentMeta, MANIFEST, MANIFEST_VERSION};
+use crate::error::{Error, Result};
+use crate::manifest::{
+    FieldSpec, IndexParams, Manifest, SegmentMeta, TombstoneMeta, MANIFEST, MANIFEST_VERSION,
+};
 use crate::raw::le_u64;
 use crate::reader::Reader;
 
@@ -65,6 +68,57 @@ pub fn install_segment(dir: &Path, params: &IndexParams, bytes: &[u8]) -> std::i
     };
     std::fs::write(dir.join("seg-fuzz.nds"), bytes)?;
     std::fs::write(dir.join(MANIFEST), m.encode())
+}
+
+/// The name [`install_tombstones`] gives the tombstone file.
+pub const FUZZ_TOMBSTONES: &str = "tomb-fuzz.ndt";
+
+/// Replaces the tombstone file of the index in `dir` (built by the caller)
+/// with `bytes`, and its manifest entry with one that agrees with the
+/// length and with the count the bytes' header claims, so that opening gets
+/// past the manifest's checks into the file's own.
+pub fn install_tombstones(dir: &Path, bytes: &[u8]) -> Result<()> {
+    let count = if bytes.len() >= 64 {
+        le_u64(bytes, 32)
+    } else {
+        0
+    };
+    let mut m = Manifest::load(dir)?;
+    m.tombstones = Some(TombstoneMeta {
+        file: FUZZ_TOMBSTONES.into(),
+        len: bytes.len() as u64,
+        count,
+        kinds: Default::default(),
+    });
+    let path = dir.join(FUZZ_TOMBSTONES);
+    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, "write", e))?;
+    write_manifest(dir, &m.encode())
+}
+
+/// A well-formed tombstone file (valid checksums) listing `items` (sorted,
+/// unique), whatever they are: the bytes a hostile or buggy writer could
+/// leave.
+pub fn tombstone_bytes(dir: &Path, items: &[u64]) -> Result<Vec<u8>> {
+    let name = "tomb-bytes.tmp-build";
+    crate::tombstones::write(&mut crate::io::Io::default(), dir, name, items)?;
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, "read", e))?;
+    std::fs::remove_file(&path).map_err(|e| Error::io(&path, "remove", e))?;
+    Ok(bytes)
+}
+
+/// Writes `json` as the manifest of the index in `dir`, followed by its
+/// correct checksum line, so that what the JSON says (not the CRC) is what
+/// opening has to judge.
+pub fn install_manifest_json(dir: &Path, json: &[u8]) -> Result<()> {
+    let mut out = json.to_vec();
+    out.extend_from_slice(format!("\ncrc32 {:08x}\n", crc32fast::hash(json)).as_bytes());
+    write_manifest(dir, &out)
+}
+
+fn write_manifest(dir: &Path, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(MANIFEST);
+    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, "write", e))
 }
 
 /// Opens the index in `dir` and runs every read path: verify, records, id

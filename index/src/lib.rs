@@ -62,6 +62,8 @@ pub mod tombstones;
 pub mod writer;
 
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use io::{start_trace, take_trace, trace_len, TraceOp};
 pub use io::{Fault, FaultPlan};
 pub use items::{AddOutcome, Code, Item, ItemRef, RecordView};
 pub use lock::LOCK;

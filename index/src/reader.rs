@@ -244,6 +244,7 @@ impl Reader {
                         got: ts.file_len(),
                     });
                 }
+                check_tombstones(&path, &segments, ts.items())?;
                 ts
             }
             None => Tombstones::default(),
@@ -295,8 +296,16 @@ impl Reader {
 
     /// Number of live items.
     pub fn len(&self) -> u64 {
-        let stored: u64 = self.manifest.segments.iter().map(|s| s.items).sum();
-        stored - self.tombstones.items().len() as u64
+        // Opening checked that every deleted item lies in a segment's range
+        // and that no segment has more deleted items than items, so this
+        // cannot underflow; saturating all the same (the counts are read
+        // from disk).
+        let stored = self
+            .manifest
+            .segments
+            .iter()
+            .fold(0u64, |a, s| a.saturating_add(s.items));
+        stored.saturating_sub(self.tombstones.items().len() as u64)
     }
 
     /// True when no live item is stored.
@@ -478,7 +487,7 @@ impl Reader {
             let deleted = self.deleted_in(seg);
             // Ask for more than k when some entries may be deleted items or
             // second codes of one item; widen until k distinct live items.
-            let mut want = (k + deleted).min(entries);
+            let mut want = k.saturating_add(deleted).min(entries);
             loop {
                 found.clear();
                 items.clear();
@@ -845,7 +854,10 @@ impl Reader {
         let mut kinds = BTreeMap::new();
         for s in &self.manifest.segments {
             for (&k, &n) in &s.kinds {
-                *kinds.entry(k).or_insert(0u64) += n;
+                // Counts from the manifest: checked against the segments
+                // only by verify, so saturate rather than overflow.
+                let e = kinds.entry(k).or_insert(0u64);
+                *e = e.saturating_add(n);
             }
         }
         if let Some(t) = &self.manifest.tombstones {
@@ -921,6 +933,49 @@ impl Reader {
             items: self.len(),
         })
     }
+}
+
+/// Checks the deleted items (sorted, unique) against the segments (in item
+/// order) without reading any segment: every one lies in the item range of
+/// a segment, and no segment has more of them than it holds items. A
+/// tombstone file with a valid CRC listing items no segment holds would
+/// otherwise make the live count underflow. (Whether each one is exactly an
+/// item of its segment is left to [`Reader::verify`]: it needs the items
+/// section, which opening does not read.)
+fn check_tombstones(path: &Path, segments: &[Segment], deleted: &[u64]) -> Result<()> {
+    let mut covered = 0usize;
+    for seg in segments.iter().filter(|s| s.len() > 0) {
+        let a = deleted.partition_point(|&x| x < seg.min_item());
+        let b = deleted.partition_point(|&x| x <= seg.max_item());
+        if b - a > seg.len() {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "{} deleted items in {}, which holds {}",
+                    b - a,
+                    seg.path().display(),
+                    seg.len()
+                ),
+            ));
+        }
+        covered += b - a;
+    }
+    if covered != deleted.len() {
+        let stray = deleted
+            .iter()
+            .find(|&&d| {
+                !segments
+                    .iter()
+                    .any(|s| s.len() > 0 && s.min_item() <= d && d <= s.max_item())
+            })
+            .copied()
+            .unwrap_or_default();
+        return Err(Error::corrupt(
+            path,
+            format!("deleted item {stray} is in no segment"),
+        ));
+    }
+    Ok(())
 }
 
 fn dedup_hits(mut hits: Vec<Hit>) -> Vec<Hit> {

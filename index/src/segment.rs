@@ -759,6 +759,12 @@ impl Segment {
         self.fields[f].words
     }
 
+    /// Checks the checksum of the whole file (not the invariants): see
+    /// [`Container::verify_body`].
+    pub(crate) fn verify_checksum(&self) -> Result<()> {
+        self.c.verify_body()
+    }
+
     /// Checks every checksum, then the invariants the readers rely on:
     /// increasing item numbers inside the manifest's range, well-formed
     /// records, non-decreasing owners below the item count, an id table that

@@ -144,9 +144,21 @@ fn is_ours(name: &str) -> bool {
 impl Writer {
     /// Creates a new index in `dir` (created if missing).
     pub fn create(dir: impl AsRef<Path>, params: IndexParams) -> Result<Writer> {
+        Self::create_with_faults(dir, params, FaultPlan::default())
+    }
+
+    /// [`Writer::create`], with file operations failing as planned (a
+    /// testing hook; see [`FaultPlan`]).
+    #[doc(hidden)]
+    pub fn create_with_faults(
+        dir: impl AsRef<Path>,
+        params: IndexParams,
+        plan: FaultPlan,
+    ) -> Result<Writer> {
         let dir = dir.as_ref();
         params.validate()?;
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create directory", e))?;
+        let mut io = Io::with_plan(plan);
+        io.create_dir(dir)?;
         let lock = WriterLock::acquire(dir)?;
         if dir.join(MANIFEST).exists() {
             return Err(Error::AlreadyExists { path: dir.into() });
@@ -160,7 +172,6 @@ impl Writer {
             tombstones: None,
             notes: BTreeMap::new(),
         };
-        let mut io = Io::default();
         io.write_atomic(dir, MANIFEST, &[&manifest.encode()])?;
         Self::start(dir, lock, io)
     }
@@ -168,9 +179,16 @@ impl Writer {
     /// Opens the index in `dir` for writing, removing files that no manifest
     /// names (leftovers of an interrupted commit).
     pub fn open(dir: impl AsRef<Path>) -> Result<Writer> {
+        Self::open_with_faults(dir, FaultPlan::default())
+    }
+
+    /// [`Writer::open`], with file operations (the clean-up's included)
+    /// failing as planned (a testing hook; see [`FaultPlan`]).
+    #[doc(hidden)]
+    pub fn open_with_faults(dir: impl AsRef<Path>, plan: FaultPlan) -> Result<Writer> {
         let dir = dir.as_ref();
         let lock = WriterLock::acquire(dir)?;
-        Self::start(dir, lock, Io::default())
+        Self::start(dir, lock, Io::with_plan(plan))
     }
 
     /// Opens the index in `dir`, or creates it with `params` when there is
@@ -228,8 +246,7 @@ impl Writer {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if is_ours(name) && !keep.contains(name) {
-                let p = entry.path();
-                std::fs::remove_file(&p).map_err(|e| Error::io(&p, "remove", e))?;
+                self.io.remove(&entry.path())?;
                 removed = true;
             }
         }
@@ -623,10 +640,13 @@ impl Writer {
         // Committed. Old files are no longer named; readers that mapped them
         // keep their maps. Removal failures are left to the next open.
         drop(sources);
+        // A compaction's batch is written as a segment, then merged at once:
+        // that file is named by no manifest either.
         let keep: BTreeSet<&str> = manifest.files().collect();
-        for f in old.files() {
+        let written = info.segments_written.iter().map(String::as_str);
+        for f in old.files().chain(written) {
             if !keep.contains(f) {
-                let _ = std::fs::remove_file(self.dir.join(f));
+                let _ = self.io.remove(&self.dir.join(f));
             }
         }
         // The new snapshot reuses the segments already open (unlinked ones
@@ -694,6 +714,13 @@ fn merge(
     newer: Option<&SegmentBuilder>,
     deleted: &BTreeSet<u64>,
 ) -> Result<(Option<SegmentMeta>, Vec<u64>)> {
+    // Every byte of every source is checked before anything is copied:
+    // queries check only the sections they touch (or none, without checks
+    // on first use), and a merge must never seal damage under the fresh
+    // CRCs of a new segment. The merge reads the sources whole anyway.
+    for seg in group {
+        seg.verify_checksum()?;
+    }
     let mut b = SegmentBuilder::new(params);
     b.reserve_for(group, newer);
     let mut purged = Vec::new();

@@ -9,7 +9,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::item;
-use neardup_index::fuzzing::{exercise, fix_checksums, install_segment, params};
+use neardup_index::fuzzing::{
+    exercise, fix_checksums, install_manifest_json, install_segment, install_tombstones, params,
+    tombstone_bytes, FUZZ_TOMBSTONES,
+};
 use neardup_index::{Error, Reader, ReaderOptions, Writer};
 
 /// An index with two segments and a tombstone file.
@@ -261,5 +264,229 @@ fn older_format_versions_are_refused() {
             assert_eq!(supported, neardup_index::container::FORMAT_VERSION);
         }
         other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+}
+
+/// Regression: a tombstone file with a valid CRC listing items no segment
+/// holds made `Reader::len()` subtract with overflow (a panic in debug
+/// builds). Opening now checks the deleted items against the segments and
+/// refuses the file, naming it and the stray item.
+#[test]
+fn tombstones_listing_items_no_segment_holds_are_refused_at_open() {
+    let base = tempfile::tempdir().unwrap();
+    build(base.path());
+    let live = Reader::open(base.path()).unwrap().len();
+    // Items 0..45 are stored (c3 deleted).
+    let all: Vec<u64> = (0..45).collect();
+    let cases: Vec<(Vec<u64>, &str)> = vec![
+        (vec![3, 1000], "item 1000"),
+        (vec![u64::MAX], "item 18446744073709551615"),
+        ((0..200).collect(), "item 45"),
+        ([all.clone(), vec![45, 46]].concat(), "item 45"),
+    ];
+    for (items, named) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        copy_index(base.path(), dir.path());
+        let bytes = tombstone_bytes(dir.path(), &items).unwrap();
+        install_tombstones(dir.path(), &bytes).unwrap();
+        match Reader::open(dir.path()) {
+            Err(Error::Corrupt { path, what }) => {
+                assert_eq!(path, dir.path().join(FUZZ_TOMBSTONES));
+                assert!(what.contains(named), "{what}");
+            }
+            other => panic!(
+                "{} deleted items: expected Corrupt, got {other:?}",
+                items.len()
+            ),
+        }
+        assert!(exercise(dir.path()).is_err());
+    }
+    // Every stored item deleted is legitimate: an empty index, not an error.
+    let dir = tempfile::tempdir().unwrap();
+    copy_index(base.path(), dir.path());
+    install_tombstones(dir.path(), &tombstone_bytes(dir.path(), &all).unwrap()).unwrap();
+    let r = Reader::open(dir.path()).unwrap();
+    assert_eq!((r.len(), live), (0, 44));
+    r.verify().unwrap();
+}
+
+/// A manifest cut short anywhere is refused with an error naming it,
+/// never a panic or an empty index.
+#[test]
+fn a_truncated_manifest_is_a_clear_error() {
+    let base = tempfile::tempdir().unwrap();
+    build(base.path());
+    let good = std::fs::read(base.path().join("MANIFEST")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    copy_index(base.path(), dir.path());
+    let path = dir.path().join("MANIFEST");
+    for cut in (0..good.len()).step_by(7).chain([good.len() - 1]) {
+        std::fs::write(&path, &good[..cut]).unwrap();
+        match Reader::open(dir.path()) {
+            Err(Error::Corrupt { path: p, .. }) | Err(Error::ChecksumMismatch { path: p, .. }) => {
+                assert_eq!(p, path, "cut at {cut}")
+            }
+            other => panic!("cut at {cut}: expected a corruption error, got {other:?}"),
+        }
+    }
+}
+
+/// Every number of a valid manifest replaced by a hostile value (with the
+/// CRC recomputed, so the values themselves are what opening judges):
+/// errors are fine, panics and aborts are not. Covers huge counts,
+/// lengths, item numbers and `next_item`.
+#[test]
+fn manifests_with_hostile_numbers_never_panic() {
+    let base = tempfile::tempdir().unwrap();
+    build(base.path());
+    let bytes = std::fs::read(base.path().join("MANIFEST")).unwrap();
+    let end = bytes[..bytes.len() - 1]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .unwrap();
+    let good: serde_json::Value = serde_json::from_slice(&bytes[..end]).unwrap();
+    fn numbers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Number(_) => out.push(at),
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    numbers(x, format!("{at}/{i}"), out);
+                }
+            }
+            serde_json::Value::Object(o) => {
+                for (k, x) in o {
+                    numbers(x, format!("{at}/{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut pointers = Vec::new();
+    numbers(&good, String::new(), &mut pointers);
+    assert!(pointers.len() > 10, "{pointers:?}");
+    let dir = tempfile::tempdir().unwrap();
+    copy_index(base.path(), dir.path());
+    let mut refused = 0;
+    for ptr in &pointers {
+        let orig = good.pointer(ptr).unwrap().as_u64().unwrap_or(0);
+        for v in [
+            0,
+            1,
+            orig.wrapping_add(1),
+            orig.wrapping_sub(1),
+            1 << 32,
+            1 << 62,
+            u64::MAX,
+        ] {
+            let mut m = good.clone();
+            *m.pointer_mut(ptr).unwrap() = v.into();
+            install_manifest_json(dir.path(), &serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+            if exercise(dir.path()).is_err() {
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0);
+}
+
+/// Randomly mutated tombstone files, with checksums recomputed and a
+/// manifest that agrees with their header, never panic.
+#[test]
+fn randomly_mutated_tombstones_never_panic() {
+    let base = tempfile::tempdir().unwrap();
+    build(base.path());
+    let good = std::fs::read(file_named(base.path(), "tomb-")).unwrap();
+    let mut rng = fastrand::Rng::with_seed(11);
+    let dir = tempfile::tempdir().unwrap();
+    copy_index(base.path(), dir.path());
+    let (mut opened, rounds) = (0, 600);
+    for _ in 0..rounds {
+        let mut bytes = good.clone();
+        for _ in 0..rng.usize(1..4) {
+            let i = rng.usize(..bytes.len() - 8);
+            match rng.u8(..3) {
+                0 => bytes[i] ^= 1 << rng.u8(..8),
+                1 => bytes[i..i + 8].copy_from_slice(&rng.u64(..64).to_le_bytes()),
+                _ => bytes.truncate(rng.usize(..bytes.len())),
+            }
+            if bytes.len() < 16 {
+                break;
+            }
+        }
+        fix_checksums(&mut bytes);
+        install_tombstones(dir.path(), &bytes).unwrap();
+        if exercise(dir.path()).is_ok() {
+            opened += 1;
+        }
+    }
+    assert!(opened < rounds, "every mutation passed");
+}
+
+/// Every file of the index in `dir`, by name (the lock file aside).
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != "LOCK")
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Merges never copy damage: a source segment with a flipped byte, even in
+/// a section the merge rebuilds rather than copies (the id table) and that
+/// no query touched, makes `compact` and a merging commit refuse with a
+/// checksum error naming the segment, and leaves the index as it was.
+#[test]
+fn merges_refuse_a_damaged_source_segment() {
+    let base = tempfile::tempdir().unwrap();
+    build(base.path());
+    // The newer segment (15 items): 8 new items make a batch of its size
+    // tier, so with a merge factor of 2 the commit merges the two.
+    let seg = std::fs::read_dir(base.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "nds"))
+        .max()
+        .unwrap();
+    let good = std::fs::read(&seg).unwrap();
+    let (ids, _) = section(&good, 5, 0);
+    let (codes, _) = section(&good, 16, 1);
+    for (at, what) in [(ids + 9, "id table"), (codes + 5, "codes")] {
+        for merging_commit in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            copy_index(base.path(), dir.path());
+            let target = dir.path().join(seg.file_name().unwrap());
+            let mut bad = good.clone();
+            bad[at] ^= 0x04;
+            std::fs::write(&target, &bad).unwrap();
+            let before = snapshot(dir.path());
+            let mut w = Writer::open(dir.path()).unwrap();
+            let result = if merging_commit {
+                w.set_options(neardup_index::WriterOptions { merge_factor: 2 });
+                for i in 0..8 {
+                    w.add(item(&format!("fresh{i}"), 900 + i)).unwrap();
+                }
+                w.commit()
+            } else {
+                w.compact_all()
+            };
+            match result {
+                Err(Error::ChecksumMismatch { path, .. }) => {
+                    assert_eq!(path, target, "{what}")
+                }
+                other => panic!("{what}: expected a checksum error, got {other:?}"),
+            }
+            drop(w);
+            // Nothing committed; a new writer removes any unnamed leftover.
+            drop(Writer::open(dir.path()).unwrap());
+            assert_eq!(snapshot(dir.path()), before, "{what}");
+        }
     }
 }
