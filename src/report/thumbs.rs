@@ -81,10 +81,9 @@ mod tests {
             .decode(b64)
             .unwrap();
         let thumb = image::load_from_memory(&jpeg).unwrap();
-        assert_eq!(
-            (thumb.width(), thumb.height()),
-            (THUMB_SIDE, THUMB_SIDE * 2 / 3)
-        );
+        let want = crate::image::pipeline::thumbnail_size(900, 600, THUMB_SIDE);
+        assert_eq!((thumb.width(), thumb.height()), want);
+        assert_eq!(want.0, THUMB_SIDE);
     }
 
     #[test]
