@@ -35,8 +35,9 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "tif", "tiff",
 ];
 
-/// Characters of a post's text kept as the snippet shown in reports.
-pub const SNIPPET_CHARS: usize = 160;
+/// Characters of a post's text kept as the snippet shown in reports: a
+/// whole tweet (280), so that reports see every hashtag of a short post.
+pub const SNIPPET_CHARS: usize = 280;
 
 /// One input found by [`discover`].
 #[derive(Clone, Debug, PartialEq, Eq)]

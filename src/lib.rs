@@ -34,8 +34,10 @@ pub mod cluster;
 pub mod dedupe;
 pub mod image;
 pub mod ingest;
+pub mod network;
 pub mod posts;
 pub mod query;
+pub mod report;
 pub mod schema;
 pub mod text;
 

@@ -35,6 +35,11 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Merge an index's segments into one, dropping deleted items.
     Compact(cmd::compact::Args),
+    /// An HTML page of the clusters, for analysts: pictures, caption
+    /// variants, accounts, first posters, spread over time.
+    Report(cmd::report::Args),
+    /// The account network of the clusters (GraphML, GEXF, CSV).
+    Export(cmd::export::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +62,8 @@ fn main() -> ExitCode {
         Command::Stats(args) => cmd::stats::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Compact(args) => cmd::compact::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Export(args) => cmd::export::run(args),
     };
     match result {
         Ok(code) => code,

@@ -212,10 +212,17 @@ pub fn fingerprint_bytes(
 /// [`HASH_SIDE`] x [`HASH_SIDE`] as Pillow's `thumbnail` would shrink the
 /// full-size picture, then oriented.
 pub fn hash_picture(decoded: Decoded) -> RgbImage {
+    fit_picture(decoded, HASH_SIDE)
+}
+
+/// The decoded pixels shrunk to fit `side` x `side` (as Pillow's
+/// `thumbnail` would shrink the full-size picture), then oriented: what
+/// the hashes see at [`HASH_SIDE`], and the report's thumbnails at less.
+pub fn fit_picture(decoded: Decoded, side: u32) -> RgbImage {
     // Target size from the full, oriented dimensions, as the reference
     // computes it; then back to the stored orientation, in which the pixels
     // still are.
-    let (tw, th) = thumbnail_size(decoded.width, decoded.height, HASH_SIDE);
+    let (tw, th) = thumbnail_size(decoded.width, decoded.height, side);
     let (sw, sh) = oriented_size(tw, th, decoded.orientation);
     let small = shrink(decoded.pixels, sw, sh);
     apply_orientation(small, decoded.orientation)

@@ -1,0 +1,94 @@
+//! The options that choose which clusters `report` and `export` show: the
+//! same as `dedupe`'s, so that all three see the same clusters.
+
+use anyhow::Context;
+
+use neardup::dedupe::{DedupeOptions, Mode};
+
+/// What to cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KindArg {
+    /// Images by PDQ.
+    Image,
+    /// Texts by MinHash.
+    Text,
+    /// Posts joined through their pictures and captions.
+    #[default]
+    All,
+}
+
+/// Which clusters to show.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ClusterArgs {
+    /// What to cluster.
+    #[arg(long, value_enum, default_value_t = KindArg::All)]
+    pub kind: KindArg,
+    /// Largest PDQ distance of an image match.
+    #[arg(long, value_name = "BITS", default_value_t = neardup::image::pdq::PDQ_MATCH_DISTANCE)]
+    pub max_distance: u32,
+    /// Smallest estimated Jaccard similarity of a text match.
+    #[arg(long, value_name = "J", default_value_t = neardup::text::DEFAULT_THRESHOLD)]
+    pub min_similarity: f64,
+    /// Only the clusters touched by items numbered N or more (as
+    /// `dedupe --since N`).
+    #[arg(long, value_name = "N")]
+    pub since: Option<u64>,
+    /// An item with more matches than this is a hub (as in `dedupe`).
+    #[arg(long, value_name = "N", default_value_t = neardup::cluster::DEFAULT_HUB_CAP)]
+    pub hub_cap: u32,
+    /// Leave out clusters with fewer members.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub min_size: usize,
+}
+
+impl ClusterArgs {
+    /// The dedupe run these options ask for.
+    pub fn options(&self) -> anyhow::Result<DedupeOptions> {
+        if !(0.0..=1.0).contains(&self.min_similarity) {
+            anyhow::bail!(
+                "--min-similarity must lie in 0..=1, not {}",
+                self.min_similarity
+            );
+        }
+        Ok(DedupeOptions {
+            mode: match self.kind {
+                KindArg::Image => Mode::Image,
+                KindArg::Text => Mode::Text,
+                KindArg::All => Mode::All,
+            },
+            max_distance: self.max_distance,
+            min_similarity: self.min_similarity as f32,
+            since: self.since,
+            hub: neardup::cluster::HubRule {
+                cap: self.hub_cap,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// The settings in words, for the report's header.
+    pub fn describe(&self) -> String {
+        format!(
+            "kind {:?}, PDQ distance <= {}, text similarity >= {}, hub cap {}, clusters of {}+{}",
+            self.kind,
+            self.max_distance,
+            self.min_similarity,
+            self.hub_cap,
+            self.min_size,
+            self.since
+                .map_or(String::new(), |n| format!(", items since #{n}"))
+        )
+        .to_lowercase()
+    }
+}
+
+/// Opens the index for reading clusters, checking its schema.
+pub fn open(dir: &std::path::Path) -> anyhow::Result<neardup_index::Reader> {
+    let reader = neardup_index::Reader::open(dir)
+        .with_context(|| format!("{}: cannot open index", dir.display()))?;
+    neardup::schema::IndexSettings::from_json(reader.settings())
+        .with_context(|| format!("{}: the index's settings are unreadable", dir.display()))?
+        .check_readable()
+        .with_context(|| format!("{}: cannot read clusters from this index", dir.display()))?;
+    Ok(reader)
+}

@@ -1,0 +1,146 @@
+//! The analyst's report: one self-contained HTML page that shows each
+//! cluster of a dedupe run (its pictures, caption variants, accounts, first
+//! poster, spread over time) and an overview of the whole index.
+//!
+//! ```no_run
+//! use neardup::dedupe::{dedupe, DedupeOptions};
+//! use neardup::report::{render, ReportOptions};
+//! let reader = neardup::index::Reader::open("neardup-index")?;
+//! let opts = DedupeOptions::default();
+//! let clusters = dedupe(&reader, &opts)?;
+//! let html = render(&reader, &clusters, opts.mode, &ReportOptions::default())?;
+//! std::fs::write("report.html", html)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod diff;
+pub mod html;
+pub mod model;
+mod svg;
+pub mod thumbs;
+
+use std::path::PathBuf;
+
+use neardup_index::Reader;
+
+use crate::dedupe::{DedupeReport, Mode};
+use crate::schema::Kind;
+use html::{PageInfo, ThumbRef};
+pub use model::{gather, ClusterView, Investigation, Member};
+
+/// Pictures shown per cluster.
+pub const THUMBS_PER_CLUSTER: usize = 4;
+/// Thumbnails made for one report by default (largest clusters first):
+/// about 8 KB each in the page.
+pub const DEFAULT_MAX_THUMBNAILS: usize = 2_000;
+
+/// How to make a report.
+#[derive(Clone, Debug)]
+pub struct ReportOptions {
+    /// Clusters with fewer members are left out.
+    pub min_size: usize,
+    /// Thumbnails made in all, largest clusters first; the others show
+    /// their path.
+    pub max_thumbnails: usize,
+    /// The page's title.
+    pub title: String,
+    /// The index, as the page names it.
+    pub index: String,
+    /// The dedupe settings, in words.
+    pub settings: String,
+    /// The folder the page is written to: links are relative to it.
+    pub out_dir: PathBuf,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            min_size: 2,
+            max_thumbnails: DEFAULT_MAX_THUMBNAILS,
+            title: "neardup report".to_string(),
+            index: String::new(),
+            settings: String::new(),
+            out_dir: PathBuf::from("."),
+        }
+    }
+}
+
+/// Renders the report page of `report`'s clusters (made by a dedupe of
+/// `reader` in `mode`).
+pub fn render(
+    reader: &Reader,
+    report: &DedupeReport,
+    mode: Mode,
+    opts: &ReportOptions,
+) -> neardup_index::Result<String> {
+    let inv = gather(reader, report, mode, opts.min_size)?;
+    let thumbs = thumbnails(reader, &inv, opts.max_thumbnails)?;
+    let info = PageInfo {
+        title: opts.title.clone(),
+        index: opts.index.clone(),
+        settings: opts.settings.clone(),
+        made: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+        out_dir: opts.out_dir.clone(),
+    };
+    Ok(html::page(&inv, &thumbs, &info))
+}
+
+/// Chooses up to [`THUMBS_PER_CLUSTER`] pictures per cluster (members in
+/// order, one picture per member first), measures their PDQ distance to the
+/// first, and makes thumbnails for the first `budget` of them.
+fn thumbnails(
+    reader: &Reader,
+    inv: &Investigation,
+    budget: usize,
+) -> neardup_index::Result<Vec<Vec<ThumbRef>>> {
+    let mut chosen: Vec<Vec<ThumbRef>> = Vec::with_capacity(inv.clusters.len());
+    for c in &inv.clusters {
+        let mut picks: Vec<ThumbRef> = Vec::new();
+        for m in &c.members {
+            if picks.len() == THUMBS_PER_CLUSTER {
+                break;
+            }
+            if let Some(media) = m.media.first() {
+                if !picks.iter().any(|p| p.media.path == media.path) {
+                    picks.push(ThumbRef {
+                        media: media.clone(),
+                        thumb: None,
+                        distance: None,
+                    });
+                }
+            }
+        }
+        if let Some(first) = picks.first().map(|p| p.media.item) {
+            for p in &mut picks {
+                p.distance = model::pdq_distance(reader, first, p.media.item)?;
+            }
+        }
+        chosen.push(picks);
+    }
+    // Thumbnails for the first `budget` pictures with pixels, made in
+    // parallel; hash-list entries have none to show.
+    let mut wanted: Vec<(usize, usize)> = Vec::new();
+    for (ci, picks) in chosen.iter().enumerate() {
+        for (pi, p) in picks.iter().enumerate() {
+            if p.media.kind != Kind::Hash && wanted.len() < budget {
+                wanted.push((ci, pi));
+            }
+        }
+    }
+    let paths: Vec<&str> = wanted
+        .iter()
+        .map(|&(ci, pi)| chosen[ci][pi].media.path.as_str())
+        .collect();
+    let made = thumbs::make_all(&paths);
+    for ((ci, pi), thumb) in wanted.into_iter().zip(made) {
+        chosen[ci][pi].thumb = Some(thumb);
+    }
+    for picks in &mut chosen {
+        for p in picks.iter_mut().filter(|p| p.media.kind == Kind::Hash) {
+            p.thumb = Some(Err("an imported hash: no pixels to show".to_string()));
+        }
+    }
+    Ok(chosen)
+}
