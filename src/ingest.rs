@@ -598,7 +598,9 @@ fn work(
             Done::Item(Item {
                 id,
                 kind: Kind::Image.to_byte() | low | framed,
-                path: path.display().to_string(),
+                // Absolute, so that a report made from another folder
+                // still finds the picture.
+                path: canonical(&path).display().to_string(),
                 author: post.as_ref().map(|p| p.author.clone()).unwrap_or_default(),
                 timestamp: post.as_ref().and_then(|p| p.time),
                 snippet: String::new(),

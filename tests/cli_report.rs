@@ -373,3 +373,53 @@ fn hostile_account_names_keep_the_xml_well_formed() {
         );
     }
 }
+
+#[test]
+fn report_made_from_another_folder_finds_media_indexed_by_relative_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("media")).unwrap();
+    let shared = picture(400, 300, 3);
+    let mut lines = Vec::new();
+    for i in 0..3 {
+        std::fs::write(
+            data.join("media").join(format!("{i}.jpg")),
+            jpeg_bytes(&shared, 85 - i as u8 * 10),
+        )
+        .unwrap();
+        lines.push(
+            json!({"id": format!("p{i}"), "author": format!("a{i}"), "media": [format!("media/{i}.jpg")]})
+                .to_string(),
+        );
+    }
+    std::fs::write(data.join("posts.jsonl"), lines.join("\n")).unwrap();
+    // Indexed from `dir` with relative paths, reported from `dir/elsewhere`.
+    let indexed = support::command()
+        .current_dir(dir.path())
+        .args(["index", "--quiet", "--index", "idx", "data/posts.jsonl"])
+        .output()
+        .unwrap();
+    assert!(indexed.status.success());
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let run = support::command()
+        .current_dir(&elsewhere)
+        .args(["report", "--index", "../idx", "--out", "r.html"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let page = Html::parse_document(&std::fs::read_to_string(elsewhere.join("r.html")).unwrap());
+    assert_eq!(page.select(&sel(".thumbs img")).count(), 3);
+    assert!(page.select(&sel("figure.missing")).next().is_none());
+    // Links to the media are relative to the page.
+    let link = page.select(&sel(".thumbs a")).next().unwrap();
+    assert!(link
+        .value()
+        .attr("href")
+        .unwrap()
+        .starts_with("../data/media/"));
+}
