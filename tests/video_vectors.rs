@@ -5,7 +5,7 @@
 //! The videos live in `../shared/vpdq-vectors` beside the crate (CI lays
 //! `shared/` there); the test fails with a clear message when it is absent.
 
-use std::path::PathBuf;
+mod support;
 
 use neardup::video::{hash_video, vpdq, VideoOptions};
 
@@ -17,23 +17,13 @@ const VIDEOS: &[&str] = &[
     "test-padded-dimensions",
 ];
 
-fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vpdq-vectors");
-    assert!(
-        dir.join("README.md").is_file(),
-        "{} is missing: the vPDQ vectors are expected in ../shared/vpdq-vectors beside the crate",
-        dir.display()
-    );
-    dir
-}
-
 fn percentile(sorted: &[u32], p: f64) -> u32 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 #[test]
 fn every_frame_hashes_agree_with_meta_vpdq_reference() {
-    let dir = vectors_dir();
+    let dir = support::vpdq_vectors();
     let opts = VideoOptions {
         frame_interval: 0.0,
         ..VideoOptions::default()

@@ -12,7 +12,7 @@
 //! Segments: the query's frames are walked in time order; each frame with a
 //! match extends the current segment when one of its matches keeps the
 //! time offset (compared time minus query time) of the segment, within a
-//! tolerance of two sampling steps, and starts a new segment otherwise.
+//! tolerance of two and a half sampling steps, and starts a new segment otherwise.
 
 use crate::image::code::Hash256;
 use crate::image::pdq::{PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY};
@@ -130,9 +130,10 @@ fn median_step(frames: &[&FrameHash]) -> f64 {
 fn segments(q: &[&FrameHash], c: &[&FrameHash], distance: u32) -> Vec<Segment> {
     let step = median_step(q).max(median_step(c));
     // An offset may drift by two sampling steps (the two videos' samples
-    // fall at different instants), and a segment may bridge three steps of
-    // unmatched (dark, blurred) frames.
-    let (tolerance, max_gap) = (2.0 * step, 3.0 * step);
+    // fall at different instants; half a step more absorbs rounding of the
+    // times), and a segment may bridge three steps of unmatched (dark,
+    // blurred) frames.
+    let (tolerance, max_gap) = (2.5 * step, 3.0 * step);
     let mut out: Vec<Segment> = Vec::new();
     let mut open: Option<(Segment, f64)> = None;
     for f in q {
@@ -190,16 +191,17 @@ mod tests {
     use super::*;
     use crate::image::pdq::Pdq;
 
-    /// Frame `n` at `n` seconds with a hash 64 bits away from every other
-    /// `id`.
+    /// Frame `n` at `n` seconds with a pseudo-random hash per `id` (two ids
+    /// differ in about 128 bits).
     fn frame(n: u64, id: usize, quality: u8) -> FrameHash {
-        let mut hash = Hash256::ZERO;
-        for b in 0..64 {
-            hash.set_bit((id * 64 + b) % 256);
-        }
-        if id >= 4 {
-            hash.0[0] ^= (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
+        let mut x = (id as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut word = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let hash = Hash256([word(), word(), word(), word()]);
         FrameHash {
             frame: n,
             t: n as f64,

@@ -7,6 +7,35 @@ pub const VIDEO_EXTENSIONS: &[&str] = &[
     "mp4", "m4v", "mov", "3gp", "webm", "mkv", "avi", "mpg", "mpeg", "ts", "flv", "wmv", "ogv",
 ];
 
+/// Whether a file is taken as a video: a video extension, or the first
+/// bytes of a video container (so a renamed download is still found).
+pub fn looks_like_video(path: &std::path::Path) -> bool {
+    by_extension_or_magic(path, VIDEO_EXTENSIONS, 192, |head| {
+        sniff_container(head).is_some()
+    })
+}
+
+/// Whether `path` has one of `extensions` (any case), else whether its
+/// first `head_len` bytes satisfy `magic` (an unreadable file: no).
+pub fn by_extension_or_magic(
+    path: &std::path::Path,
+    extensions: &[&str],
+    head_len: usize,
+    magic: impl Fn(&[u8]) -> bool,
+) -> bool {
+    use std::io::Read;
+    let by_ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)));
+    if by_ext {
+        return true;
+    }
+    let mut head = Vec::new();
+    let _ = std::fs::File::open(path).and_then(|f| f.take(head_len as u64).read_to_end(&mut head));
+    magic(&head)
+}
+
 /// A video container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Container {
