@@ -44,6 +44,25 @@ fn zero_length_video_is_an_empty_file_error() {
     ));
 }
 
+#[cfg(unix)]
+#[test]
+fn fifo_named_like_a_video_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, bare) = (dir.path().join("pipe.mp4"), dir.path().join("pipe"));
+    let status = Command::new("mkfifo")
+        .arg(&p)
+        .arg(&bare)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    assert!(matches!(
+        expect_error(&p, &every_frame()),
+        VideoError::NotAFile { .. }
+    ));
+    // Sniffing a FIFO without a video extension must not open it.
+    assert!(!neardup::video::probe::looks_like_video(&bare));
+}
+
 #[test]
 fn truncated_mp4_is_a_corrupt_file_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,6 +13,12 @@ pub enum VideoError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// The path is not a regular file (a FIFO, a device, a directory).
+    #[error("{}: not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
     /// The file is empty.
     #[error("{}: empty file (0 bytes)", path.display())]
     Empty {
@@ -92,6 +98,7 @@ impl VideoError {
     pub fn path(&self) -> &std::path::Path {
         match self {
             VideoError::Io { path, .. }
+            | VideoError::NotAFile { path }
             | VideoError::Empty { path }
             | VideoError::NotAVideo { path }
             | VideoError::Corrupt { path, .. }

@@ -115,6 +115,12 @@ fn hash_inner(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError>
         path: path.to_path_buf(),
         source,
     };
+    // A FIFO or device named like a video would block the read below.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(VideoError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
     let mut head = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(64 << 10).read_to_end(&mut head))

@@ -31,6 +31,10 @@ pub fn by_extension_or_magic(
     if by_ext {
         return true;
     }
+    // Only regular files are opened: a FIFO or device would block the read.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = Vec::new();
     let _ = std::fs::File::open(path).and_then(|f| f.take(head_len as u64).read_to_end(&mut head));
     magic(&head)
