@@ -40,5 +40,6 @@ pub mod query;
 pub mod report;
 pub mod schema;
 pub mod text;
+pub mod video;
 
 pub use neardup_index as index;

@@ -1,10 +1,11 @@
 //! `neardup compare`: distances between two images, or (with `--text` or
-//! `--text-file`) similarity between two texts.
+//! `--text-file`) similarity between two texts, or vPDQ match percentages
+//! and shared segments between two videos.
 
 use std::process::ExitCode;
 
 pub use super::common::Format;
-use super::{compare_image, compare_text};
+use super::{compare_image, compare_text, compare_video};
 
 /// Arguments of `neardup compare`.
 #[derive(clap::Args)]
@@ -24,6 +25,12 @@ pub struct Args {
     /// With --text/--text-file: keep @mentions as words instead of masking them.
     #[arg(long)]
     pub keep_mentions: bool,
+    /// Videos: seconds between hashed frames (0 = every frame).
+    #[arg(long, value_name = "SECONDS", default_value_t = neardup::video::frames::DEFAULT_FRAME_INTERVAL)]
+    pub frame_interval: f64,
+    /// Videos: the pair matches when either match percentage reaches this.
+    #[arg(long, default_value_t = 80.0)]
+    pub match_percent: f64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -33,6 +40,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.text || args.text_file {
         compare_text::run(&args)
+    } else if compare_video::both_videos(&args.items) {
+        compare_video::run(&args)
     } else {
         compare_image::run(&args)
     }

@@ -9,7 +9,7 @@
 //! message on standard error) and the batch goes on.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +24,11 @@ use neardup::image::pdq::Dihedral;
 use neardup::image::pipeline::{
     fingerprint_path, read_image_file, ImageFingerprint, PipelineOptions, DEFAULT_DECODE_SIDE,
 };
+use neardup::video::frames::{DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES};
+use neardup::video::probe::{by_extension_or_magic, looks_like_video};
+use neardup::video::{hash_video, VideoHash, VideoOptions};
+
+use super::hash_video as video_out;
 
 /// A perceptual hash algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -44,6 +49,9 @@ pub enum Format {
     Jsonl,
     /// Aligned columns for reading.
     Table,
+    /// Meta's vPDQ text format (`frame,quality,pdq_hex,seconds` per
+    /// sampled frame) of one video.
+    Vpdq,
 }
 
 /// Arguments of `neardup hash`.
@@ -74,6 +82,14 @@ pub struct Args {
     /// Refuse images whose header claims more pixels than this.
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
+    /// Videos: seconds between hashed frames (0 = every frame).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_FRAME_INTERVAL,
+          value_parser = parse_interval)]
+    pub frame_interval: f64,
+    /// Videos: stop decoding after this many frames (the record is marked
+    /// `cut`).
+    #[arg(long, default_value_t = DEFAULT_MAX_FRAMES)]
+    pub max_frames: u64,
     /// Benchmark floor: decode (reduced, as for hashing) but do not hash.
     #[arg(long, hide = true)]
     pub decode_only: bool,
@@ -92,6 +108,14 @@ const IMAGE_EXTENSIONS: &[&str] = &[
     "pnm", "pbm", "pgm", "ppm", "tga", "qoi", "hdr", "exr", "dds", "ff",
 ];
 
+/// A frame interval: a finite number of seconds, 0 or more.
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds >= 0")),
+    }
+}
+
 /// One item of work, in input order.
 enum Input {
     /// A file to hash.
@@ -103,6 +127,17 @@ enum Input {
 /// Runs `neardup hash`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let inputs = collect_inputs(&args.paths)?;
+    if args.format == Format::Vpdq && inputs.len() != 1 {
+        anyhow::bail!(
+            "--format vpdq prints the frame hashes of one video; got {} files",
+            inputs.len()
+        );
+    }
+    let video = VideoOptions {
+        frame_interval: args.frame_interval,
+        max_pixels: args.max_pixels,
+        max_frames: args.max_frames,
+    };
     let opts = PipelineOptions {
         max_pixels: args.max_pixels,
         pdq: args.algo.contains(&Algo::Pdq) || args.dihedral,
@@ -129,7 +164,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Row)>();
     std::thread::scope(|s| {
         let inputs = &inputs;
-        let (opts, stop, decode_only) = (&opts, &stop, args.decode_only);
+        let (opts, stop, decode_only, video) = (&opts, &stop, args.decode_only, &video);
+        let format = args.format;
         s.spawn(move || {
             pool.install(|| {
                 // par_bridge hands items out in input order, so results
@@ -142,7 +178,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        let row = process(input, opts, decode_only);
+                        let row = match input {
+                            Input::File(path) if !decode_only && looks_like_video(path) => {
+                                process_video(path, video)
+                            }
+                            _ if format == Format::Vpdq => not_a_video(input),
+                            _ => process(input, opts, decode_only),
+                        };
                         let _ = tx.send((i, row));
                     });
             });
@@ -156,6 +198,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 if let Row::Error { error, .. } = &row {
                     failed += 1;
                     eprintln!("neardup: {error}");
+                }
+                if let Row::Video { path, video } = &row {
+                    if let Some(w) = video_out::partial_warning(path, video) {
+                        eprintln!("neardup: {w}");
+                    }
                 }
                 if write_error.is_none() {
                     if let Err(e) = write_row(&mut out, &row, args.format, args.extra) {
@@ -174,7 +221,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     if inputs.is_empty() {
-        eprintln!("neardup: no image files found");
+        eprintln!("neardup: no image or video files found");
     }
     Ok(if failed > 0 {
         ExitCode::from(1)
@@ -193,6 +240,10 @@ enum Row {
         path: String,
         width: u32,
         height: u32,
+    },
+    Video {
+        path: String,
+        video: Box<VideoHash>,
     },
     Error {
         path: String,
@@ -231,6 +282,32 @@ fn process(input: &Input, opts: &PipelineOptions, decode_only: bool) -> Row {
         error: e.to_string(),
         reason: e.reason(),
     })
+}
+
+fn process_video(path: &Path, opts: &VideoOptions) -> Row {
+    match hash_video(path, opts) {
+        Ok(v) => Row::Video {
+            path: path.display().to_string(),
+            video: Box::new(v),
+        },
+        Err(e) => Row::Error {
+            path: path.display().to_string(),
+            error: e.to_string(),
+            reason: e.reason(),
+        },
+    }
+}
+
+fn not_a_video(input: &Input) -> Row {
+    let path = match input {
+        Input::File(p) | Input::Unreadable(p, _) => p.display().to_string(),
+    };
+    let reason = "not a video (--format vpdq prints a video's frame hashes)".to_string();
+    Row::Error {
+        error: format!("{path}: {reason}"),
+        path,
+        reason,
+    }
 }
 
 /// The benchmark's floor: read and decode exactly as the pipeline does,
@@ -323,6 +400,8 @@ impl<'a> JsonRow<'a> {
                 j.path = path;
                 j.error = Some(reason);
             }
+            // Written by `hash_video::write_jsonl`.
+            Row::Video { path, .. } => j.path = path,
         }
         j
     }
@@ -344,7 +423,17 @@ fn table_header(opts: &PipelineOptions) -> String {
 }
 
 fn write_row(out: &mut impl Write, row: &Row, format: Format, extra: bool) -> std::io::Result<()> {
+    if let Row::Video { path, video } = row {
+        return match format {
+            Format::Jsonl => video_out::write_jsonl(out, path, video),
+            Format::Table => video_out::write_table(out, path, video),
+            Format::Vpdq => video_out::write_vpdq(out, video),
+        };
+    }
     match format {
+        // Errors go to standard error only: the output stays a clean vPDQ
+        // file.
+        Format::Vpdq => Ok(()),
         Format::Jsonl => {
             serde_json::to_writer(&mut *out, &JsonRow::new(row, extra))?;
             writeln!(out)
@@ -387,6 +476,7 @@ fn write_row(out: &mut impl Write, row: &Row, format: Format, extra: bool) -> st
             Row::Error { path, reason, .. } => {
                 writeln!(out, "{:>11}  error: {reason}  {path}", "-")
             }
+            Row::Video { .. } => Ok(()),
         },
     }
 }
@@ -422,7 +512,10 @@ fn expand(path: &Path, inputs: &mut Vec<Input>) {
         .sort_by_file_name();
     for entry in walk {
         match entry {
-            Ok(e) if e.file_type().is_file() && looks_like_image(e.path()) => {
+            Ok(e)
+                if e.file_type().is_file()
+                    && (looks_like_image(e.path()) || looks_like_video(e.path())) =>
+            {
                 inputs.push(Input::File(e.into_path()));
             }
             Ok(_) => {}
@@ -440,16 +533,5 @@ fn expand(path: &Path, inputs: &mut Vec<Input>) {
 
 /// An image extension, or the magic number of an image format.
 fn looks_like_image(path: &Path) -> bool {
-    let by_ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)));
-    if by_ext {
-        return true;
-    }
-    let mut head = [0u8; 32];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    sniff(&head[..n]).is_some()
+    by_extension_or_magic(path, IMAGE_EXTENSIONS, 32, |head| sniff(head).is_some())
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes `Args` (clap derive) and
 //! `run(Args) -> anyhow::Result<ExitCode>`; `compare` dispatches to
-//! `compare_image` and `compare_text`.
+//! `compare_image`, `compare_text` and
+//! `compare_video`; `hash` hands videos to `hash_video`.
 
 pub mod clusters;
 pub mod common;
@@ -8,9 +9,11 @@ pub mod compact;
 pub mod compare;
 pub mod compare_image;
 pub mod compare_text;
+pub mod compare_video;
 pub mod dedupe;
 pub mod export;
 pub mod hash;
+pub mod hash_video;
 pub mod index;
 pub mod query;
 pub mod report;

@@ -45,6 +45,18 @@ pub fn jpeg_bytes(img: &RgbImage, quality: u8) -> Vec<u8> {
     out
 }
 
+/// Meta's vPDQ vectors in `../shared/vpdq-vectors` beside the crate (CI
+/// lays `shared/` there); a clear failure when they are absent.
+pub fn vpdq_vectors() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vpdq-vectors");
+    assert!(
+        dir.join("README.md").is_file(),
+        "{} is missing: the vPDQ vectors are expected in ../shared/vpdq-vectors beside the crate",
+        dir.display()
+    );
+    dir
+}
+
 /// The built `neardup`, without a `NEARDUP_INDEX` the environment may set
 /// (each test names its own index).
 pub fn command() -> Command {

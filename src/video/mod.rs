@@ -1,0 +1,230 @@
+//! Video fingerprints as Meta's vPDQ makes them: one PDQ per sampled frame
+//! (default one frame per second), with its frame number and time.
+//!
+//! Decoding: H.264 in MP4 / MOV / M4V (Baseline, Main and High profile,
+//! B-frames) with the bundled OpenH264 decoder and the `mp4parse` demuxer,
+//! nothing to install; every other codec or container through `ffmpeg` when
+//! it is on PATH ([`ffmpeg`]), else an error naming the file, its codec and
+//! the missing tool. A pixel budget refuses absurd frame sizes before any
+//! decoding and a frame budget bounds the run on very long videos.
+//!
+//! ```no_run
+//! use neardup::video::{hash_video, VideoOptions};
+//!
+//! let v = hash_video("clip.mp4".as_ref(), &VideoOptions::default())?;
+//! for f in &v.frames {
+//!     println!("{} {:.3} {} {}", f.frame, f.t, f.pdq.hash, f.pdq.quality);
+//! }
+//! # Ok::<(), neardup::video::error::VideoError>(())
+//! ```
+
+pub mod compare;
+pub mod demux;
+pub mod error;
+pub mod ffmpeg;
+pub mod frames;
+pub mod h264;
+pub mod probe;
+pub mod vpdq;
+pub mod yuv;
+
+use std::io::Read;
+use std::path::Path;
+
+use mp4parse::CodecType;
+
+use crate::image::decode::DEFAULT_MAX_PIXELS;
+use error::VideoError;
+use frames::{frame_step, FrameHash, Hasher, Limits, DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES};
+use probe::{matroska_codec, sniff_container, Container};
+
+/// How videos are hashed.
+#[derive(Clone, Copy, Debug)]
+pub struct VideoOptions {
+    /// Seconds between hashed frames; 0 hashes every frame.
+    pub frame_interval: f64,
+    /// Largest frame in pixels.
+    pub max_pixels: u64,
+    /// Most frames decoded before the run stops (the result is then marked
+    /// [`VideoHash::cut`]).
+    pub max_frames: u64,
+}
+
+impl Default for VideoOptions {
+    fn default() -> Self {
+        VideoOptions {
+            frame_interval: DEFAULT_FRAME_INTERVAL,
+            max_pixels: DEFAULT_MAX_PIXELS,
+            max_frames: DEFAULT_MAX_FRAMES,
+        }
+    }
+}
+
+/// Which decoder read the frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecoderKind {
+    /// The bundled OpenH264.
+    OpenH264,
+    /// The `ffmpeg` program.
+    Ffmpeg,
+}
+
+/// The frame hashes of one video and what is known of it.
+#[derive(Clone, Debug)]
+pub struct VideoHash {
+    /// Frame width.
+    pub width: u32,
+    /// Frame height.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: f64,
+    /// Duration in seconds.
+    pub duration: f64,
+    /// Codec name.
+    pub codec: String,
+    /// Which decoder read it.
+    pub decoder: DecoderKind,
+    /// Frames decoded.
+    pub frames_decoded: u64,
+    /// The frame budget stopped decoding before the end.
+    pub cut: bool,
+    /// The file ends before its sample table does (a partial download).
+    pub truncated: bool,
+    /// Samples the decoder refused as damaged.
+    pub decode_errors: u64,
+    /// The sampled frames' hashes, in display order (not pruned).
+    pub frames: Vec<FrameHash>,
+}
+
+/// Hashes one video: decodes it, samples frames every
+/// `opts.frame_interval` seconds and computes their PDQ.
+pub fn hash_video(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError> {
+    // OpenH264 is C++ and mp4parse is fuzzed, but a panic in either (or in
+    // this code) must not end a batch: it becomes this file's error.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash_inner(path, opts)))
+        .unwrap_or_else(|_| {
+            Err(VideoError::Decode {
+                path: path.to_path_buf(),
+                reason: "the decoder failed on this file (internal panic)".into(),
+            })
+        })
+}
+
+fn hash_inner(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError> {
+    let io = |source| VideoError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    // A FIFO or device named like a video would block the read below.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(VideoError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 << 10).read_to_end(&mut head))
+        .map_err(io)?;
+    if head.is_empty() {
+        return Err(VideoError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let limits = Limits {
+        max_pixels: opts.max_pixels,
+        max_frames: opts.max_frames,
+    };
+    let container = sniff_container(&head);
+    if container == Some(Container::Mp4) {
+        let mut track = demux::Mp4Track::open(path)?;
+        if track.codec == CodecType::H264 {
+            return hash_h264(&mut track, opts, &limits);
+        }
+        let codec = track.codec_name().to_string();
+        return hash_with_ffmpeg(path, opts, &limits, Container::Mp4, codec);
+    }
+    let codec = match container {
+        Some(Container::Matroska) => matroska_codec(&head).unwrap_or("unknown codec"),
+        _ => "unknown codec",
+    };
+    match container {
+        Some(c) => hash_with_ffmpeg(path, opts, &limits, c, codec.to_string()),
+        // Not a container this crate knows: ffmpeg may still read it (it
+        // knows hundreds); without it, this is not a video.
+        None if ffmpeg::available() => hash_with_ffmpeg(
+            path,
+            opts,
+            &limits,
+            Container::Other("unknown"),
+            codec.into(),
+        ),
+        None => Err(VideoError::NotAVideo {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+fn hash_h264(
+    track: &mut demux::Mp4Track,
+    opts: &VideoOptions,
+    limits: &Limits,
+) -> Result<VideoHash, VideoError> {
+    let fps = track.fps();
+    let mut hasher = Hasher::new(frame_step(opts.frame_interval, fps));
+    let d = h264::decode(track, limits, &mut hasher)?;
+    let last = track.display_times().last().copied().unwrap_or(0.0);
+    let duration = if fps > 0.0 { last + 1.0 / fps } else { last };
+    Ok(VideoHash {
+        width: d.width,
+        height: d.height,
+        fps,
+        duration,
+        codec: "h264".into(),
+        decoder: DecoderKind::OpenH264,
+        frames_decoded: d.frames,
+        cut: d.hit_frame_budget,
+        truncated: track.truncated,
+        decode_errors: d.errors,
+        frames: hasher.frames,
+    })
+}
+
+fn hash_with_ffmpeg(
+    path: &Path,
+    opts: &VideoOptions,
+    limits: &Limits,
+    container: Container,
+    codec: String,
+) -> Result<VideoHash, VideoError> {
+    if !ffmpeg::available() {
+        return Err(VideoError::NeedsFfmpeg {
+            path: path.to_path_buf(),
+            codec,
+            container: container.name(),
+        });
+    }
+    let p = ffmpeg::probe(path)?;
+    let step = frame_step(opts.frame_interval, p.fps);
+    let mut hasher = Hasher::new(step);
+    let (decoded, cut) = ffmpeg::decode(path, &p, step, limits, &mut hasher)?;
+    let duration = if p.duration > 0.0 {
+        p.duration
+    } else if p.fps > 0.0 {
+        decoded as f64 / p.fps
+    } else {
+        0.0
+    };
+    Ok(VideoHash {
+        width: p.width,
+        height: p.height,
+        fps: p.fps,
+        duration,
+        codec: p.codec,
+        decoder: DecoderKind::Ffmpeg,
+        frames_decoded: decoded,
+        cut,
+        truncated: false,
+        decode_errors: 0,
+        frames: hasher.frames,
+    })
+}
