@@ -105,17 +105,8 @@ fn normalize_into_with<U: FindUrl>(text: &str, opts: &NormalizeOptions, out: &mu
     }
 }
 
-fn scan_folded(
-    folded: &str,
-    dominant: Option<unicode_script::Script>,
-    opts: &NormalizeOptions,
-    out: &mut String,
-) {
-    scan_folded_with::<UrlFinder>(folded, dominant, opts, out);
-}
-
-/// [`scan_folded`] with another URL detector (the tests pass the former,
-/// quadratic one as an oracle).
+/// Steps 4 to 6 with the URL detector `U` (the tests also pass the former,
+/// quadratic one, as an oracle).
 fn scan_folded_with<U: FindUrl>(
     folded: &str,
     dominant: Option<unicode_script::Script>,
@@ -757,7 +748,7 @@ mod tests {
                 let general = fold_unicode(&text);
                 let mut expected = String::new();
                 let d = confusables::dominant_script(&general);
-                scan_folded(
+                scan_folded_with::<UrlFinder>(
                     &general,
                     Some(d),
                     &NormalizeOptions::default(),
