@@ -179,9 +179,12 @@ mod tests {
             .collect()
     }
 
+    /// An update path: signature, the family's a and b, shingle hashes.
+    type Update = fn(&mut [u32], &[u32], &[u32], &[u64]);
+
     /// Every update path this CPU can run, by name.
-    fn paths() -> Vec<(&'static str, fn(&mut [u32], &[u32], &[u32], &[u64]))> {
-        let mut paths: Vec<(&'static str, fn(&mut [u32], &[u32], &[u32], &[u64]))> =
+    fn paths() -> Vec<(&'static str, Update)> {
+        let mut paths: Vec<(&'static str, Update)> =
             vec![("portable", |s, a, b, h| update_portable(s, a, b, h))];
         #[cfg(target_arch = "x86_64")]
         {
