@@ -18,19 +18,24 @@ fn sample(name: &str) -> String {
 }
 
 /// Runs `neardup args` with its standard output a pipe whose reader is
-/// closed before the child writes anything.
+/// closed before the child starts (closing it after the spawn would race
+/// with a fast child's first write).
 fn with_closed_stdout(args: &[&str]) -> Output {
-    let mut child = command()
+    // The write end of a pipe whose only reader, `true`, has exited
+    // (`std::io::pipe` would do, but is newer than our minimum Rust).
+    let mut reader = std::process::Command::new("true")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run true");
+    let writer = reader.stdin.take().expect("pipe to true");
+    reader.wait().expect("wait for true");
+    command()
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
-        .expect("run neardup");
-    // Our end is the only reader (the child does not inherit it): closing it
-    // makes every write of the child fail with EPIPE.
-    drop(child.stdout.take());
-    child.wait_with_output().expect("wait for neardup")
+        .output()
+        .expect("run neardup")
 }
 
 fn check_quiet_on_closed_pipe(args: &[&str], writes_stdout: bool) {
