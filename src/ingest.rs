@@ -620,19 +620,24 @@ fn canonical(path: &Path) -> PathBuf {
 /// The first [`SNIPPET_CHARS`] characters of a text, on one line.
 pub fn snippet(text: &str) -> String {
     let mut out = String::new();
+    // Counted as it grows: counting `out` at each input character cost
+    // SNIPPET_CHARS steps per character of a long run of white space.
+    let mut kept = 0;
     let mut last_space = false;
     for c in text.chars() {
-        if out.chars().count() >= SNIPPET_CHARS {
+        if kept >= SNIPPET_CHARS {
             out.push('…');
             break;
         }
         if c.is_whitespace() {
             if !last_space && !out.is_empty() {
                 out.push(' ');
+                kept += 1;
             }
             last_space = true;
         } else {
             out.push(c);
+            kept += 1;
             last_space = false;
         }
     }

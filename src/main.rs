@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success (everything hashed, something found), 1 partial or
 //! empty result (some files failed, nothing matched), 2 usage or fatal error.
+//! A closed standard output (`| head`) ends any subcommand quietly with 0.
 
 use std::process::ExitCode;
 
@@ -67,6 +68,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output closed it (`| head`): its choice, not an
+        // error of ours.
+        Err(e) if cmd::common::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("neardup: error: {e:#}");
             ExitCode::from(2)

@@ -3,42 +3,18 @@
 //! PNG and WebP up to 1280 pixels a side) was decoded by Pillow, converted
 //! to RGB, shrunk with `thumbnail((512, 512))` and hashed by Meta's C++.
 //! Here the `image` crate decodes, a bicubic resize to Pillow's thumbnail
-//! size shrinks, and neardup hashes; decoders and resamplers differ, so the
+//! size (the library's `thumbnail_size`) shrinks, and neardup hashes; decoders and resamplers differ, so the
 //! bar is Meta's own for a port: distance <= 10 wherever quality >= 80.
 
 use std::path::Path;
 
 use neardup::image::code::Hash256;
 use neardup::image::pdq::pdq_from_rgb;
+use neardup::image::pipeline::thumbnail_size;
 
-/// The size Pillow's `thumbnail((max, max))` gives: aspect kept, each side
-/// rounded (down or up) to whichever keeps the aspect ratio closer.
-fn thumbnail_size(w: u32, h: u32, max: u32) -> (u32, u32) {
-    if w <= max && h <= max {
-        return (w, h);
-    }
-    let aspect = w as f64 / h as f64;
-    let pick = |v: f64, err: &dyn Fn(f64) -> f64| {
-        let (lo, hi) = (v.floor(), v.ceil());
-        let best = if err(hi) < err(lo) { hi } else { lo };
-        (best as u32).max(1)
-    };
-    if 1.0 >= aspect {
-        // Tall: height is max.
-        let x = pick(max as f64 * aspect, &|n| (aspect - n / max as f64).abs());
-        (x, max)
-    } else {
-        let y = pick(max as f64 / aspect, &|n| {
-            if n == 0.0 {
-                0.0
-            } else {
-                (aspect - max as f64 / n).abs()
-            }
-        });
-        (max, y)
-    }
-}
-
+/// The library's size rule, which the pipeline test below relies on, on
+/// sizes Pillow 11 gives for `Image.new("RGB", s).thumbnail((512, 512))`
+/// (the unit tests in `image::pipeline` check others).
 #[test]
 fn thumbnail_size_follows_pillow() {
     assert_eq!(thumbnail_size(2560, 1600, 512), (512, 320));

@@ -1,6 +1,8 @@
 //! Text normalisation across scripts, and bad input: every input gives a
 //! fingerprint or a clear error, never a panic.
 
+mod support;
+
 use neardup::text::normalize::{normalize, NormalizeOptions};
 use neardup::text::{TextError, TextHasher, TextSettings, DEFAULT_THRESHOLD};
 
@@ -165,17 +167,52 @@ fn a_megabyte_of_text() {
 
 #[test]
 fn lone_surrogate_in_json_is_a_parse_error_not_a_panic() {
-    // serde_json refuses a lone surrogate escape (a Rust string cannot hold
-    // one): ingest reports the line and skips it.
-    for json in [r#""boycott \ud800 paris""#, r#""\udc00""#, r#""x\ud800""#] {
-        let r: Result<String, _> = serde_json::from_str(json);
-        let e = r.expect_err("lone surrogate must not parse");
-        let msg = e.to_string();
-        assert!(msg.contains("escape") || msg.contains("surrogate"), "{msg}");
+    // A Rust string cannot hold a lone surrogate escape: `index` reports the
+    // line, skips it and indexes the rest (exit 1, partial), and a proper
+    // pair is an ordinary character.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let posts = dir.path().join("posts.jsonl");
+    let lines = [
+        r#"{"id": "p1", "text": "boycott the games in paris, share before they delete it"}"#,
+        r#"{"id": "p2", "text": "boycott \ud800 paris"}"#,
+        r#"{"id": "p3", "text": "\udc00"}"#,
+        r#"{"id": "p4", "text": "\ud83d\ude00 paris in july, the games we will not watch"}"#,
+    ];
+    std::fs::write(&posts, lines.join("\n")).expect("write posts");
+    let idx = dir.path().join("idx");
+    let idx = idx.to_str().expect("UTF-8 path");
+    let out = support::neardup(
+        &["index", "--index", idx, posts.to_str().expect("UTF-8")],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for line in [2, 3] {
+        let at = format!("posts.jsonl:{line}: malformed JSON");
+        assert!(stderr.contains(&at), "no {at:?} in {stderr}");
     }
-    // A proper pair is a normal character.
-    let ok: String = serde_json::from_str(r#""\ud83d\ude00 paris""#).expect("valid pair");
-    assert_eq!(n(&ok), "paris");
+    assert!(!stderr.contains("posts.jsonl:1:") && !stderr.contains("posts.jsonl:4:"));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // The good lines were indexed, the emoji of the pair included.
+    let p4: serde_json::Value = serde_json::from_str(lines[3]).expect("valid line");
+    let p4 = p4["text"].as_str().expect("text");
+    assert!(p4.starts_with('\u{1F600}'));
+    let out = support::neardup(
+        &["query", "--index", idx, "--format", "jsonl", "--text", p4],
+        None,
+    );
+    let answers = support::json_lines(&out);
+    let ids: Vec<&str> = answers[0]["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["p4"]);
+    let stats = support::neardup(&["stats", "--index", idx, "--format", "json"], None);
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats JSON");
+    assert_eq!(stats["items"]["text"], 2, "{stats}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `neardup compact`: merge all segments into one and drop deleted items.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -23,7 +24,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .compact_all()
         .with_context(|| format!("{}: compaction failed", dir.display()))?;
     let after = writer.reader().stats();
-    println!(
+    let mut w = super::common::stdout();
+    writeln!(
+        w,
         "{}: {} segments -> {}, {} -> {} bytes, generation {}",
         dir.display(),
         before.segments,
@@ -31,6 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         before.bytes_on_disk,
         after.bytes_on_disk,
         info.generation
-    );
+    )?;
+    w.flush()?;
     Ok(ExitCode::SUCCESS)
 }

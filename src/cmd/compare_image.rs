@@ -118,13 +118,8 @@ pub fn run(args: &super::compare::Args) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    // A closed pipe (`| head`) is not an error worth a message.
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            return Err(e).context("cannot write to standard output")
-        }
-        _ => {}
-    }
+    let mut out = super::common::stdout();
+    writeln!(out, "{text}")?;
+    out.flush()?;
     Ok(ExitCode::from(if c.pdq_match { 0 } else { 1 }))
 }

@@ -7,6 +7,7 @@
 //! the byte offset, because a lossy decode would silently change the
 //! fingerprint.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -70,29 +71,34 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         short_b: fb.short,
         settings,
     };
+    let mut w = super::common::stdout();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&report)?),
+        Format::Json => writeln!(w, "{}", serde_json::to_string(&report)?)?,
         Format::Table => {
             let short = |s: bool| if s { "  (short text)" } else { "" };
-            println!(
+            writeln!(
+                w,
                 "normalized A       {:?}{}",
                 report.normalized_a,
                 short(report.short_a)
-            );
-            println!(
+            )?;
+            writeln!(
+                w,
                 "normalized B       {:?}{}",
                 report.normalized_b,
                 short(report.short_b)
-            );
-            println!("estimated Jaccard  {:.4}", report.estimated_jaccard);
-            println!("exact Jaccard      {:.4}", report.exact_jaccard);
-            println!("SimHash distance   {}", report.simhash_distance);
-            println!(
+            )?;
+            writeln!(w, "estimated Jaccard  {:.4}", report.estimated_jaccard)?;
+            writeln!(w, "exact Jaccard      {:.4}", report.exact_jaccard)?;
+            writeln!(w, "SimHash distance   {}", report.simhash_distance)?;
+            writeln!(
+                w,
                 "match              {} (threshold {})",
                 if report.is_match { "yes" } else { "no" },
                 report.threshold
-            );
+            )?;
         }
     }
+    w.flush()?;
     Ok(ExitCode::from(if report.is_match { 0 } else { 1 }))
 }

@@ -184,8 +184,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if report.hubs.len() > 5 { ", ..." } else { "" }
         );
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = super::common::stdout();
     match args.format {
         Format::Jsonl => {
             use std::io::Write;

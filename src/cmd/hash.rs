@@ -153,8 +153,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let pool = builder.build().context("cannot start worker threads")?;
 
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Not buffered beyond a line: rows appear as pictures are hashed.
+    let mut out = std::io::stdout().lock();
     if args.format == Format::Table && !args.decode_only {
         writeln!(out, "{}", table_header(&opts))?;
     }
@@ -214,9 +214,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     });
     if let Some(e) = write_error {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Ok(ExitCode::from(2));
-        }
+        // A closed pipe ends the run quietly (see `common::is_broken_pipe`).
         return Err(e).context("cannot write to standard output");
     }
     out.flush()?;

@@ -1,5 +1,6 @@
 //! `neardup query`: the near-duplicates of a suspect image, text or hash.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,9 +40,13 @@ pub struct Args {
     /// A pHash to look up (16 hex digits, repeatable).
     #[arg(long, value_name = "HEX")]
     phash: Vec<String>,
-    /// Largest Hamming distance of an image match [default: 31 for PDQ, 8 for pHash].
-    #[arg(long, value_name = "BITS")]
-    max_distance: Option<u32>,
+    /// Largest PDQ Hamming distance of an image match, out of 256 bits.
+    #[arg(long, value_name = "BITS", default_value_t = neardup::image::pdq::PDQ_MATCH_DISTANCE)]
+    max_distance: u32,
+    /// Largest pHash Hamming distance of a match, out of 64 bits (--phash
+    /// queries, and pictures too flat for PDQ).
+    #[arg(long, value_name = "BITS", default_value_t = neardup::query::PHASH_MATCH_DISTANCE)]
+    max_phash_distance: u32,
     /// Smallest estimated Jaccard similarity of a text match.
     #[arg(long, value_name = "J", default_value_t = neardup::text::DEFAULT_THRESHOLD)]
     min_similarity: f64,
@@ -92,10 +97,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{}: cannot open index", dir.display()))?;
     let searcher = Searcher::new(&reader, args.max_pixels)
         .with_context(|| format!("{}: cannot search index", dir.display()))?;
-    let defaults = QueryOptions::default();
+    for (name, value, bits) in [
+        ("--max-distance", args.max_distance, 256),
+        ("--max-phash-distance", args.max_phash_distance, 64),
+    ] {
+        if value > bits {
+            anyhow::bail!("{name} is out of {bits} bits, not {value}");
+        }
+    }
     let opts = QueryOptions {
-        max_distance: args.max_distance.unwrap_or(defaults.max_distance),
-        max_phash_distance: args.max_distance.unwrap_or(defaults.max_phash_distance),
+        max_distance: args.max_distance,
+        max_phash_distance: args.max_phash_distance,
         min_similarity: args.min_similarity,
         limit: args.limit,
         dihedral: args.dihedral,
@@ -111,15 +123,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     let found = answers.iter().any(|a| !a.matches.is_empty());
+    let mut out = super::common::stdout();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&answers)?),
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&answers)?)?,
         Format::Jsonl => {
             for a in &answers {
-                println!("{}", serde_json::to_string(a)?);
+                writeln!(out, "{}", serde_json::to_string(a)?)?;
             }
         }
-        Format::Table => print_table(&answers),
+        Format::Table => print_table(&mut out, &answers)?,
     }
+    out.flush()?;
     Ok(if found {
         ExitCode::SUCCESS
     } else {
@@ -127,9 +141,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print_table(answers: &[Answer]) {
+fn print_table(out: &mut impl Write, answers: &[Answer]) -> std::io::Result<()> {
     for a in answers {
-        println!("{}: {} match(es)", a.query, a.matches.len());
+        writeln!(out, "{}: {} match(es)", a.query, a.matches.len())?;
         for m in &a.matches {
             let score = match (m.distance, m.similarity) {
                 (Some(d), _) => format!("d={d:<3}"),
@@ -151,7 +165,8 @@ fn print_table(answers: &[Answer]) {
             if !m.snippet.is_empty() {
                 line.push_str(&format!("  {:?}", m.snippet));
             }
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
     }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `neardup stats`: what an index holds.
 
 use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -80,23 +81,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         fields: reader.params().fields.clone(),
         settings,
     };
+    let mut w = super::common::stdout();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
+        Format::Json => writeln!(w, "{}", serde_json::to_string_pretty(&out)?)?,
         Format::Table => {
-            println!("index          {}", out.index);
+            writeln!(w, "index          {}", out.index)?;
             for (kind, n) in &out.items {
-                println!("{:<14} {n}", format!("{kind}s"));
+                writeln!(w, "{:<14} {n}", format!("{kind}s"))?;
             }
-            println!("posts          {}", out.posts);
-            println!("deleted        {}", out.deleted);
-            println!("segments       {}", out.segments);
-            println!("bytes on disk  {}", out.bytes_on_disk);
+            writeln!(w, "posts          {}", out.posts)?;
+            writeln!(w, "deleted        {}", out.deleted)?;
+            writeln!(w, "segments       {}", out.segments)?;
+            writeln!(w, "bytes on disk  {}", out.bytes_on_disk)?;
             for (field, n) in &out.codes {
-                println!("{:<14} {n}", format!("{field} codes"));
+                writeln!(w, "{:<14} {n}", format!("{field} codes"))?;
             }
-            println!("generation     {}", out.generation);
-            println!("settings       {}", serde_json::to_string(&out.settings)?);
+            writeln!(w, "generation     {}", out.generation)?;
+            writeln!(
+                w,
+                "settings       {}",
+                serde_json::to_string(&out.settings)?
+            )?;
         }
     }
+    w.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `neardup verify`: check every byte of an index.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -22,12 +23,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = reader
         .verify()
         .with_context(|| format!("{}: index is damaged", dir.display()))?;
-    println!(
+    let mut w = super::common::stdout();
+    writeln!(
+        w,
         "{}: ok: {} files, {} bytes, {} items checked",
         dir.display(),
         report.files,
         report.bytes,
         report.items
-    );
+    )?;
+    w.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -122,13 +122,30 @@ mod tests {
         })
     }
 
+    /// `img` with every channel value mapped by `f`.
+    fn map_levels(img: &image::RgbImage, f: impl Fn(u8) -> u8) -> image::RgbImage {
+        let mut out = img.clone();
+        out.pixels_mut().for_each(|p| p.0 = p.0.map(&f));
+        out
+    }
+
     #[test]
-    fn identical_pictures_hash_equal() {
+    fn brightness_and_contrast_keep_the_hash_and_inversion_flips_it() {
         let a = scene(300, 200, 1.0);
-        let b = a.clone();
-        assert_eq!(phash(&a), phash(&b));
-        assert_eq!(dhash(&a), dhash(&b));
-        assert_eq!(phash_dhash(&a), (phash(&b), dhash(&b)));
+        // Both hashes compare grey levels with each other (coefficients with
+        // their median, neighbours with neighbours), so a rising affine map
+        // of the levels keeps them, up to rounding; a falling one (the
+        // negative) reverses every comparison of the AC coefficients.
+        let dimmer = map_levels(&a, |v| (u16::from(v) * 3 / 4 + 40) as u8);
+        assert!(phash(&a).distance(&phash(&dimmer)) <= 2);
+        assert!(dhash(&a).distance(&dhash(&dimmer)) <= 4);
+        let negative = map_levels(&a, |v| 255 - v);
+        assert!(phash(&a).distance(&phash(&negative)) >= 48);
+        assert!(dhash(&a).distance(&dhash(&negative)) >= 48);
+        // The combined path converts to grey once and agrees with each hash.
+        for img in [&a, &dimmer, &negative] {
+            assert_eq!(phash_dhash(img), (phash(img), dhash(img)));
+        }
     }
 
     #[test]

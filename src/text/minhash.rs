@@ -159,14 +159,76 @@ pub fn jaccard_estimate(a: &[u32], b: &[u32]) -> f64 {
 mod tests {
     use super::*;
 
+    /// The family as the module documentation defines it, one function
+    /// and one shingle at a time: the scalar reference for every path.
+    fn reference(k: usize, seed: u64, hashes: &[u64]) -> Vec<u32> {
+        let mut state = seed;
+        (0..k)
+            .map(|_| {
+                let r = splitmix64(&mut state);
+                let (a, s) = ((r as u32) | 1, (r >> 32) as u32);
+                hashes
+                    .iter()
+                    .map(|&x| {
+                        let v = ((x as u32) ^ s).wrapping_mul(a);
+                        v ^ (v >> 15)
+                    })
+                    .min()
+                    .unwrap_or(u32::MAX)
+            })
+            .collect()
+    }
+
+    /// An update path: signature, the family's a and b, shingle hashes.
+    type Update = fn(&mut [u32], &[u32], &[u32], &[u64]);
+
+    /// Every update path this CPU can run, by name.
+    fn paths() -> Vec<(&'static str, Update)> {
+        let mut paths: Vec<(&'static str, Update)> =
+            vec![("portable", |s, a, b, h| update_portable(s, a, b, h))];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is available (checked just above).
+                paths.push(("avx2", |s, a, b, h| unsafe { update_avx2(s, a, b, h) }));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                // SAFETY: AVX-512F/BW/VL are available (checked just above).
+                paths.push(("avx512", |s, a, b, h| unsafe { update_avx512(s, a, b, h) }));
+            }
+        }
+        paths
+    }
+
     #[test]
-    fn dispatch_matches_portable() {
-        let m = MinHasher::new(128, 1);
-        let hashes: Vec<u64> = (0..300u64).map(super::super::shingle::fmix64).collect();
-        let fast = m.signature(&hashes);
-        let mut slow = vec![u32::MAX; 128];
-        update_portable(&mut slow, &m.a, &m.b, &hashes);
-        assert_eq!(fast, slow);
+    fn every_path_equals_the_scalar_reference() {
+        let mut state = 99;
+        // k = 128 takes the fixed-size loop; the others the general one,
+        // with lane remainders (7, 129) and below one vector (1).
+        for k in [1, 7, 16, 64, 128, 129, 256] {
+            for n in [0, 1, 5, 300] {
+                let seed = splitmix64(&mut state);
+                let hashes: Vec<u64> = (0..n).map(|_| splitmix64(&mut state)).collect();
+                let want = reference(k, seed, &hashes);
+                let m = MinHasher::new(k, seed);
+                assert_eq!(
+                    m.signature(&hashes),
+                    want,
+                    "dispatched, k {k}, {n} shingles"
+                );
+                for (name, update) in paths() {
+                    // Updating in two halves is updating once.
+                    let mut sig = vec![u32::MAX; k];
+                    let (first, second) = hashes.split_at(n / 2);
+                    update(&mut sig, &m.a, &m.b, first);
+                    update(&mut sig, &m.a, &m.b, second);
+                    assert_eq!(sig, want, "{name}, k {k}, {n} shingles");
+                }
+            }
+        }
     }
 
     #[test]

@@ -72,14 +72,19 @@ pub fn normalize(text: &str, opts: &NormalizeOptions) -> String {
 /// Like [`normalize`], but writes into `out` (cleared first) so that a
 /// caller hashing many texts can reuse one buffer.
 pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
+    normalize_into_with::<UrlFinder>(text, opts, out);
+}
+
+/// [`normalize_into`] with the URL detector `U`.
+fn normalize_into_with<U: FindUrl>(text: &str, opts: &NormalizeOptions, out: &mut String) {
     out.clear();
     let folded: Cow<'_, str> = if text.is_ascii() {
         // The scanner lower-cases ASCII as it copies it.
-        return scan_folded(text, None, opts, out);
+        return scan_folded_with::<U>(text, None, opts, out);
     } else if let Some(f) = fold_latin1(text) {
         // Latin-1 letters have no ASCII look-alike in the TR39 data (a test
         // checks it), so there is nothing to fold: skip the script analysis.
-        return scan_folded(&f, None, opts, out);
+        return scan_folded_with::<U>(&f, None, opts, out);
     } else {
         Cow::Owned(fold_unicode(text))
     };
@@ -88,7 +93,7 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
     } else {
         Some(confusables::dominant_script(&folded))
     };
-    scan_folded(&folded, dominant, opts, out);
+    scan_folded_with::<U>(&folded, dominant, opts, out);
     if dominant.is_some()
         && unicode_normalization::is_nfc_quick(out.chars())
             != unicode_normalization::IsNormalized::Yes
@@ -100,7 +105,9 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
     }
 }
 
-fn scan_folded(
+/// Steps 4 to 6 with the URL detector `U` (the tests also pass the former,
+/// quadratic one, as an oracle).
+fn scan_folded_with<U: FindUrl>(
     folded: &str,
     dominant: Option<unicode_script::Script>,
     opts: &NormalizeOptions,
@@ -112,7 +119,7 @@ fn scan_folded(
         need_space: false,
         dominant,
     };
-    scanner.scan(folded, opts);
+    scanner.scan::<U>(folded, opts);
 }
 
 /// Steps 1 to 3 for the common Western European case: text made of ASCII,
@@ -231,7 +238,7 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
-    fn scan(&mut self, s: &str, opts: &NormalizeOptions) {
+    fn scan<U: FindUrl>(&mut self, s: &str, opts: &NormalizeOptions) {
         let bytes = s.as_bytes();
         let mut i = 0;
         let mut prev_word = false;
@@ -239,11 +246,12 @@ impl Scanner<'_> {
         // have neither, and then no word start needs checking.
         let may_have_url = !opts.keep_urls && memchr_any(bytes);
         let has_scheme = may_have_url && s.contains("://");
+        let mut urls = U::new(has_scheme);
         while i < s.len() {
             let at_boundary = !prev_word;
             if at_boundary {
                 if may_have_url {
-                    if let Some(len) = url_len(&s[i..], has_scheme) {
+                    if let Some(len) = urls.url_len(s, i) {
                         self.token(URL_PLACEHOLDER);
                         i += len;
                         prev_word = false;
@@ -268,6 +276,7 @@ impl Scanner<'_> {
                         .iter()
                         .position(|c| !c.is_ascii_alphanumeric())
                         .map_or(bytes.len(), |p| i + p);
+                    count_work(end - i);
                     self.begin_word();
                     // ASCII text reaches here unfolded: lower-case it while
                     // copying (a no-op on folded text).
@@ -322,6 +331,7 @@ impl Scanner<'_> {
     fn hold(&mut self, c: char) {
         if self.word.is_empty() {
             let start = self.out.rfind(' ').map_or(0, |p| p + 1).min(self.out.len());
+            count_work(self.out.len() - start);
             let tail_is_word = self.out[start..].bytes().all(|b| b.is_ascii_alphanumeric());
             if tail_is_word && start < self.out.len() {
                 self.word.push_str(&self.out[start..]);
@@ -352,34 +362,96 @@ impl Scanner<'_> {
     }
 }
 
-/// Length in bytes of the URL starting at `s`, if one does: a scheme
-/// (`http://`, `https://`, or any word of up to 12 letters before `://`, so
-/// that `httр://` with a Cyrillic `р` is still a URL), `www.`, or a bare
-/// `domain.tld/path` such as the short links `bit.ly/x` and `t.co/x`. The
-/// URL runs to the next white space.
-fn url_len(s: &str, has_scheme: bool) -> Option<usize> {
+/// Finds the URL, if any, that starts at a word start. [`Scanner::scan`]
+/// asks at increasing positions of one text.
+trait FindUrl {
+    /// A finder for one text; `has_scheme`: the text has a `://`.
+    fn new(has_scheme: bool) -> Self;
+    /// Length in bytes of the URL starting at byte `i` of `s`, if one does.
+    fn url_len(&mut self, s: &str, i: usize) -> Option<usize>;
+}
+
+/// The URL detector: a scheme (`http://`, `https://`, or any word of up to
+/// 12 letters before `://`, so that `httр://` with a Cyrillic `р` is still
+/// a URL), `www.`, or a bare `domain.tld/path` such as the short links
+/// `bit.ly/x` and `t.co/x`. The URL runs to the next white space.
+///
+/// Linear in the text: the scheme and `www.` tests look at a bounded number
+/// of bytes, a URL found is skipped whole, and the bare-domain test
+/// remembers the `[A-Za-z0-9.-]` run it last measured. Every word start
+/// inside that run (`a.a.a.a...` has one after each dot) ends at the same
+/// byte and has the same last dot, so its answer follows from the run
+/// without rescanning it (rescanning made such a caption quadratic).
+struct UrlFinder {
+    has_scheme: bool,
+    /// The host-character run last measured.
+    run: Option<HostRun>,
+}
+
+/// A maximal run of `[A-Za-z0-9.-]` and what decides a bare domain in it.
+#[derive(Clone, Copy)]
+struct HostRun {
+    start: usize,
+    /// First byte after the run.
+    end: usize,
+    /// The run is followed by `/` and its last dot is followed by a
+    /// top-level domain (two or more ASCII letters up to the run's end):
+    /// then every word start before that dot begins a URL.
+    tld_dot: Option<usize>,
+}
+
+impl FindUrl for UrlFinder {
+    fn new(has_scheme: bool) -> Self {
+        UrlFinder {
+            has_scheme,
+            run: None,
+        }
+    }
+
+    fn url_len(&mut self, s: &str, i: usize) -> Option<usize> {
+        let b = s.as_bytes();
+        if let Some(len) = scheme_url_len(&s[i..], self.has_scheme) {
+            return Some(len);
+        }
+        if !is_host_byte(b[i]) {
+            return None;
+        }
+        let run = match self.run {
+            Some(r) if r.start <= i && i < r.end => r,
+            _ => {
+                let r = host_run(b, i);
+                self.run = Some(r);
+                r
+            }
+        };
+        // The host is `b[i..run.end]`; it needs a dot after its first byte,
+        // the run's last one (a dot at `i` itself leaves an empty name).
+        match run.tld_dot {
+            Some(dot) if dot > i => Some(to_space(b, run.end) - i),
+            _ => None,
+        }
+    }
+}
+
+/// A URL with a scheme or `www.` at the start of `s`: its length.
+fn scheme_url_len(s: &str, has_scheme: bool) -> Option<usize> {
     let b = s.as_bytes();
-    let to_space = |start: usize| {
-        start
-            + b[start..]
-                .iter()
-                .position(|c| c.is_ascii_whitespace())
-                .unwrap_or(b.len() - start)
-    };
     for prefix in [&b"https://"[..], b"http://", b"www."] {
+        count_work(prefix.len());
         if b.len() > prefix.len()
             && b[..prefix.len()].eq_ignore_ascii_case(prefix)
             && !b[prefix.len()].is_ascii_whitespace()
         {
-            return Some(to_space(prefix.len()));
+            return Some(to_space(b, prefix.len()));
         }
     }
     // Any scheme, in any script (only looked for when the text has a `://`).
     if !has_scheme {
-        return bare_domain_len(b, to_space);
+        return None;
     }
     let mut scheme = 0;
     for (n, c) in s.chars().enumerate() {
+        count_work(1);
         if n >= 12 || !is_word_char(c) {
             break;
         }
@@ -388,28 +460,59 @@ fn url_len(s: &str, has_scheme: bool) -> Option<usize> {
     if scheme > 0 && b[scheme..].starts_with(b"://") {
         let rest = scheme + 3;
         if b.len() > rest && !b[rest].is_ascii_whitespace() {
-            return Some(to_space(rest));
+            return Some(to_space(b, rest));
         }
     }
-    bare_domain_len(b, to_space)
+    None
 }
 
-/// Length of a bare `domain.tld/path` URL at the start of `b`.
-fn bare_domain_len(b: &[u8], to_space: impl Fn(usize) -> usize) -> Option<usize> {
-    let run = b
+/// Characters of a bare host name.
+fn is_host_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'.' || c == b'-'
+}
+
+/// Measures the host-character run that starts at `start`.
+fn host_run(b: &[u8], start: usize) -> HostRun {
+    let end = b[start..]
         .iter()
-        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-'))
-        .unwrap_or(b.len());
-    if run == 0 || b.get(run) != Some(&b'/') {
-        return None;
+        .position(|&c| !is_host_byte(c))
+        .map_or(b.len(), |p| start + p);
+    count_work(end - start);
+    let tld_dot = if b.get(end) == Some(&b'/') {
+        b[start..end]
+            .iter()
+            .rposition(|&c| c == b'.')
+            .map(|p| start + p)
+            .filter(|&dot| {
+                let tld = &b[dot + 1..end];
+                tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic)
+            })
+    } else {
+        None
+    };
+    HostRun {
+        start,
+        end,
+        tld_dot,
     }
-    let host = &b[..run];
-    let dot = host.iter().rposition(|&c| c == b'.')?;
-    let tld = &host[dot + 1..];
-    if dot == 0 || tld.len() < 2 || !tld.iter().all(|c| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    Some(to_space(run))
+}
+
+/// The first white space at or after `start` (or the end of `b`).
+fn to_space(b: &[u8], start: usize) -> usize {
+    let end = b[start..]
+        .iter()
+        .position(|c| c.is_ascii_whitespace())
+        .map_or(b.len(), |p| start + p);
+    count_work(end - start);
+    end
+}
+
+/// Counts bytes examined, so that tests can check the scan is linear
+/// without timing it; nothing outside tests.
+#[inline]
+fn count_work(_bytes: usize) {
+    #[cfg(test)]
+    tests::WORK.with(|w| w.set(w.get() + _bytes as u64));
 }
 
 /// True if `b` has a `.` or a `:`, without which there is no URL.
@@ -423,6 +526,7 @@ fn mention_len(s: &str) -> usize {
     let mut len = 0;
     let mut last_dot = false;
     for c in s.chars() {
+        count_work(c.len_utf8());
         if c == '_' || is_word_char(c) {
             len += c.len_utf8();
             last_dot = false;
@@ -443,6 +547,180 @@ fn mention_len(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Bytes examined by the scanner's searches (see `count_work`).
+        pub(super) static WORK: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// The URL detector before it was made linear, kept verbatim as the
+    /// oracle of `url_detection_equals_the_former_detector`: it rescans
+    /// the host run at every word start.
+    struct FormerUrls {
+        has_scheme: bool,
+    }
+
+    impl FindUrl for FormerUrls {
+        fn new(has_scheme: bool) -> Self {
+            FormerUrls { has_scheme }
+        }
+        fn url_len(&mut self, s: &str, i: usize) -> Option<usize> {
+            former_url_len(&s[i..], self.has_scheme)
+        }
+    }
+
+    fn former_url_len(s: &str, has_scheme: bool) -> Option<usize> {
+        let b = s.as_bytes();
+        let to_space = |start: usize| {
+            start
+                + b[start..]
+                    .iter()
+                    .position(|c| c.is_ascii_whitespace())
+                    .unwrap_or(b.len() - start)
+        };
+        for prefix in [&b"https://"[..], b"http://", b"www."] {
+            if b.len() > prefix.len()
+                && b[..prefix.len()].eq_ignore_ascii_case(prefix)
+                && !b[prefix.len()].is_ascii_whitespace()
+            {
+                return Some(to_space(prefix.len()));
+            }
+        }
+        if !has_scheme {
+            return former_bare_domain_len(b, to_space);
+        }
+        let mut scheme = 0;
+        for (n, c) in s.chars().enumerate() {
+            if n >= 12 || !is_word_char(c) {
+                break;
+            }
+            scheme += c.len_utf8();
+        }
+        if scheme > 0 && b[scheme..].starts_with(b"://") {
+            let rest = scheme + 3;
+            if b.len() > rest && !b[rest].is_ascii_whitespace() {
+                return Some(to_space(rest));
+            }
+        }
+        former_bare_domain_len(b, to_space)
+    }
+
+    fn former_bare_domain_len(b: &[u8], to_space: impl Fn(usize) -> usize) -> Option<usize> {
+        let run = b
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-'))
+            .unwrap_or(b.len());
+        // Counted like the new detector's run scan, to show the test below
+        // tells a quadratic scan from a linear one.
+        count_work(run);
+        if run == 0 || b.get(run) != Some(&b'/') {
+            return None;
+        }
+        let host = &b[..run];
+        let dot = host.iter().rposition(|&c| c == b'.')?;
+        let tld = &host[dot + 1..];
+        if dot == 0 || tld.len() < 2 || !tld.iter().all(|c| c.is_ascii_alphabetic()) {
+            return None;
+        }
+        Some(to_space(run))
+    }
+
+    fn normalize_by<U: FindUrl>(text: &str, opts: &NormalizeOptions) -> String {
+        let mut out = String::new();
+        normalize_into_with::<U>(text, opts, &mut out);
+        out
+    }
+
+    /// Pieces that URLs, mentions and look-alikes are made of.
+    const PIECES: &[&str] = &[
+        "a", "B", "t", "co", "ly", "org", "7", "42", ".", ".", "-", "/", "/", ":", "://", "http",
+        "https://", "HTTP://", "www.", "WwW.", "ftp", " ", " ", "\n", "\t", "@", "_", "#", "?",
+        "=", "é", "р", "а", "ß", "İ", "\u{200B}", "\u{301}", "x.y/", "a.bc/", "1.2/", "-.", "🔥",
+    ];
+
+    /// Random strings of `PIECES` (SplitMix64, fixed seed).
+    fn random_texts(count: usize) -> Vec<String> {
+        let mut state = 0x5EED_0121;
+        (0..count)
+            .map(|_| {
+                let len = crate::text::minhash::splitmix64(&mut state) % 40;
+                (0..len)
+                    .map(|_| {
+                        let r = crate::text::minhash::splitmix64(&mut state);
+                        PIECES[(r % PIECES.len() as u64) as usize]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn url_detection_equals_the_former_detector() {
+        // The normaliser version was not bumped when URL detection was made
+        // linear: the output must be the same for every text.
+        let all_opts = [false, true].into_iter().flat_map(|keep_mentions| {
+            [false, true].map(|keep_urls| NormalizeOptions {
+                keep_urls,
+                keep_mentions,
+            })
+        });
+        let texts = random_texts(30_000);
+        let mut urls = 0;
+        for opts in all_opts {
+            for t in &texts {
+                let new = normalize_by::<UrlFinder>(t, &opts);
+                assert_eq!(new, normalize_by::<FormerUrls>(t, &opts), "{t:?} {opts:?}");
+                urls += usize::from(new.contains(URL_PLACEHOLDER));
+            }
+        }
+        // The strings do exercise the detector.
+        assert!(urls > 1_000, "{urls}");
+        // And position by position, at every character of every text (not
+        // only where the scanner asks), in increasing order.
+        for t in &texts {
+            for has_scheme in [false, true] {
+                let mut finder = UrlFinder::new(has_scheme);
+                for (i, _) in t.char_indices() {
+                    assert_eq!(
+                        finder.url_len(t, i),
+                        former_url_len(&t[i..], has_scheme),
+                        "{t:?} at {i}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Bytes examined while normalising `text` with the detector `U`.
+    fn work<U: FindUrl>(text: &str) -> u64 {
+        WORK.with(|w| w.set(0));
+        normalize_by::<U>(text, &NormalizeOptions::default());
+        WORK.with(Cell::get)
+    }
+
+    #[test]
+    fn hostile_captions_cost_linear_work() {
+        // Shapes that put a word start at every other byte of one long
+        // host-character run, or otherwise make a search restart often.
+        let shapes = [
+            "a.", "a.1", "a-", "a.a/", "a.1/", "@a.", "a://", "www.", "а.", "x ", "é.", "a.é",
+        ];
+        for shape in shapes {
+            let small = work::<UrlFinder>(&shape.repeat(2_000));
+            let large = work::<UrlFinder>(&shape.repeat(20_000));
+            assert!(small > 0, "{shape:?}");
+            assert!(
+                large <= 12 * small,
+                "{shape:?}: 10x the text took {large} / {small} the work"
+            );
+        }
+        // The measure tells quadratic from linear: the former detector
+        // rescanned the run at each of the `a.` caption's word starts.
+        let small = work::<FormerUrls>(&"a.".repeat(2_000));
+        let large = work::<FormerUrls>(&"a.".repeat(20_000));
+        assert!(large > 50 * small, "{large} / {small}");
+    }
 
     fn n(s: &str) -> String {
         normalize(s, &NormalizeOptions::default())
@@ -470,7 +748,7 @@ mod tests {
                 let general = fold_unicode(&text);
                 let mut expected = String::new();
                 let d = confusables::dominant_script(&general);
-                scan_folded(
+                scan_folded_with::<UrlFinder>(
                     &general,
                     Some(d),
                     &NormalizeOptions::default(),
