@@ -80,6 +80,8 @@ fn closed_stdout_ends_every_subcommand_quietly() {
         vec!["query", "--index", idx, "--format", "jsonl", "--image", &a],
         vec!["dedupe", "--index", idx],
         vec!["dedupe", "--index", idx, "--format", "csv"],
+        vec!["export", "--index", idx],
+        vec!["export", "--index", idx, "--format", "csv"],
         vec!["stats", "--index", idx],
         vec!["stats", "--index", idx, "--format", "json"],
         vec!["verify", "--index", idx],

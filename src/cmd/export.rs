@@ -73,8 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         None => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
+            let mut out = super::common::stdout();
             out.write_all(&bytes)?;
             out.flush()?;
         }
