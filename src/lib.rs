@@ -13,5 +13,6 @@ pub mod posts;
 pub mod query;
 pub mod schema;
 pub mod text;
+pub mod watermark;
 
 pub use neardup_index as index;
