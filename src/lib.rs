@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod dedupe;
+pub mod discover;
 pub mod image;
 pub mod ingest;
 pub mod posts;

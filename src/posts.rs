@@ -154,6 +154,10 @@ impl PostError {
     }
 }
 
+/// The UTF-8 byte-order mark that spreadsheet and Windows tools write at
+/// the start of a file; every reader here skips it.
+pub const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// Whether a path names a posts file this module reads (`.jsonl`, `.ndjson`, `.csv`).
 pub fn is_posts_file(path: &Path) -> bool {
     matches!(
@@ -256,7 +260,11 @@ impl<'r> PostReader<'r> {
             }
             self.line += 1;
             let bytes = std::mem::take(buf);
-            let trimmed = bytes.trim_ascii();
+            let body = match bytes.strip_prefix(BOM) {
+                Some(rest) if self.line == 1 => rest,
+                _ => &bytes[..],
+            };
+            let trimmed = body.trim_ascii();
             if trimmed.is_empty() {
                 if let Inner::Jsonl(_, buf) = &mut self.inner {
                     *buf = bytes;
@@ -363,7 +371,15 @@ impl<'r> PostReader<'r> {
             if header.is_none() {
                 let names = record
                     .iter()
-                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let f = if i == 0 {
+                            f.strip_prefix(BOM).unwrap_or(f)
+                        } else {
+                            f
+                        };
+                        String::from_utf8_lossy(f).trim().to_string()
+                    })
                     .collect();
                 *header = Some(names);
                 continue;
@@ -599,6 +615,24 @@ mod tests {
         assert_eq!(second.media, vec![PathBuf::from("x/c.jpg")]);
         assert_eq!(second.created_at, Some(1_689_847_200));
         assert!(matches!(&posts[2], Err(PostError::MissingId { at, .. }) if at.line == 3));
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_lose_the_first_post() {
+        let jsonl = b"\xef\xbb\xbf{\"id\": 1, \"text\": \"first\"}\n{\"id\": 2}\n";
+        let posts: Vec<_> =
+            PostReader::jsonl(&jsonl[..], Path::new("p.jsonl"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 2);
+        assert_eq!(posts[0].as_ref().unwrap().id, "1");
+        let csv = b"\xef\xbb\xbfid,text\n7,hello\n";
+        let posts: Vec<_> =
+            PostReader::csv(&csv[..], Path::new("p.csv"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 1);
+        let post = posts[0].as_ref().unwrap();
+        assert_eq!(
+            (post.id.as_str(), post.text.as_deref()),
+            ("7", Some("hello"))
+        );
     }
 
     #[test]
