@@ -183,7 +183,7 @@ pub fn discover_one(path: &Path, found: &mut Discovery, seen: &mut HashSet<PathB
         }
         Err(e) => found.entries.push(Entry::Failed {
             path: path.to_path_buf(),
-            reason: format!("cannot read: {e}"),
+            reason: format!("cannot read file: {e}"),
         }),
     }
 }
@@ -355,6 +355,6 @@ mod tests {
         assert!(matches!(&found.entries[0], Entry::Failed { path, reason }
             if *path == clip && reason.contains("video is not supported yet")));
         assert!(matches!(&found.entries[1], Entry::Failed { reason, .. }
-            if reason.starts_with("cannot read")));
+            if reason.starts_with("cannot read file")));
     }
 }

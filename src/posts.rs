@@ -128,6 +128,17 @@ pub enum PostError {
         /// The id field's name.
         field: String,
     },
+    /// A CSV file's header has no column of the id field: reported once for
+    /// the file, instead of once per row.
+    #[error("{}: no `{field}` column for the post id (header: {}); name the id column with --id-field", file.display(), header.join(", "))]
+    MissingIdColumn {
+        /// The posts file.
+        file: PathBuf,
+        /// The id field's name.
+        field: String,
+        /// The column names of the header.
+        header: Vec<String>,
+    },
     /// A field holds a value of the wrong kind.
     #[error("{at}: field `{field}`: {reason}")]
     BadField {
@@ -144,7 +155,7 @@ impl PostError {
     /// Where the error happened, when it concerns one line.
     pub fn location(&self) -> Option<&Location> {
         match self {
-            PostError::Io { .. } => None,
+            PostError::Io { .. } | PostError::MissingIdColumn { .. } => None,
             PostError::InvalidUtf8 { at, .. }
             | PostError::Json { at, .. }
             | PostError::Csv { at, .. }
@@ -369,7 +380,7 @@ impl<'r> PostReader<'r> {
                 }
             }
             if header.is_none() {
-                let names = record
+                let names: Vec<String> = record
                     .iter()
                     .enumerate()
                     .map(|(i, f)| {
@@ -381,6 +392,14 @@ impl<'r> PostReader<'r> {
                         String::from_utf8_lossy(f).trim().to_string()
                     })
                     .collect();
+                if !names.contains(&self.fields.id) {
+                    self.done = true;
+                    return Some(Err(PostError::MissingIdColumn {
+                        file: self.file.clone(),
+                        field: self.fields.id.clone(),
+                        header: names,
+                    }));
+                }
                 *header = Some(names);
                 continue;
             }
@@ -632,6 +651,24 @@ mod tests {
         assert_eq!(
             (post.id.as_str(), post.text.as_deref()),
             ("7", Some("hello"))
+        );
+    }
+
+    #[test]
+    fn a_csv_without_the_id_column_is_one_error_naming_the_column() {
+        let data = "post_id,text\n1,a\n2,b\n3,c\n";
+        let posts: Vec<_> =
+            PostReader::csv(data.as_bytes(), Path::new("p.csv"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 1);
+        let err = posts[0].as_ref().unwrap_err();
+        assert!(
+            matches!(err, PostError::MissingIdColumn { field, header, .. }
+            if field == "id" && header == &["post_id", "text"])
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("--id-field") && message.contains("post_id, text"),
+            "{message}"
         );
     }
 
