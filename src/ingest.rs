@@ -1,8 +1,8 @@
 //! Bulk indexing: images, posts and hash lists into an index.
 //!
-//! Inputs are discovered from paths ([`discover`]): directories are walked
-//! recursively, `*.jsonl`, `*.ndjson` and `*.csv` files are posts (see
-//! [`crate::posts`]), other files are images. Work is cut into chunks;
+//! Inputs are discovered from paths ([`discover`], by the rule of
+//! [`crate::discover`] that `neardup hash` follows too): posts files
+//! (`*.jsonl`, `*.ndjson`, `*.csv`; see [`crate::posts`]) and images. Work is cut into chunks;
 //! each chunk is fingerprinted in parallel (rayon) and added in input order,
 //! so the item numbers, and everything reported from them, are the same
 //! whatever the number of threads. Items are committed every
@@ -23,17 +23,12 @@ use xxhash_rust::xxh3::Xxh3;
 
 use neardup_index::{AddOutcome, Code, Item, Reader, Writer};
 
+use crate::discover::{Entry, Kind as FileKind, IMAGE_EXTENSIONS};
 use crate::image::code::{Hash256, Hash64};
 use crate::image::pipeline::{fingerprint_bytes, read_image_file, PipelineOptions};
-use crate::posts::{is_posts_file, FieldMap, Post, PostReader};
+use crate::posts::{FieldMap, Post, PostReader, BOM};
 use crate::schema::{Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH, FLAG_FRAMED, FLAG_LOW_INFO};
 use crate::text::TextHasher;
-
-/// File extensions taken as images when a directory is walked (explicit
-/// file arguments are always tried, whatever their name).
-pub const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "tif", "tiff",
-];
 
 /// Characters of a post's text kept as the snippet shown in reports: a
 /// whole tweet (280), so that reports see every hashtag of a short post.
@@ -114,64 +109,40 @@ impl Default for IngestOptions {
     }
 }
 
-/// Finds the inputs under `paths`: directories recursively (sorted, so
-/// the order is the same on every run), posts files by extension, images by
-/// extension inside directories and as given otherwise. Paths that cannot
-/// be read are returned as failures.
-pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>) {
+/// Finds the inputs under `paths` by the rule of [`crate::discover`]
+/// (shared with `neardup hash`): images and posts files, the paths that
+/// could not be read, and the videos a walk found and skipped.
+pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>, Vec<PathBuf>) {
+    let found = crate::discover::discover(paths);
     let mut inputs = Vec::new();
     let mut failures = Vec::new();
-    for path in paths {
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => walk(path, &mut inputs, &mut failures),
-            Ok(_) if is_posts_file(path) => inputs.push(Input::Posts(path.clone())),
-            Ok(_) => inputs.push(Input::Image(path.clone())),
-            Err(e) => failures.push(Failure {
-                location: path.display().to_string(),
-                reason: format!("cannot read: {e}"),
-            }),
-        }
-    }
-    (inputs, failures)
-}
-
-fn walk(dir: &Path, inputs: &mut Vec<Input>, failures: &mut Vec<Failure>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            failures.push(Failure {
-                location: dir.display().to_string(),
-                reason: format!("cannot list directory: {e}"),
-            });
-            return;
-        }
-    };
-    let mut paths: Vec<(PathBuf, bool)> = Vec::new();
-    for entry in entries {
+    for entry in found.entries {
         match entry {
-            Ok(entry) => {
-                let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-                paths.push((entry.path(), is_dir));
-            }
-            Err(e) => failures.push(Failure {
-                location: dir.display().to_string(),
-                reason: format!("cannot list directory: {e}"),
+            Entry::File {
+                path,
+                kind: FileKind::Posts,
+                ..
+            } => inputs.push(Input::Posts(path)),
+            Entry::File {
+                path,
+                kind: FileKind::Video,
+                ..
+            } => failures.push(Failure {
+                location: path.display().to_string(),
+                reason: crate::discover::VIDEO_NOT_INDEXED.into(),
+            }),
+            Entry::File { path, .. } => inputs.push(Input::Image(path)),
+            Entry::Failed { path, reason } => failures.push(Failure {
+                location: path.display().to_string(),
+                reason,
             }),
         }
     }
-    paths.sort();
-    for (path, is_dir) in paths {
-        if is_dir {
-            walk(&path, inputs, failures);
-        } else if is_posts_file(&path) {
-            inputs.push(Input::Posts(path));
-        } else if has_image_extension(&path) {
-            inputs.push(Input::Image(path));
-        }
-    }
+    (inputs, failures, found.videos)
 }
 
-/// Whether the file name ends in one of [`IMAGE_EXTENSIONS`].
+/// Whether the file name ends in one of the image extensions of
+/// [`crate::discover::IMAGE_EXTENSIONS`].
 pub fn has_image_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -395,7 +366,7 @@ impl Run<'_> {
         let mut rows = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(&text[..]);
+            .from_reader(text.strip_prefix(BOM).unwrap_or(&text));
         let mut record = csv::ByteRecord::new();
         let mut line = 0u64;
         loop {
@@ -715,7 +686,7 @@ mod tests {
         ] {
             std::fs::write(root.join(name), b"x").unwrap();
         }
-        let (inputs, failures) = discover(&[
+        let (inputs, failures, _) = discover(&[
             root.to_path_buf(),
             root.join("notes.txt"),
             root.join("missing.jpg"),

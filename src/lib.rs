@@ -32,6 +32,7 @@
 
 pub mod cluster;
 pub mod dedupe;
+pub mod discover;
 pub mod image;
 pub mod ingest;
 pub mod network;
@@ -41,5 +42,6 @@ pub mod report;
 pub mod schema;
 pub mod text;
 pub mod video;
+pub mod watermark;
 
 pub use neardup_index as index;

@@ -128,6 +128,17 @@ pub enum PostError {
         /// The id field's name.
         field: String,
     },
+    /// A CSV file's header has no column of the id field: reported once for
+    /// the file, instead of once per row.
+    #[error("{}: no `{field}` column for the post id (header: {}); name the id column with --id-field", file.display(), header.join(", "))]
+    MissingIdColumn {
+        /// The posts file.
+        file: PathBuf,
+        /// The id field's name.
+        field: String,
+        /// The column names of the header.
+        header: Vec<String>,
+    },
     /// A field holds a value of the wrong kind.
     #[error("{at}: field `{field}`: {reason}")]
     BadField {
@@ -144,7 +155,7 @@ impl PostError {
     /// Where the error happened, when it concerns one line.
     pub fn location(&self) -> Option<&Location> {
         match self {
-            PostError::Io { .. } => None,
+            PostError::Io { .. } | PostError::MissingIdColumn { .. } => None,
             PostError::InvalidUtf8 { at, .. }
             | PostError::Json { at, .. }
             | PostError::Csv { at, .. }
@@ -153,6 +164,10 @@ impl PostError {
         }
     }
 }
+
+/// The UTF-8 byte-order mark that spreadsheet and Windows tools write at
+/// the start of a file; every reader here skips it.
+pub const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Whether a path names a posts file this module reads (`.jsonl`, `.ndjson`, `.csv`).
 pub fn is_posts_file(path: &Path) -> bool {
@@ -256,7 +271,11 @@ impl<'r> PostReader<'r> {
             }
             self.line += 1;
             let bytes = std::mem::take(buf);
-            let trimmed = bytes.trim_ascii();
+            let body = match bytes.strip_prefix(BOM) {
+                Some(rest) if self.line == 1 => rest,
+                _ => &bytes[..],
+            };
+            let trimmed = body.trim_ascii();
             if trimmed.is_empty() {
                 if let Inner::Jsonl(_, buf) = &mut self.inner {
                     *buf = bytes;
@@ -361,10 +380,26 @@ impl<'r> PostReader<'r> {
                 }
             }
             if header.is_none() {
-                let names = record
+                let names: Vec<String> = record
                     .iter()
-                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let f = if i == 0 {
+                            f.strip_prefix(BOM).unwrap_or(f)
+                        } else {
+                            f
+                        };
+                        String::from_utf8_lossy(f).trim().to_string()
+                    })
                     .collect();
+                if !names.contains(&self.fields.id) {
+                    self.done = true;
+                    return Some(Err(PostError::MissingIdColumn {
+                        file: self.file.clone(),
+                        field: self.fields.id.clone(),
+                        header: names,
+                    }));
+                }
                 *header = Some(names);
                 continue;
             }
@@ -599,6 +634,42 @@ mod tests {
         assert_eq!(second.media, vec![PathBuf::from("x/c.jpg")]);
         assert_eq!(second.created_at, Some(1_689_847_200));
         assert!(matches!(&posts[2], Err(PostError::MissingId { at, .. }) if at.line == 3));
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_lose_the_first_post() {
+        let jsonl = b"\xef\xbb\xbf{\"id\": 1, \"text\": \"first\"}\n{\"id\": 2}\n";
+        let posts: Vec<_> =
+            PostReader::jsonl(&jsonl[..], Path::new("p.jsonl"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 2);
+        assert_eq!(posts[0].as_ref().unwrap().id, "1");
+        let csv = b"\xef\xbb\xbfid,text\n7,hello\n";
+        let posts: Vec<_> =
+            PostReader::csv(&csv[..], Path::new("p.csv"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 1);
+        let post = posts[0].as_ref().unwrap();
+        assert_eq!(
+            (post.id.as_str(), post.text.as_deref()),
+            ("7", Some("hello"))
+        );
+    }
+
+    #[test]
+    fn a_csv_without_the_id_column_is_one_error_naming_the_column() {
+        let data = "post_id,text\n1,a\n2,b\n3,c\n";
+        let posts: Vec<_> =
+            PostReader::csv(data.as_bytes(), Path::new("p.csv"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 1);
+        let err = posts[0].as_ref().unwrap_err();
+        assert!(
+            matches!(err, PostError::MissingIdColumn { field, header, .. }
+            if field == "id" && header == &["post_id", "text"])
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("--id-field") && message.contains("post_id, text"),
+            "{message}"
+        );
     }
 
     #[test]

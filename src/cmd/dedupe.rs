@@ -4,15 +4,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::common::IndexArg;
 use neardup::cluster::ClusterSummary;
 use neardup::dedupe::{dedupe, DedupeOptions, Mode};
 use neardup::posts::format_time;
-
-/// The record of the previous run, in the index directory.
-pub const STATE_FILE: &str = "dedupe-state.json";
+use neardup::watermark::{self, Watermark};
 
 /// What to cluster.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -51,7 +49,9 @@ pub struct Args {
     #[arg(long, value_name = "J", default_value_t = neardup::text::DEFAULT_THRESHOLD)]
     min_similarity: f64,
     /// Compare only items added since: an item number, or `last` for the
-    /// previous run recorded in the index. Reports the clusters they touch.
+    /// watermark of the previous complete run with the same --kind and
+    /// thresholds (none yet: every item). Reports the clusters they touch.
+    /// A complete run saves its watermark in the index directory.
     #[arg(long, value_name = "N|last")]
     since: Option<String>,
     /// An item with more matches than this is a hub: it links only its
@@ -63,13 +63,6 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     format: Format,
-}
-
-#[derive(Serialize, Deserialize)]
-struct State {
-    next_item: u64,
-    generation: u64,
-    time: String,
 }
 
 #[derive(Serialize)]
@@ -109,25 +102,49 @@ fn row(c: &ClusterSummary) -> Row<'_> {
     }
 }
 
-fn read_state(dir: &Path) -> anyhow::Result<State> {
-    let path = dir.join(STATE_FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "{}: no record of a previous run (run a full dedupe first)",
-            path.display()
-        )
-    })?;
-    serde_json::from_str(&text).with_context(|| format!("{}: unreadable", path.display()))
-}
-
-/// Replaces the state file atomically. Its temporary name does not end in
-/// `.tmp`, which the index writer would take for its own leftovers.
-fn write_state(dir: &Path, state: &State) -> anyhow::Result<()> {
-    let tmp = dir.join(format!(".{STATE_FILE}.partial"));
-    let path = dir.join(STATE_FILE);
-    std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .with_context(|| format!("{}: cannot record this run", path.display()))
+/// The first item to search from (`--since N`, or `--since last`: the
+/// watermark of the previous complete run with the same options; none yet:
+/// every item), and whether the run covers every item since that watermark,
+/// so that it may move the watermark on. A `--since N` past the watermark
+/// leaves a gap and may not.
+fn since(
+    arg: Option<&str>,
+    dir: &Path,
+    opts: &DedupeOptions,
+    now: &Watermark,
+) -> anyhow::Result<(Option<u64>, bool)> {
+    let n = match arg {
+        None => return Ok((None, true)),
+        Some("last") => None,
+        Some(n) => Some(
+            n.parse::<u64>()
+                .with_context(|| format!("--since {n:?}: expected an item number or `last`"))?,
+        ),
+    };
+    let last = match watermark::load(dir, opts)? {
+        Some(m) if m.next_item > now.next_item => {
+            eprintln!(
+                "neardup: dedupe: the recorded run saw item {} but the index ends at {} \
+                 (rebuilt?): taking every item as new",
+                m.next_item, now.next_item
+            );
+            0
+        }
+        Some(m) => m.next_item,
+        None => {
+            if n.is_none() {
+                eprintln!(
+                    "neardup: dedupe: no complete run with these options recorded yet: \
+                     comparing every item"
+                );
+            }
+            0
+        }
+    };
+    Ok(match n {
+        None => ((last > 0).then_some(last), true),
+        Some(n) => (Some(n), n <= last),
+    })
 }
 
 /// Runs `neardup dedupe`: exit 0 when a cluster was found, 1 when none was.
@@ -139,14 +156,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{}: the index's settings are unreadable", dir.display()))?
         .check_readable()
         .with_context(|| format!("{}: cannot deduplicate this index", dir.display()))?;
-    let since = match args.since.as_deref() {
-        None => None,
-        Some("last") => Some(read_state(&dir)?.next_item),
-        Some(n) => Some(
-            n.parse::<u64>()
-                .with_context(|| format!("--since {n:?}: expected an item number or `last`"))?,
-        ),
-    };
     if !(0.0..=1.0).contains(&args.min_similarity) {
         anyhow::bail!(
             "--min-similarity must lie in 0..=1, not {}",
@@ -161,11 +170,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         max_distance: args.max_distance,
         min_similarity: args.min_similarity as f32,
-        since,
+        since: None,
         hub: neardup::cluster::HubRule {
             cap: args.hub_cap,
             ..Default::default()
         },
+    };
+    // The watermark this run will save: every item the reader sees now.
+    let mark = Watermark {
+        key: watermark::key(&opts),
+        next_item: reader.next_item(),
+        generation: reader.generation(),
+        time: String::new(),
+    };
+    let (start, advances) = since(args.since.as_deref(), &dir, &opts, &mark)?;
+    let opts = DedupeOptions {
+        since: start,
+        ..opts
     };
     let report =
         dedupe(&reader, &opts).with_context(|| format!("{}: dedupe failed", dir.display()))?;
@@ -228,18 +249,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             w.flush()?;
         }
     }
-    write_state(
-        &dir,
-        &State {
-            next_item: reader.next_item(),
-            generation: reader.generation(),
-            time: format_time(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64),
-            ),
-        },
-    )?;
+    // Only now, with the whole report written and flushed, is the run
+    // complete: a run that failed above left the previous watermark. A
+    // watermark that cannot be saved (a read-only index) does not undo
+    // the report: it is a warning, and the next `--since last` run
+    // reports again from the previous watermark.
+    let mark = Watermark {
+        time: format_time(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        ),
+        ..mark
+    };
+    // (`--since N` past the watermark skipped items: it keeps the watermark.)
+    if advances {
+        if let Err(e) = watermark::save(&dir, &mark) {
+            eprintln!(
+                "neardup: warning: {e}; the results above are complete, but the next \
+                 `--since last` with these options starts from the previous watermark"
+            );
+        }
+    }
     Ok(if report.clusters.is_empty() {
         ExitCode::from(1)
     } else {

@@ -1,9 +1,10 @@
 //! `neardup hash`: perceptual hashes of images, one JSON line (or table row)
 //! per image, in input order, computed in parallel.
 //!
-//! Explicit file arguments are always attempted; inside directories (walked
-//! recursively, in sorted order, following symbolic links) only files with
-//! an image extension or whose first bytes are an image's magic number are
+//! Files are found by the rule of `neardup::discover`, shared with `neardup
+//! index`: explicit file arguments are always attempted; directories are
+//! walked recursively in sorted order, following symbolic links, skipping
+//! hidden entries, and only images (by extension, else by magic number) are
 //! taken, so a scrape's JSON and HTML files next to the media are skipped
 //! silently. A file that cannot be hashed gets an `error` line (and a
 //! message on standard error) and the batch goes on.
@@ -18,7 +19,8 @@ use anyhow::Context;
 use rayon::iter::{ParallelBridge, ParallelIterator};
 use serde::Serialize;
 
-use neardup::image::decode::{decode_bytes, sniff, DEFAULT_MAX_PIXELS};
+use neardup::discover::{discover_one, Discovery, Entry, Kind};
+use neardup::image::decode::{decode_bytes, DEFAULT_MAX_PIXELS};
 use neardup::image::error::ImageError;
 use neardup::image::pdq::Dihedral;
 use neardup::image::pipeline::{
@@ -101,12 +103,6 @@ pub struct Args {
     #[arg(long, hide = true, default_value_t = DEFAULT_DECODE_SIDE)]
     pub decode_side: u32,
 }
-
-/// File name extensions taken inside directories without sniffing.
-const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "jpe", "jfif", "png", "apng", "webp", "gif", "bmp", "dib", "tif", "tiff", "ico",
-    "pnm", "pbm", "pgm", "ppm", "tga", "qoi", "hdr", "exr", "dds", "ff",
-];
 
 /// A frame interval: a finite number of seconds, 0 or more.
 fn parse_interval(s: &str) -> Result<f64, String> {
@@ -483,6 +479,7 @@ fn write_row(out: &mut impl Write, row: &Row, format: Format, extra: bool) -> st
 /// standard input, directories are walked in sorted order.
 fn collect_inputs(args: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
     let mut inputs = Vec::new();
+    let mut found = Found::default();
     for arg in args {
         if arg.as_os_str() == "-" {
             let stdin = std::io::stdin();
@@ -490,46 +487,44 @@ fn collect_inputs(args: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
                 let line = line.context("cannot read paths from standard input")?;
                 let line = line.trim_end_matches('\r');
                 if !line.is_empty() {
-                    expand(Path::new(line), &mut inputs);
+                    expand(Path::new(line), &mut inputs, &mut found);
                 }
             }
         } else {
-            expand(arg, &mut inputs);
+            expand(arg, &mut inputs, &mut found);
         }
     }
     Ok(inputs)
 }
 
-fn expand(path: &Path, inputs: &mut Vec<Input>) {
-    if !path.is_dir() {
-        inputs.push(Input::File(path.to_path_buf()));
-        return;
-    }
-    let walk = walkdir::WalkDir::new(path)
-        .follow_links(true)
-        .sort_by_file_name();
-    for entry in walk {
+/// Adds the images and videos under `path` by the rule of [`neardup::discover`]
+/// (shared with `neardup index`). A file named explicitly is always tried;
+/// posts files in directories are not images and are left out.
+fn expand(path: &Path, inputs: &mut Vec<Input>, found: &mut Found) {
+    let mut one = Discovery::default();
+    discover_one(path, &mut one, &mut found.seen);
+    for entry in one.entries {
         match entry {
-            Ok(e)
-                if e.file_type().is_file()
-                    && (looks_like_image(e.path()) || looks_like_video(e.path())) =>
-            {
-                inputs.push(Input::File(e.into_path()));
+            Entry::File {
+                path,
+                kind: Kind::Image,
+                ..
             }
-            Ok(_) => {}
-            Err(e) => {
-                let p = e.path().unwrap_or(path).to_path_buf();
-                let why = e
-                    .io_error()
-                    .map(|io| format!("cannot list: {io}"))
-                    .unwrap_or_else(|| e.to_string());
-                inputs.push(Input::Unreadable(p, why));
-            }
+            | Entry::File {
+                path,
+                explicit: true,
+                ..
+            } => inputs.push(Input::File(path)),
+            Entry::File { .. } => {}
+            Entry::Failed { path, reason } => inputs.push(Input::Unreadable(path, reason)),
         }
     }
+    // Videos found in the walk, after its pictures.
+    inputs.extend(one.videos.into_iter().map(Input::File));
 }
 
-/// An image extension, or the magic number of an image format.
-fn looks_like_image(path: &Path) -> bool {
-    by_extension_or_magic(path, IMAGE_EXTENSIONS, 32, |head| sniff(head).is_some())
+/// What the walks of one run share: the files already taken.
+#[derive(Default)]
+struct Found {
+    seen: std::collections::HashSet<PathBuf>,
 }

@@ -154,7 +154,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut writer = open_writer(&dir, &settings)?;
     let hasher = TextHasher::new(settings.text)?;
 
-    let (mut inputs, walk_failures) = discover(&args.paths);
+    let (mut inputs, walk_failures, videos) = discover(&args.paths);
+    if let Some(note) = neardup::discover::videos_note(&videos) {
+        eprintln!("neardup: {note}");
+    }
     inputs.extend(args.hashes.iter().cloned().map(Input::Hashes));
     let total: u64 = inputs
         .iter()
