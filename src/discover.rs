@@ -21,10 +21,10 @@
 //!   bytes decide between an image format neardup decodes, a video
 //!   container (MP4/MOV/M4V `ftyp`, WebM/Matroska EBML, AVI) and nothing (a
 //!   scrape's JSON or HTML next to the media), which a walk skips silently.
-//! - **Videos** ([`Kind::Video`]): a walk lists them apart
-//!   ([`Discovery::videos`]); `neardup hash` hashes them, `neardup index`
-//!   does not index them yet and says how many it skipped (a video named
-//!   explicitly is an error for `index`).
+//! - **Videos** ([`Kind::Video`]) are entries like the others, in walk
+//!   order: `neardup hash` hashes them; `neardup index` does not index them
+//!   yet and says how many a walk skipped (a video named explicitly is an
+//!   error for `index`).
 //!
 //! ```no_run
 //! use neardup::discover::{discover, Entry, Kind};
@@ -46,10 +46,7 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
     "pnm", "pbm", "pgm", "ppm", "tga", "qoi", "hdr", "exr", "dds", "ff",
 ];
 
-/// Name extensions of videos (case ignored), taken without sniffing.
-pub const VIDEO_EXTENSIONS: &[&str] = &[
-    "mp4", "m4v", "mov", "3gp", "webm", "mkv", "avi", "mpg", "mpeg", "ts", "flv", "wmv", "ogv",
-];
+pub use crate::video::probe::VIDEO_EXTENSIONS;
 
 /// Name extensions of posts files (case ignored): JSON lines and CSV.
 pub const POSTS_EXTENSIONS: &[&str] = &["jsonl", "ndjson", "csv"];
@@ -92,8 +89,6 @@ pub enum Entry {
 pub struct Discovery {
     /// Images and posts files to read, and failures, in order.
     pub entries: Vec<Entry>,
-    /// Videos found in directories, skipped until video is supported.
-    pub videos: Vec<PathBuf>,
 }
 
 /// What a file is: by name extension, else by its first bytes; `None` for
@@ -223,14 +218,11 @@ fn walk(dir: &Path, found: &mut Discovery, seen: &mut HashSet<PathBuf>) {
             continue;
         }
         let path = entry.into_path();
-        match kind {
-            Kind::Video => found.videos.push(path),
-            kind => found.entries.push(Entry::File {
-                path,
-                kind,
-                explicit: false,
-            }),
-        }
+        found.entries.push(Entry::File {
+            path,
+            kind,
+            explicit: false,
+        });
     }
 }
 
@@ -283,7 +275,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn walks_follow_links_once_skip_hidden_entries_and_set_videos_apart() {
+    fn walks_follow_links_once_skip_hidden_entries_and_keep_order() {
         use std::os::unix::fs::symlink;
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
@@ -323,6 +315,7 @@ mod tests {
             vec![
                 (root.join("a.png"), Kind::Image, false),
                 (root.join("b.jpg"), Kind::Image, false),
+                (root.join("clip.mp4"), Kind::Video, false),
                 (root.join("noext"), Kind::Image, false),
                 (root.join("sub/posts.csv"), Kind::Posts, false),
                 // Named explicitly: taken, hidden or not.
@@ -340,8 +333,7 @@ mod tests {
                 if path.ends_with("sub/loop") && reason.contains("loop")),
             "{failed:?}"
         );
-        assert_eq!(found.videos, vec![root.join("clip.mp4")]);
-        let note = videos_note(&found.videos).unwrap();
+        let note = videos_note(&[root.join("clip.mp4")]).unwrap();
         assert!(note.contains("1 video file(s)"), "{note}");
     }
 
@@ -351,9 +343,10 @@ mod tests {
         let clip = dir.path().join("clip.webm");
         std::fs::write(&clip, b"\x1a\x45\xdf\xa3").unwrap();
         let found = discover(&[clip.clone(), dir.path().join("gone.jpg")]);
-        assert!(found.videos.is_empty());
-        assert!(matches!(&found.entries[0], Entry::File { path, kind: Kind::Video, explicit: true }
-            if *path == clip));
+        assert!(
+            matches!(&found.entries[0], Entry::File { path, kind: Kind::Video, explicit: true }
+            if *path == clip)
+        );
         assert!(matches!(&found.entries[1], Entry::Failed { reason, .. }
             if reason.starts_with("cannot read file")));
     }

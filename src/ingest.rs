@@ -116,6 +116,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>, Vec<PathBuf>) {
     let found = crate::discover::discover(paths);
     let mut inputs = Vec::new();
     let mut failures = Vec::new();
+    let mut videos = Vec::new();
     for entry in found.entries {
         match entry {
             Entry::File {
@@ -123,6 +124,11 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>, Vec<PathBuf>) {
                 kind: FileKind::Posts,
                 ..
             } => inputs.push(Input::Posts(path)),
+            Entry::File {
+                path,
+                kind: FileKind::Video,
+                explicit: false,
+            } => videos.push(path),
             Entry::File {
                 path,
                 kind: FileKind::Video,
@@ -138,7 +144,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>, Vec<PathBuf>) {
             }),
         }
     }
-    (inputs, failures, found.videos)
+    (inputs, failures, videos)
 }
 
 /// Whether the file name ends in one of the image extensions of

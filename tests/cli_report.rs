@@ -423,3 +423,36 @@ fn report_made_from_another_folder_finds_media_indexed_by_relative_path() {
         .unwrap()
         .starts_with("../data/media/"));
 }
+
+#[test]
+fn report_since_last_reads_the_dedupe_watermark_without_moving_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = campaign(dir.path());
+    let idx = index.to_str().unwrap();
+    let out = dir.path().join("r.html");
+    // No dedupe run yet: every cluster.
+    let (_, all) = report(&index, &out, &["--since", "last"]);
+    assert!(!all.is_empty());
+    // After a complete dedupe run nothing is new, and reporting twice
+    // leaves the watermark where dedupe put it.
+    assert!(neardup(&["dedupe", "--index", idx], None).status.success());
+    let marks = || -> Vec<Vec<u8>> {
+        let mut files: Vec<_> = std::fs::read_dir(&index)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("dedupe-since.")
+            })
+            .collect();
+        files.sort();
+        files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    };
+    let before = marks();
+    assert!(!before.is_empty());
+    let (_, fresh) = report(&index, &out, &["--since", "last"]);
+    assert!(fresh.is_empty());
+    assert_eq!(marks(), before);
+}

@@ -29,10 +29,11 @@ pub struct ClusterArgs {
     /// Smallest estimated Jaccard similarity of a text match.
     #[arg(long, value_name = "J", default_value_t = neardup::text::DEFAULT_THRESHOLD)]
     pub min_similarity: f64,
-    /// Only the clusters touched by items numbered N or more (as
-    /// `dedupe --since N`).
-    #[arg(long, value_name = "N")]
-    pub since: Option<u64>,
+    /// Only the clusters touched by items numbered N or more, or by the
+    /// items added since the last complete `dedupe` run with the same
+    /// options (`last`; read, never moved).
+    #[arg(long, value_name = "N|last")]
+    pub since: Option<String>,
     /// An item with more matches than this is a hub (as in `dedupe`).
     #[arg(long, value_name = "N", default_value_t = neardup::cluster::DEFAULT_HUB_CAP)]
     pub hub_cap: u32,
@@ -42,15 +43,15 @@ pub struct ClusterArgs {
 }
 
 impl ClusterArgs {
-    /// The dedupe run these options ask for.
-    pub fn options(&self) -> anyhow::Result<DedupeOptions> {
+    /// The dedupe run these options ask for, on the index in `dir`.
+    pub fn options(&self, dir: &std::path::Path) -> anyhow::Result<DedupeOptions> {
         if !(0.0..=1.0).contains(&self.min_similarity) {
             anyhow::bail!(
                 "--min-similarity must lie in 0..=1, not {}",
                 self.min_similarity
             );
         }
-        Ok(DedupeOptions {
+        let mut opts = DedupeOptions {
             mode: match self.kind {
                 KindArg::Image => Mode::Image,
                 KindArg::Text => Mode::Text,
@@ -58,12 +59,23 @@ impl ClusterArgs {
             },
             max_distance: self.max_distance,
             min_similarity: self.min_similarity as f32,
-            since: self.since,
+            since: None,
             hub: neardup::cluster::HubRule {
                 cap: self.hub_cap,
                 ..Default::default()
             },
-        })
+        };
+        opts.since = match self.since.as_deref() {
+            None => None,
+            Some("last") => neardup::watermark::load(dir, &opts)
+                .with_context(|| format!("{}: cannot read the dedupe watermark", dir.display()))?
+                .map(|m| m.next_item),
+            Some(n) => Some(
+                n.parse::<u64>()
+                    .with_context(|| format!("--since {n:?}: expected an item number or `last`"))?,
+            ),
+        };
+        Ok(opts)
     }
 
     /// The settings in words, for the report's header.
@@ -76,7 +88,8 @@ impl ClusterArgs {
             self.hub_cap,
             self.min_size,
             self.since
-                .map_or(String::new(), |n| format!(", items since #{n}"))
+                .as_deref()
+                .map_or(String::new(), |n| format!(", items since {n}"))
         )
         .to_lowercase()
     }

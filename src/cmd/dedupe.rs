@@ -12,17 +12,7 @@ use neardup::dedupe::{dedupe, DedupeOptions, Mode};
 use neardup::posts::format_time;
 use neardup::watermark::{self, Watermark};
 
-/// What to cluster.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum KindArg {
-    /// Images by PDQ.
-    Image,
-    /// Texts by MinHash.
-    Text,
-    /// Posts joined through their pictures and captions.
-    #[default]
-    All,
-}
+pub use super::clusters::KindArg;
 
 /// Output format of `neardup dedupe`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]

@@ -47,7 +47,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = args.index.dir();
     let reader = open(&dir)?;
-    let opts = args.clusters.options()?;
+    let opts = args.clusters.options(&dir)?;
     let found =
         dedupe(&reader, &opts).with_context(|| format!("{}: dedupe failed", dir.display()))?;
     let mut report = found;

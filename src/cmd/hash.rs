@@ -27,7 +27,7 @@ use neardup::image::pipeline::{
     fingerprint_path, read_image_file, ImageFingerprint, PipelineOptions, DEFAULT_DECODE_SIDE,
 };
 use neardup::video::frames::{DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES};
-use neardup::video::probe::{by_extension_or_magic, looks_like_video};
+use neardup::video::probe::looks_like_video;
 use neardup::video::{hash_video, VideoHash, VideoOptions};
 
 use super::hash_video as video_out;
@@ -507,7 +507,7 @@ fn expand(path: &Path, inputs: &mut Vec<Input>, found: &mut Found) {
         match entry {
             Entry::File {
                 path,
-                kind: Kind::Image,
+                kind: Kind::Image | Kind::Video,
                 ..
             }
             | Entry::File {
@@ -519,8 +519,6 @@ fn expand(path: &Path, inputs: &mut Vec<Input>, found: &mut Found) {
             Entry::Failed { path, reason } => inputs.push(Input::Unreadable(path, reason)),
         }
     }
-    // Videos found in the walk, after its pictures.
-    inputs.extend(one.videos.into_iter().map(Input::File));
 }
 
 /// What the walks of one run share: the files already taken.
