@@ -391,6 +391,23 @@ impl Container {
         &self.map[32..64]
     }
 
+    /// Drops the process's mappings of the file's pages (they stay in the
+    /// page cache, and the next read maps them again): a merge reads its
+    /// sources once per section it writes, and without this every page
+    /// read would count in the writer's resident set until the merge ends,
+    /// which made a compaction's peak look like the index's size plus its
+    /// own memory. Advice only: a failure changes nothing but the count.
+    pub(crate) fn release_pages(&self) {
+        // SAFETY: the map is a read-only shared map of a file nobody
+        // writes (see `open`); MADV_DONTNEED on it drops page-table
+        // entries only, and the next access faults the same bytes back in
+        // from the file, so no slice into the map sees other contents.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
+
     /// The section table.
     pub(crate) fn sections(&self) -> &[Section] {
         &self.sections

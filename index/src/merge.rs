@@ -158,6 +158,9 @@ impl Walk<'_> {
                     ));
                 }
             }
+            if let Source::Segment(seg) = src {
+                seg.release_pages();
+            }
         }
         Ok(purged)
     }
@@ -239,13 +242,15 @@ impl Visit for Census {
     }
 }
 
-/// Collects the codes of one field (for building its search section).
-struct Gather {
+/// Collects the codes of one field (for building its search section) as
+/// words of `W` bytes, decoded from the file's little-endian order.
+struct Gather<T, const W: usize> {
     field: usize,
-    bytes: Vec<u8>,
+    codes: Vec<T>,
+    decode: fn([u8; W]) -> T,
 }
 
-impl Visit for Gather {
+impl<T, const W: usize> Visit for Gather<T, W> {
     fn record(&mut self, _ord: u32, _r: &RecordView<'_>) -> Result<()> {
         Ok(())
     }
@@ -253,40 +258,45 @@ impl Visit for Gather {
         f == self.field
     }
     fn code(&mut self, _f: usize, _ord: u32, code: &[u8]) -> Result<()> {
-        self.bytes.extend_from_slice(code);
+        let decode = self.decode;
+        self.codes.extend(
+            code.chunks_exact(W)
+                .map(|c| decode(c.try_into().unwrap_or([0; W]))),
+        );
         Ok(())
     }
 }
 
-/// Builds field `f`'s search section from its codes, gathered from the
-/// sources (`entries` of them).
-fn build_search(walk: &Walk<'_>, f: usize, entries: usize) -> Result<Vec<u8>> {
+/// The codes of field `field` (`entries` of `words` words), gathered.
+fn gather<T, const W: usize>(
+    walk: &Walk<'_>,
+    field: usize,
+    entries: usize,
+    decode: fn([u8; W]) -> T,
+) -> Result<Vec<T>> {
     let mut g = Gather {
-        field: f,
-        bytes: Vec::with_capacity(entries * walk.code_len(f)),
+        field,
+        codes: Vec::with_capacity(entries * walk.params.fields[field].words()),
+        decode,
     };
     walk.run(&mut g)?;
-    // Decoded from little-endian bytes (the file's order) into words, so
-    // the search builders see the same values on any host.
+    Ok(g.codes)
+}
+
+/// Builds field `f`'s search section from its codes (`entries` of them),
+/// gathered from the sources and dropped once the section is built.
+fn build_search(walk: &Walk<'_>, f: usize, entries: usize) -> Result<Vec<u8>> {
     match walk.params.fields[f] {
-        FieldSpec::Hamming { bits, .. } => {
-            let words: Vec<u64> = g
-                .bytes
-                .chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-                .collect();
-            drop(g);
-            search::build_hamming(&words, bits as usize / 64)
-        }
-        FieldSpec::MinHash { k, bands, rows, .. } => {
-            let sigs: Vec<u32> = g
-                .bytes
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
-                .collect();
-            drop(g);
-            search::build_minhash(&sigs, k as usize, bands as usize, rows as usize)
-        }
+        FieldSpec::Hamming { bits, .. } => search::build_hamming(
+            &gather(walk, f, entries, u64::from_le_bytes)?,
+            bits as usize / 64,
+        ),
+        FieldSpec::MinHash { k, bands, rows, .. } => search::build_minhash(
+            &gather(walk, f, entries, u32::from_le_bytes)?,
+            k as usize,
+            bands as usize,
+            rows as usize,
+        ),
     }
 }
 
@@ -326,6 +336,7 @@ pub(crate) fn merge(
     // CRCs of a new segment. The merge reads the sources whole anyway.
     for seg in group {
         seg.verify_checksum()?;
+        seg.release_pages();
     }
     let sources = sources_of(group, newer);
     let walk = Walk {
@@ -350,8 +361,6 @@ pub(crate) fn merge(
     let mut ids = std::mem::take(&mut census.ids);
     ids.sort_unstable();
     let filter = segment::build_filter(ids.iter().map(|&(h, _)| h), n);
-    let ids_flat: Vec<u64> = ids.iter().flat_map(|&(h, o)| [h, o]).collect();
-    drop(ids);
     let mut searches = Vec::with_capacity(nf);
     for (f, &(entries, _)) in census.entries.iter().enumerate() {
         searches.push(build_search(&walk, f, entries)?);
@@ -404,7 +413,16 @@ pub(crate) fn merge(
                 .iter()
                 .try_for_each(|s| out(s.as_bytes()))
         }),
-        held(ID_TABLE, 0, u64_bytes(&ids_flat)),
+        SectionStream {
+            tag: ID_TABLE,
+            field: 0,
+            emit: Box::new(|out: &mut Sink<'_>| {
+                ids.iter().try_for_each(|&(h, o)| {
+                    out(&h.to_le_bytes())?;
+                    out(&o.to_le_bytes())
+                })
+            }),
+        },
         held(ID_FILTER, 0, u64_bytes(&filter)),
     ];
     for (f, &(_, identity)) in census.entries.iter().enumerate() {

@@ -694,6 +694,11 @@ impl Segment {
         Ok(out)
     }
 
+    /// See [`Container::release_pages`].
+    pub(crate) fn release_pages(&self) {
+        self.c.release_pages();
+    }
+
     /// The codes of field `f`, as bytes (entry `e` is the `e`-th run of the
     /// field's code width).
     pub(crate) fn code_bytes(&self, f: usize) -> Result<&[u8]> {
