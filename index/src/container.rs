@@ -30,7 +30,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::io::Io;
+use crate::io::{piece, Io};
 use crate::raw::{le_u32, le_u64};
 
 /// The container format version this build writes and reads. Version 3:
@@ -75,25 +75,120 @@ pub(crate) fn write(
     meta: &[u8; 32],
     sections: &[SectionOut<'_>],
 ) -> Result<u64> {
-    let table_end = HEADER_LEN + ENTRY_LEN * sections.len();
+    // CRC-32 of each section, in 4 MiB pieces on the rayon pool.
+    let table: Vec<Summary> = sections
+        .par_iter()
+        .map(|s| Summary {
+            tag: s.tag,
+            field: s.field,
+            len: s.data.len(),
+            crc: crc_of(s.data),
+        })
+        .collect();
+    write_sections(io, dir, dest, magic, meta, &table, &mut |i, out| {
+        out(sections[i].data)
+    })
+}
+
+/// Where a streamed section sends its bytes.
+pub(crate) type Sink<'s> = dyn FnMut(&[u8]) -> Result<()> + 's;
+
+/// Produces a section's bytes into a sink.
+pub(crate) type Emitter<'a> = Box<dyn Fn(&mut Sink<'_>) -> Result<()> + 'a>;
+
+/// One section to write in pieces: `emit` hands its bytes to the sink,
+/// and must hand the same bytes each time it is called.
+pub(crate) struct SectionStream<'a> {
+    pub tag: u32,
+    pub field: u32,
+    pub emit: Emitter<'a>,
+}
+
+/// Writes a container whose sections are produced in pieces, never whole
+/// in memory, and returns its length. The header comes first in the file
+/// and holds every section's length and CRC, so each section is produced
+/// twice: once into a CRC and a byte count, then into the file (appends
+/// only, as every other write of the index, which the power-loss test
+/// replays). The file is byte for byte what [`write`] writes for the same
+/// sections.
+pub(crate) fn write_streamed(
+    io: &mut Io,
+    dir: &Path,
+    dest: &str,
+    magic: &[u8; 8],
+    meta: &[u8; 32],
+    sections: &[SectionStream<'_>],
+) -> Result<u64> {
+    let mut table = Vec::with_capacity(sections.len());
+    for s in sections {
+        let mut crc = crc32fast::Hasher::new();
+        let mut len = 0;
+        (s.emit)(&mut |piece: &[u8]| {
+            crc.update(piece);
+            len += piece.len();
+            Ok(())
+        })?;
+        table.push(Summary {
+            tag: s.tag,
+            field: s.field,
+            len,
+            crc,
+        });
+    }
+    write_sections(io, dir, dest, magic, meta, &table, &mut |i, out| {
+        let mut written = 0;
+        (sections[i].emit)(&mut |piece: &[u8]| {
+            written += piece.len();
+            out(piece)
+        })?;
+        // An emitter that gave other bytes the second time would leave a
+        // file whose table lies; refuse it here rather than at open.
+        if written != table[i].len {
+            return Err(Error::corrupt(
+                dir.join(dest),
+                format!("section {i} gave {} bytes, then {written}", table[i].len),
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// A section's table entry: its tag, field, length and CRC state.
+struct Summary {
+    tag: u32,
+    field: u32,
+    len: usize,
+    crc: crc32fast::Hasher,
+}
+
+/// Writes the header built from `table`, the sections (`body(i, sink)`
+/// writes section i), their padding and the footer. The footer's CRC over
+/// the whole file is combined from the section CRCs (crc32fast's
+/// `combine`) rather than computed in another pass.
+fn write_sections(
+    io: &mut Io,
+    dir: &Path,
+    dest: &str,
+    magic: &[u8; 8],
+    meta: &[u8; 32],
+    table: &[Summary],
+    body: &mut dyn FnMut(usize, &mut Sink<'_>) -> Result<()>,
+) -> Result<u64> {
+    let table_end = HEADER_LEN + ENTRY_LEN * table.len();
     let mut head = vec![0u8; table_end];
     head[..8].copy_from_slice(magic);
     head[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    head[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
+    head[12..16].copy_from_slice(&(table.len() as u32).to_le_bytes());
     head[32..64].copy_from_slice(meta);
-    // CRC-32 of each section, in 4 MiB pieces on the rayon pool; the
-    // footer's CRC over the whole file is then combined from them
-    // (crc32fast's `combine`) rather than computed in a second pass.
-    let crcs: Vec<crc32fast::Hasher> = sections.par_iter().map(|s| crc_of(s.data)).collect();
     let mut offset = table_end + pad8(table_end);
-    for (i, (s, crc)) in sections.iter().zip(&crcs).enumerate() {
+    for (i, s) in table.iter().enumerate() {
         let e = HEADER_LEN + i * ENTRY_LEN;
         head[e..e + 4].copy_from_slice(&s.tag.to_le_bytes());
         head[e + 4..e + 8].copy_from_slice(&s.field.to_le_bytes());
         head[e + 8..e + 16].copy_from_slice(&(offset as u64).to_le_bytes());
-        head[e + 16..e + 24].copy_from_slice(&(s.data.len() as u64).to_le_bytes());
-        head[e + 24..e + 28].copy_from_slice(&crc.clone().finalize().to_le_bytes());
-        offset += s.data.len() + pad8(s.data.len());
+        head[e + 16..e + 24].copy_from_slice(&(s.len as u64).to_le_bytes());
+        head[e + 24..e + 28].copy_from_slice(&s.crc.clone().finalize().to_le_bytes());
+        offset += s.len + pad8(s.len);
     }
     let total = (offset + FOOTER_LEN) as u64;
     head[16..24].copy_from_slice(&total.to_le_bytes());
@@ -101,26 +196,27 @@ pub(crate) fn write(
     head[24..28].copy_from_slice(&crc.to_le_bytes());
 
     static ZEROS: [u8; 8] = [0; 8];
-    let mut pieces: Vec<&[u8]> = Vec::with_capacity(2 * sections.len() + 3);
-    pieces.push(&head);
-    pieces.push(&ZEROS[..pad8(table_end)]);
-    for s in sections {
-        pieces.push(s.data);
-        pieces.push(&ZEROS[..pad8(s.data.len())]);
-    }
-    let mut body = crc32fast::Hasher::new();
-    body.update(&head);
-    body.update(&ZEROS[..pad8(table_end)]);
-    for (s, crc) in sections.iter().zip(&crcs) {
-        body.combine(crc);
-        body.update(&ZEROS[..pad8(s.data.len())]);
+    let mut whole = crc32fast::Hasher::new();
+    whole.update(&head);
+    whole.update(&ZEROS[..pad8(table_end)]);
+    for s in table {
+        whole.combine(&s.crc);
+        whole.update(&ZEROS[..pad8(s.len)]);
     }
     let mut footer = [0u8; FOOTER_LEN];
     footer[..8].copy_from_slice(&total.to_le_bytes());
-    footer[8..12].copy_from_slice(&body.finalize().to_le_bytes());
+    footer[8..12].copy_from_slice(&whole.finalize().to_le_bytes());
     footer[12..16].copy_from_slice(FOOTER_MAGIC);
-    pieces.push(&footer);
-    io.write_atomic(dir, dest, &pieces)?;
+    io.write_atomic_with(dir, dest, |out| {
+        piece(out, &head)?;
+        piece(out, &ZEROS[..pad8(table_end)])?;
+        for (i, s) in table.iter().enumerate() {
+            body(i, out)?;
+            out(&[])?;
+            piece(out, &ZEROS[..pad8(s.len)])?;
+        }
+        piece(out, &footer)
+    })?;
     Ok(total)
 }
 
@@ -293,6 +389,23 @@ impl Container {
     /// The 32 bytes of kind-specific metadata.
     pub(crate) fn meta(&self) -> &[u8] {
         &self.map[32..64]
+    }
+
+    /// Drops the process's mappings of the file's pages (they stay in the
+    /// page cache, and the next read maps them again): a merge reads its
+    /// sources once per section it writes, and without this every page
+    /// read would count in the writer's resident set until the merge ends,
+    /// which made a compaction's peak look like the index's size plus its
+    /// own memory. Advice only: a failure changes nothing but the count.
+    pub(crate) fn release_pages(&self) {
+        // SAFETY: the map is a read-only shared map of a file nobody
+        // writes (see `open`); MADV_DONTNEED on it drops page-table
+        // entries only, and the next access faults the same bytes back in
+        // from the file, so no slice into the map sees other contents.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
     }
 
     /// The section table.

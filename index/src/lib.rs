@@ -53,6 +53,7 @@ pub mod items;
 mod lock;
 pub mod lsh;
 pub mod manifest;
+mod merge;
 mod raw;
 pub mod reader;
 mod search;

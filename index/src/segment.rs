@@ -45,8 +45,8 @@ pub(crate) const ID_FILTER: u32 = 6;
 pub(crate) const CODES: u32 = 16;
 pub(crate) const OWNERS: u32 = 17;
 pub(crate) const SEARCH: u32 = 18;
-const META_LEN: usize = 24;
-const STRINGS: usize = 5;
+pub(crate) const META_LEN: usize = 24;
+pub(crate) const STRINGS: usize = 5;
 const FLAG_TS: u8 = 1;
 const FLAG_GROUP: u8 = 2;
 
@@ -153,12 +153,6 @@ impl SegmentBuilder {
         b
     }
 
-    /// Appends every item of `self` (records and codes) to `b`, whose items
-    /// must all be older.
-    pub(crate) fn append_to(&self, b: &mut SegmentBuilder) {
-        self.copy_into(b, |_| true);
-    }
-
     fn copy_into(&self, b: &mut SegmentBuilder, keep: impl Fn(u32) -> bool) {
         let mut cursors = vec![0usize; self.params.fields.len()];
         for ord in 0..self.items.len() as u32 {
@@ -183,45 +177,14 @@ impl SegmentBuilder {
         }
     }
 
-    /// Reserves room for the items of `segs` (a merge), so the builder's
-    /// vectors grow once instead of by repeated doubling and copying.
-    pub(crate) fn reserve_for(&mut self, segs: &[&Segment], extra: Option<&SegmentBuilder>) {
-        let items = segs.iter().map(|s| s.len()).sum::<usize>() + extra.map_or(0, |b| b.len());
-        let heap = segs
-            .iter()
-            .map(|s| s.c.sections()[s.heap].len)
-            .sum::<usize>()
-            + extra.map_or(0, |b| b.heap.len());
-        self.items.reserve(items);
-        self.meta.reserve(items * META_LEN);
-        self.offs.reserve(items * STRINGS);
-        self.heap.reserve(heap);
-        for (f, codes) in self.codes.iter_mut().enumerate() {
-            let words = self.params.fields[f].words();
-            let entries = segs.iter().map(|s| s.entries(f)).sum::<usize>()
-                + extra.map_or(0, |b| b.owners[f].len());
-            match codes {
-                Codes::Hamming(v) => v.reserve(entries * words),
-                Codes::MinHash(v) => v.reserve(entries * words),
-            }
-            self.owners[f].reserve(entries);
-        }
-    }
-
     /// Adds a record; items must come in increasing item-number order.
     /// Returns its ordinal.
     pub(crate) fn push_record(&mut self, r: &RecordView<'_>) -> u32 {
         debug_assert!(self.items.last().is_none_or(|&l| l < r.item));
         let ord = self.items.len() as u32;
         self.items.push(r.item);
-        self.meta.extend_from_slice(&r.digest.to_le_bytes());
-        self.meta
-            .extend_from_slice(&r.timestamp.unwrap_or(0).to_le_bytes());
-        let flags = if r.timestamp.is_some() { FLAG_TS } else { 0 }
-            | if r.group.is_some() { FLAG_GROUP } else { 0 };
-        self.meta
-            .extend_from_slice(&[r.kind, flags, 0, 0, 0, 0, 0, 0]);
-        for s in [r.id, r.path, r.author, r.snippet, r.group.unwrap_or("")] {
+        self.meta.extend_from_slice(&record_meta(r));
+        for s in record_strings(r) {
             self.heap.extend_from_slice(s.as_bytes());
             self.offs.push(self.heap.len() as u64);
         }
@@ -362,12 +325,7 @@ impl SegmentBuilder {
         }
         let min_item = self.items.first().copied().unwrap_or(0);
         let max_item = self.items.last().copied().unwrap_or(0);
-        let mut meta = [0u8; 32];
-        meta[..8].copy_from_slice(&(n as u64).to_le_bytes());
-        meta[8..16].copy_from_slice(&min_item.to_le_bytes());
-        meta[16..24].copy_from_slice(&max_item.to_le_bytes());
-        meta[24..28].copy_from_slice(&self.params.fingerprint().to_le_bytes());
-        meta[28..32].copy_from_slice(&(self.params.fields.len() as u32).to_le_bytes());
+        let meta = header_meta(&self.params, n, min_item, max_item);
         let len = container::write(io, dir, name, SEGMENT_MAGIC, &meta, &sections)?;
         Ok(SegmentMeta {
             file: name.into(),
@@ -378,6 +336,52 @@ impl SegmentBuilder {
             kinds: self.kinds.clone(),
         })
     }
+
+    /// Owners of field `f`'s entries.
+    pub(crate) fn owners(&self, f: usize) -> Owners<'_> {
+        Owners::Table(&self.owners[f])
+    }
+
+    /// The codes of field `f`, as bytes (entry `e` is the `e`-th run of the
+    /// field's code width).
+    pub(crate) fn code_bytes(&self, f: usize) -> &[u8] {
+        match &self.codes[f] {
+            Codes::Hamming(c) => u64_bytes(c),
+            Codes::MinHash(s) => u32_bytes(s),
+        }
+    }
+}
+
+/// The 24 bytes of a record in the META section.
+pub(crate) fn record_meta(r: &RecordView<'_>) -> [u8; META_LEN] {
+    let mut m = [0u8; META_LEN];
+    m[..8].copy_from_slice(&r.digest.to_le_bytes());
+    m[8..16].copy_from_slice(&r.timestamp.unwrap_or(0).to_le_bytes());
+    m[16] = r.kind;
+    m[17] = if r.timestamp.is_some() { FLAG_TS } else { 0 }
+        | if r.group.is_some() { FLAG_GROUP } else { 0 };
+    m
+}
+
+/// The strings of a record, in their order in the heap.
+pub(crate) fn record_strings<'a>(r: &RecordView<'a>) -> [&'a str; STRINGS] {
+    [r.id, r.path, r.author, r.snippet, r.group.unwrap_or("")]
+}
+
+/// The 32 bytes of container metadata of a segment.
+pub(crate) fn header_meta(
+    params: &IndexParams,
+    n: usize,
+    min_item: u64,
+    max_item: u64,
+) -> [u8; 32] {
+    let mut meta = [0u8; 32];
+    meta[..8].copy_from_slice(&(n as u64).to_le_bytes());
+    meta[8..16].copy_from_slice(&min_item.to_le_bytes());
+    meta[16..24].copy_from_slice(&max_item.to_le_bytes());
+    meta[24..28].copy_from_slice(&params.fingerprint().to_le_bytes());
+    meta[28..32].copy_from_slice(&(params.fields.len() as u32).to_le_bytes());
+    meta
 }
 
 /// Section indices of one field.
@@ -688,6 +692,20 @@ impl Segment {
             i += 1;
         }
         Ok(out)
+    }
+
+    /// See [`Container::release_pages`].
+    pub(crate) fn release_pages(&self) {
+        self.c.release_pages();
+    }
+
+    /// The codes of field `f`, as bytes (entry `e` is the `e`-th run of the
+    /// field's code width).
+    pub(crate) fn code_bytes(&self, f: usize) -> Result<&[u8]> {
+        Ok(match self.specs[f] {
+            FieldSpec::Hamming { .. } => u64_bytes(self.hamming_codes(f)?),
+            FieldSpec::MinHash { .. } => u32_bytes(self.minhash_sigs(f)?),
+        })
     }
 
     /// Number of code entries of field `f`.
@@ -1004,7 +1022,7 @@ fn filter_probes(h: u64, blocks: usize) -> (usize, [u32; 6]) {
 }
 
 /// A filter of `FILTER_BITS_PER_ID` bits per id.
-fn build_filter(hashes: impl Iterator<Item = u64>, n: usize) -> Vec<u64> {
+pub(crate) fn build_filter(hashes: impl Iterator<Item = u64>, n: usize) -> Vec<u64> {
     if n == 0 {
         return Vec::new();
     }

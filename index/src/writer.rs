@@ -549,7 +549,7 @@ impl Writer {
                 .collect();
             let name = format!("seg-{generation:010}-{counter}.nds");
             counter += 1;
-            let (meta, purged) = merge(
+            let (meta, purged) = crate::merge::merge(
                 &mut self.io,
                 &self.dir,
                 &name,
@@ -699,81 +699,6 @@ fn plan_merge(metas: &[SegmentMeta], factor: usize) -> Option<std::ops::Range<us
         }
     }
     None
-}
-
-/// Writes the live items of `group` (adjacent segments, in item order), then
-/// the items of `newer` (the pending batch, all newer), as one segment.
-/// Returns its metadata (None when no item is live, and nothing is written)
-/// and the deleted item numbers it dropped.
-fn merge(
-    io: &mut Io,
-    dir: &Path,
-    name: &str,
-    params: &IndexParams,
-    group: &[&Segment],
-    newer: Option<&SegmentBuilder>,
-    deleted: &BTreeSet<u64>,
-) -> Result<(Option<SegmentMeta>, Vec<u64>)> {
-    // Every byte of every source is checked before anything is copied:
-    // queries check only the sections they touch (or none, without checks
-    // on first use), and a merge must never seal damage under the fresh
-    // CRCs of a new segment. The merge reads the sources whole anyway.
-    for seg in group {
-        seg.verify_checksum()?;
-    }
-    let mut b = SegmentBuilder::new(params);
-    b.reserve_for(group, newer);
-    let mut purged = Vec::new();
-    for seg in group {
-        let mut cursors = vec![0usize; params.fields.len()];
-        let owners: Vec<crate::segment::Owners<'_>> = (0..params.fields.len())
-            .map(|f| seg.owners(f))
-            .collect::<Result<_>>()?;
-        for ord in 0..seg.len() as u32 {
-            let r = seg.record(ord)?;
-            let live = !deleted.contains(&r.item);
-            let new_ord = if live { Some(b.push_record(&r)) } else { None };
-            if !live {
-                purged.push(r.item);
-            }
-            for (f, spec) in params.fields.iter().enumerate() {
-                let o = owners[f];
-                let w = spec.words();
-                while cursors[f] < o.len() && o.get(cursors[f]) == ord {
-                    let e = cursors[f];
-                    if let Some(no) = new_ord {
-                        match spec {
-                            FieldSpec::Hamming { .. } => {
-                                b.push_hamming(f, no, &seg.hamming_codes(f)?[e * w..(e + 1) * w])
-                            }
-                            FieldSpec::MinHash { .. } => {
-                                b.push_minhash(f, no, &seg.minhash_sigs(f)?[e * w..(e + 1) * w])
-                            }
-                        }
-                    }
-                    cursors[f] += 1;
-                }
-            }
-        }
-        for (f, o) in owners.iter().enumerate() {
-            if cursors[f] != o.len() {
-                return Err(Error::corrupt(
-                    seg.path(),
-                    format!(
-                        "owners of field {:?} are not sorted",
-                        params.fields[f].name()
-                    ),
-                ));
-            }
-        }
-    }
-    if let Some(p) = newer {
-        p.append_to(&mut b);
-    }
-    if b.len() == 0 {
-        return Ok((None, purged));
-    }
-    Ok((Some(b.write(io, dir, name)?), purged))
 }
 
 #[cfg(test)]
