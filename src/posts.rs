@@ -104,6 +104,17 @@ pub enum PostError {
         /// Offset of the first invalid byte in the line.
         offset: usize,
     },
+    /// The line is longer than [`MAX_LINE_BYTES`]: the rest of it was
+    /// skipped without being held in memory.
+    #[error("{at}: line of {len} bytes, longer than the {limit} a post may have; skipped")]
+    LineTooLong {
+        /// Where.
+        at: Location,
+        /// The line's length in bytes.
+        len: u64,
+        /// [`MAX_LINE_BYTES`].
+        limit: usize,
+    },
     /// The line is not a JSON object (or not valid JSON).
     #[error("{at}: malformed JSON: {reason}")]
     Json {
@@ -157,6 +168,7 @@ impl PostError {
         match self {
             PostError::Io { .. } | PostError::MissingIdColumn { .. } => None,
             PostError::InvalidUtf8 { at, .. }
+            | PostError::LineTooLong { at, .. }
             | PostError::Json { at, .. }
             | PostError::Csv { at, .. }
             | PostError::MissingId { at, .. }
@@ -168,6 +180,46 @@ impl PostError {
 /// The UTF-8 byte-order mark that spreadsheet and Windows tools write at
 /// the start of a file; every reader here skips it.
 pub const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// The longest JSON-lines line (one post) read into memory: 16 MiB, far
+/// above any post a platform serves (a caption plus its metadata is a few
+/// KB; a scraper's full API object tens of KB), so that one hostile line
+/// cannot take the machine's memory. A longer line is skipped with an
+/// error naming it, and the file goes on.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// Reads one line (with its `\n`) into `buf`, keeping at most `cap` bytes
+/// of it and consuming the rest without storing it. Returns the line's full
+/// length (0 at the end of the input).
+pub fn read_line_capped(
+    reader: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<u64> {
+    let mut len: u64 = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(len);
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let n = chunk.len();
+        len += n as u64;
+        reader.consume(n);
+        if done {
+            return Ok(len);
+        }
+    }
+}
 
 /// Whether a path names a posts file this module reads (`.jsonl`, `.ndjson`, `.csv`).
 pub fn is_posts_file(path: &Path) -> bool {
@@ -258,8 +310,17 @@ impl<'r> PostReader<'r> {
                 return None;
             };
             buf.clear();
-            match reader.read_until(b'\n', buf) {
+            match read_line_capped(reader.as_mut(), buf, MAX_LINE_BYTES) {
                 Ok(0) => return None,
+                Ok(len) if len > MAX_LINE_BYTES as u64 => {
+                    self.line += 1;
+                    buf.clear();
+                    return Some(Err(PostError::LineTooLong {
+                        at: self.at(),
+                        len,
+                        limit: MAX_LINE_BYTES,
+                    }));
+                }
                 Ok(_) => {}
                 Err(source) => {
                     self.done = true;
@@ -562,6 +623,23 @@ pub fn format_time(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_over_long_line_is_skipped_without_being_held_and_the_file_goes_on() {
+        // A tiny buffer so the line spans many fill_buf calls.
+        let long = format!("{{\"id\":\"x\",\"text\":\"{}\"}}\n", "a".repeat(5000));
+        let data = format!("{long}{{\"id\":\"ok\",\"text\":\"fine\"}}\n");
+        let mut reader = std::io::BufReader::with_capacity(64, data.as_bytes());
+        let mut buf = Vec::new();
+        let len = read_line_capped(&mut reader, &mut buf, 100).unwrap();
+        assert_eq!(len, long.len() as u64);
+        assert_eq!(buf.len(), 100, "only the cap is kept");
+        buf.clear();
+        let len = read_line_capped(&mut reader, &mut buf, 100).unwrap();
+        assert_eq!(&buf[..len as usize], &data.as_bytes()[long.len()..]);
+        buf.clear();
+        assert_eq!(read_line_capped(&mut reader, &mut buf, 100).unwrap(), 0);
+    }
 
     fn read_jsonl(data: &str, fields: FieldMap) -> Vec<Result<Post, PostError>> {
         PostReader::jsonl(data.as_bytes(), Path::new("dir/posts.jsonl"), fields).collect()

@@ -316,3 +316,34 @@ fn a_missing_file_is_an_error_line_not_a_crash() {
         .unwrap()
         .contains("cannot read file"));
 }
+
+#[test]
+fn an_over_long_jsonl_line_is_one_error_and_the_file_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(neardup::posts::MAX_LINE_BYTES + 10);
+    let posts = format!(
+        "{{\"id\":\"a\",\"text\":\"the first post of the file\"}}\n{{\"id\":\"b\",\"text\":\"{huge}\"}}\n{{\"id\":\"c\",\"text\":\"the last post of the file\"}}\n"
+    );
+    let path = dir.path().join("posts.jsonl");
+    std::fs::write(&path, posts).unwrap();
+    let idx = dir.path().join("idx");
+    let out = support::neardup(
+        &[
+            "index",
+            "--quiet",
+            "--index",
+            idx.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("posts.jsonl:2") && err.contains("longer than"), "{err}");
+    let stats = support::neardup(
+        &["stats", "--index", idx.to_str().unwrap(), "--format", "json"],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert!(v.to_string().contains("\"text\":2"), "{v}");
+}

@@ -82,6 +82,17 @@ pub enum ImageError {
         /// What it is instead: "directory", "FIFO", ...
         kind: &'static str,
     },
+    /// The file is larger than [`crate::image::pipeline::MAX_IMAGE_BYTES`]:
+    /// refused before it is read.
+    #[error("{}: file of {size} bytes, larger than the {limit} an image may have", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The file's bytes could not be turned into pixels.
     #[error("{}: {reason}", path.display())]
     Decode {
@@ -98,6 +109,7 @@ impl ImageError {
         match self {
             ImageError::Io { path, .. }
             | ImageError::NotAFile { path, .. }
+            | ImageError::TooLarge { path, .. }
             | ImageError::Decode { path, .. } => path,
         }
     }
@@ -108,6 +120,9 @@ impl ImageError {
         match self {
             ImageError::Io { source, .. } => format!("cannot read file: {source}"),
             ImageError::NotAFile { kind, .. } => format!("not a regular file ({kind})"),
+            ImageError::TooLarge { size, limit, .. } => {
+                format!("file of {size} bytes, larger than the {limit} an image may have")
+            }
             ImageError::Decode { reason, .. } => reason.to_string(),
         }
     }

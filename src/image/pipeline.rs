@@ -117,9 +117,20 @@ impl ImageFingerprint {
     }
 }
 
+/// The largest image file read: 512 MiB. The pixel budget is checked from
+/// the header before any pixel buffer exists, but the encoded bytes are
+/// read first; this bounds them. A 100-megapixel photo (the default pixel
+/// budget) is about 30-60 MB as JPEG and under 300 MB as PNG.
+pub const MAX_IMAGE_BYTES: u64 = 512 << 20;
+
 /// Reads a file for decoding: only regular files (a FIFO would block, a
-/// directory cannot be read).
+/// directory cannot be read) of at most [`MAX_IMAGE_BYTES`].
 pub fn read_image_file(path: &Path) -> Result<Vec<u8>, ImageError> {
+    read_image_file_capped(path, MAX_IMAGE_BYTES)
+}
+
+/// [`read_image_file`] with another size limit.
+pub fn read_image_file_capped(path: &Path, limit: u64) -> Result<Vec<u8>, ImageError> {
     let io = |source| ImageError::Io {
         path: path.to_path_buf(),
         source,
@@ -132,7 +143,25 @@ pub fn read_image_file(path: &Path) -> Result<Vec<u8>, ImageError> {
             kind: file_kind(&ft),
         });
     }
-    std::fs::read(path).map_err(io)
+    let too_large = |size| ImageError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit,
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    // The file may grow after the stat: read at most one byte past the
+    // limit to tell.
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 fn file_kind(ft: &std::fs::FileType) -> &'static str {
@@ -299,6 +328,18 @@ fn resize(src: &RgbImage, tw: u32, th: u32, filter: fr::FilterType) -> RgbImage 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_file_over_the_size_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.png");
+        std::fs::write(&path, vec![0u8; 1000]).unwrap();
+        match read_image_file_capped(&path, 999) {
+            Err(ImageError::TooLarge { size, limit, .. }) => assert_eq!((size, limit), (1000, 999)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(read_image_file_capped(&path, 1000).unwrap().len(), 1000);
+    }
 
     #[test]
     fn thumbnail_size_matches_pillow() {
