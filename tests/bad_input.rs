@@ -339,9 +339,18 @@ fn an_over_long_jsonl_line_is_one_error_and_the_file_goes_on() {
     );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("posts.jsonl:2") && err.contains("longer than"), "{err}");
+    assert!(
+        err.contains("posts.jsonl:2") && err.contains("longer than"),
+        "{err}"
+    );
     let stats = support::neardup(
-        &["stats", "--index", idx.to_str().unwrap(), "--format", "json"],
+        &[
+            "stats",
+            "--index",
+            idx.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
         None,
     );
     let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
