@@ -42,29 +42,42 @@ pub struct ClusterArgs {
     pub min_size: usize,
 }
 
+/// A full dedupe run (no `--since`) with the options `dedupe`, `report` and
+/// `export` share; refuses a similarity outside 0..=1.
+pub fn base_options(
+    kind: KindArg,
+    max_distance: u32,
+    min_similarity: f64,
+    hub_cap: u32,
+) -> anyhow::Result<DedupeOptions> {
+    if !(0.0..=1.0).contains(&min_similarity) {
+        anyhow::bail!("--min-similarity must lie in 0..=1, not {min_similarity}");
+    }
+    Ok(DedupeOptions {
+        mode: match kind {
+            KindArg::Image => Mode::Image,
+            KindArg::Text => Mode::Text,
+            KindArg::All => Mode::All,
+        },
+        max_distance,
+        min_similarity: min_similarity as f32,
+        since: None,
+        hub: neardup::cluster::HubRule {
+            cap: hub_cap,
+            ..Default::default()
+        },
+    })
+}
+
 impl ClusterArgs {
     /// The dedupe run these options ask for, on the index in `dir`.
     pub fn options(&self, dir: &std::path::Path) -> anyhow::Result<DedupeOptions> {
-        if !(0.0..=1.0).contains(&self.min_similarity) {
-            anyhow::bail!(
-                "--min-similarity must lie in 0..=1, not {}",
-                self.min_similarity
-            );
-        }
-        let mut opts = DedupeOptions {
-            mode: match self.kind {
-                KindArg::Image => Mode::Image,
-                KindArg::Text => Mode::Text,
-                KindArg::All => Mode::All,
-            },
-            max_distance: self.max_distance,
-            min_similarity: self.min_similarity as f32,
-            since: None,
-            hub: neardup::cluster::HubRule {
-                cap: self.hub_cap,
-                ..Default::default()
-            },
-        };
+        let mut opts = base_options(
+            self.kind,
+            self.max_distance,
+            self.min_similarity,
+            self.hub_cap,
+        )?;
         opts.since = match self.since.as_deref() {
             None => None,
             Some("last") => neardup::watermark::load(dir, &opts)
@@ -104,4 +117,21 @@ pub fn open(dir: &std::path::Path) -> anyhow::Result<neardup_index::Reader> {
         .check_readable()
         .with_context(|| format!("{}: cannot read clusters from this index", dir.display()))?;
     Ok(reader)
+}
+
+/// Opens the index in `dir` and runs the dedupe `args` ask for: the
+/// reader, the options used and the clusters found.
+pub fn find(
+    dir: &std::path::Path,
+    args: &ClusterArgs,
+) -> anyhow::Result<(
+    neardup_index::Reader,
+    DedupeOptions,
+    neardup::dedupe::DedupeReport,
+)> {
+    let reader = open(dir)?;
+    let opts = args.options(dir)?;
+    let found = neardup::dedupe::dedupe(&reader, &opts)
+        .with_context(|| format!("{}: dedupe failed", dir.display()))?;
+    Ok((reader, opts, found))
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::common::IndexArg;
 use neardup::cluster::ClusterSummary;
-use neardup::dedupe::{dedupe, DedupeOptions, Mode};
+use neardup::dedupe::{dedupe, DedupeOptions};
 use neardup::posts::format_time;
 use neardup::watermark::{self, Watermark};
 
@@ -146,26 +146,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{}: the index's settings are unreadable", dir.display()))?
         .check_readable()
         .with_context(|| format!("{}: cannot deduplicate this index", dir.display()))?;
-    if !(0.0..=1.0).contains(&args.min_similarity) {
-        anyhow::bail!(
-            "--min-similarity must lie in 0..=1, not {}",
-            args.min_similarity
-        );
-    }
-    let opts = DedupeOptions {
-        mode: match args.kind {
-            KindArg::Image => Mode::Image,
-            KindArg::Text => Mode::Text,
-            KindArg::All => Mode::All,
-        },
-        max_distance: args.max_distance,
-        min_similarity: args.min_similarity as f32,
-        since: None,
-        hub: neardup::cluster::HubRule {
-            cap: args.hub_cap,
-            ..Default::default()
-        },
-    };
+    let opts = super::clusters::base_options(
+        args.kind,
+        args.max_distance,
+        args.min_similarity,
+        args.hub_cap,
+    )?;
     // The watermark this run will save: every item the reader sees now.
     let mark = Watermark {
         key: watermark::key(&opts),

@@ -7,9 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::clusters::{open, ClusterArgs};
+use super::clusters::{find, ClusterArgs};
 use super::common::IndexArg;
-use neardup::dedupe::dedupe;
 use neardup::network::{network, GraphFormat};
 
 /// File format of `neardup export`.
@@ -46,10 +45,7 @@ pub struct Args {
 /// Runs `neardup export`: exit 0 when the network has an edge, 1 when not.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = args.index.dir();
-    let reader = open(&dir)?;
-    let opts = args.clusters.options(&dir)?;
-    let found =
-        dedupe(&reader, &opts).with_context(|| format!("{}: dedupe failed", dir.display()))?;
+    let (reader, opts, found) = find(&dir, &args.clusters)?;
     let mut report = found;
     report.clusters.retain(|c| c.size >= args.clusters.min_size);
     let net = network(&reader, &report, opts.mode, args.bipartite)

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::clusters::{open, ClusterArgs};
+use super::clusters::{find, ClusterArgs};
 use super::common::IndexArg;
-use neardup::dedupe::dedupe;
 use neardup::report::{render, ReportOptions, DEFAULT_MAX_THUMBNAILS};
 
 /// Arguments of `neardup report`.
@@ -33,10 +32,7 @@ pub struct Args {
 /// shows none (the page is written either way).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = args.index.dir();
-    let reader = open(&dir)?;
-    let opts = args.clusters.options(&dir)?;
-    let found =
-        dedupe(&reader, &opts).with_context(|| format!("{}: dedupe failed", dir.display()))?;
+    let (reader, opts, found) = find(&dir, &args.clusters)?;
     let out_dir = match args.out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
