@@ -32,7 +32,7 @@
 //! assert_eq!(groups[0].first_author.as_deref(), Some("acc0")); // post-2 came first
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -329,6 +329,77 @@ pub struct ClusterSummary {
     /// ordinary cluster.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hubs: Vec<String>,
+}
+
+/// One cluster as `neardup dedupe --format jsonl` prints it (times in RFC
+/// 3339), and as the Python package's `Index.dedupe` yields it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClusterRow<'a> {
+    /// [`ClusterSummary::cluster`].
+    pub cluster: &'a str,
+    /// [`ClusterSummary::kind`].
+    pub kind: &'a str,
+    /// [`ClusterSummary::size`].
+    pub size: usize,
+    /// [`ClusterSummary::members`].
+    pub members: &'a [String],
+    /// [`ClusterSummary::distinct_authors`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct_authors: Option<usize>,
+    /// [`ClusterSummary::first_seen`], RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// [`ClusterSummary::last_seen`], RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    /// [`ClusterSummary::first_author`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_author: Option<&'a str>,
+    /// [`ClusterSummary::representative`].
+    pub representative: &'a str,
+    /// [`ClusterSummary::links`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<u64>,
+    /// [`ClusterSummary::hubs`].
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub hubs: &'a [String],
+    /// The web address of each member that has one (see
+    /// [`ClusterRow::with_urls`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub urls: BTreeMap<&'a str, &'a str>,
+}
+
+impl<'a> ClusterRow<'a> {
+    /// The row of cluster `c`.
+    pub fn new(c: &'a ClusterSummary) -> Self {
+        ClusterRow {
+            cluster: &c.cluster,
+            kind: &c.kind,
+            size: c.size,
+            members: &c.members,
+            distinct_authors: c.distinct_authors,
+            first_seen: c.first_seen.map(crate::posts::format_time),
+            last_seen: c.last_seen.map(crate::posts::format_time),
+            first_author: c.first_author.as_deref(),
+            representative: &c.representative,
+            links: c.links,
+            hubs: &c.hubs,
+            urls: BTreeMap::new(),
+        }
+    }
+
+    /// The row of cluster `c` with the post URLs of its members, from a map
+    /// of member id to URL (`crate::dedupe::post_urls`).
+    pub fn with_urls(c: &'a ClusterSummary, urls: &'a HashMap<String, String>) -> Self {
+        ClusterRow {
+            urls: c
+                .members
+                .iter()
+                .filter_map(|m| Some((m.as_str(), urls.get(m)?.as_str())))
+                .collect(),
+            ..ClusterRow::new(c)
+        }
+    }
 }
 
 /// Orders members earliest first; members without a time go last; ties by id.

@@ -12,6 +12,14 @@
 //! costs in proportion to the night's intake and the clusters it touches;
 //! only clusters with a new item are reported.
 //!
+//! Videos pair with pictures and with each other through the same PDQ scan
+//! (their codes are their retained frames'): a picture and a video pair
+//! when the picture is within the radius of one frame (a screenshot, a
+//! thumbnail); two videos pair when they *share the video*: vPDQ's
+//! comparison of their frames reaches 80 % either way (re-uploads,
+//! re-encodes, and a clip with its source). One shared frame (a title card,
+//! a logo) is not enough.
+//!
 //! Items flagged low-information (see [`crate::schema::FLAG_LOW_INFO`]) never
 //! join two posts: a blank picture or a one-word caption shared by thousands
 //! would otherwise chain unrelated posts into one giant cluster.
@@ -34,7 +42,12 @@ use crate::cluster::{
     PairBuffer, Strength,
 };
 use crate::image::robust::framed_distance;
-use crate::schema::{framed_split, is_framed, is_low_info, Kind, FIELD_MINHASH, FIELD_PDQ};
+use crate::schema::{
+    framed_split, is_framed, is_low_info, Kind, VideoRecord, FIELD_MINHASH, FIELD_PDQ,
+};
+use crate::video::compare::{compare, CompareParams};
+use crate::video::frames::FrameHash;
+use crate::video::stored::frames_from_stored;
 
 /// What to cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -62,6 +75,24 @@ pub struct DedupeOptions {
     pub since: Option<u64>,
     /// How hubs (items with very many matches) are linked.
     pub hub: HubRule,
+}
+
+impl DedupeOptions {
+    /// A full run (no `since`) with these thresholds and the default hub
+    /// rule at cap `hub_cap`: what `neardup dedupe`, `report`, `export` and
+    /// the Python package's `Index.dedupe` build from their arguments.
+    pub fn full(mode: Mode, max_distance: u32, min_similarity: f64, hub_cap: u32) -> Self {
+        DedupeOptions {
+            mode,
+            max_distance,
+            min_similarity: min_similarity as f32,
+            since: None,
+            hub: HubRule {
+                cap: hub_cap,
+                ..Default::default()
+            },
+        }
+    }
 }
 
 impl Default for DedupeOptions {
@@ -379,6 +410,9 @@ fn pdq_match_distance(
     b: &Rec<'_>,
     distance: u32,
 ) -> neardup_index::Result<Option<u32>> {
+    if a.kind == Kind::Video && b.kind == Kind::Video {
+        return videos_match(reader, opts, a, b, distance);
+    }
     if !(is_framed(a.view.kind) && is_framed(b.view.kind)) {
         return Ok(Some(distance));
     }
@@ -393,6 +427,30 @@ fn pdq_match_distance(
     let cb = reader.hamming_codes(FIELD_PDQ, b.view.item)?;
     let d = framed_distance(framed_split(ca), framed_split(&cb));
     Ok((d <= opts.max_distance).then_some(d))
+}
+
+/// Whether two videos that share a frame code within the radius share the
+/// video: vPDQ's comparison of their stored frames, a match when either
+/// percentage reaches the default 80 % (a clip joins its source). Joined
+/// at `distance`, their closest frames' distance.
+fn videos_match(
+    reader: &Reader,
+    opts: &DedupeOptions,
+    a: &Rec<'_>,
+    b: &Rec<'_>,
+    distance: u32,
+) -> neardup_index::Result<Option<u32>> {
+    let frames = |r: &Rec<'_>| -> neardup_index::Result<Vec<FrameHash>> {
+        let codes = reader.hamming_codes(FIELD_PDQ, r.view.item)?;
+        let record = VideoRecord::from_snippet(r.view.snippet);
+        Ok(frames_from_stored(record.as_ref(), &codes))
+    };
+    let params = CompareParams {
+        distance: opts.max_distance,
+        ..CompareParams::default()
+    };
+    let c = compare(&frames(a)?, &frames(b)?, &params);
+    Ok(c.is_match.then_some(distance))
 }
 
 /// The records matching record `i`, with the strength of their best match:
@@ -519,6 +577,23 @@ fn report(
         searched,
         pairs,
     }
+}
+
+/// The web address of every post (and item) that has one, by post id and
+/// by item id: what `dedupe` shows beside a cluster's members. One pass
+/// over the records; empty for an index without URLs.
+pub fn post_urls(reader: &Reader) -> neardup_index::Result<HashMap<String, String>> {
+    let mut urls = HashMap::new();
+    for view in reader.items() {
+        let view = view?;
+        if let (_, Some(url)) = crate::schema::split_path_url(view.path) {
+            for key in [Some(view.id), view.group].into_iter().flatten() {
+                urls.entry(key.to_string())
+                    .or_insert_with(|| url.to_string());
+            }
+        }
+    }
+    Ok(urls)
 }
 
 #[cfg(test)]

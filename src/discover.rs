@@ -21,10 +21,15 @@
 //!   bytes decide between an image format neardup decodes, a video
 //!   container (MP4/MOV/M4V `ftyp`, WebM/Matroska EBML, AVI) and nothing (a
 //!   scrape's JSON or HTML next to the media), which a walk skips silently.
+//!   A file whose first bytes open a JSON object is sniffed further
+//!   ([`crate::formats::sniff_export`], the top-level keys of its first
+//!   64 KiB): a Telegram export (`result.json`), a twarc2 file or a yt-dlp
+//!   `.info.json` sidecar is a posts file, whatever its name; any other
+//!   JSON is skipped by a walk. Named explicitly, a `.json` file is always
+//!   a posts file (never an image), so that a JSON document of an unknown
+//!   shape is reported as such, once.
 //! - **Videos** ([`Kind::Video`]) are entries like the others, in walk
-//!   order: `neardup hash` hashes them; `neardup index` does not index them
-//!   yet and says how many a walk skipped (a video named explicitly is an
-//!   error for `index`).
+//!   order: `neardup hash` hashes them and `neardup index` indexes them.
 //!
 //! ```no_run
 //! use neardup::discover::{discover, Entry, Kind};
@@ -101,7 +106,29 @@ pub fn classify(path: &Path) -> Option<Kind> {
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
-    sniff(&head[..n])
+    sniff(&head[..n]).or_else(|| {
+        // Only a file that opens a JSON object is read further.
+        let start = head[..n]
+            .strip_prefix(crate::posts::BOM)
+            .unwrap_or(&head[..n]);
+        let opens_object = start.trim_ascii_start().first() == Some(&b'{');
+        let long = opens_object
+            .then(|| crate::formats::read_head(path).ok())
+            .flatten()?;
+        crate::formats::sniff_export(&long).map(|_| Kind::Posts)
+    })
+}
+
+/// Whether the name ends in `.json` (case ignored).
+fn is_json_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Whether the name ends in a video extension ([`VIDEO_EXTENSIONS`]).
+pub fn is_video_name(path: &Path) -> bool {
+    by_extension(path) == Some(Kind::Video)
 }
 
 fn by_extension(path: &Path) -> Option<Kind> {
@@ -164,7 +191,9 @@ pub fn discover_one(path: &Path, found: &mut Discovery, seen: &mut HashSet<PathB
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => walk(path, found, seen),
         Ok(_) => {
-            let kind = classify(path).unwrap_or(Kind::Image);
+            let kind = classify(path)
+                .or_else(|| is_json_name(path).then_some(Kind::Posts))
+                .unwrap_or(Kind::Image);
             found.entries.push(Entry::File {
                 path: path.to_path_buf(),
                 kind,
@@ -224,21 +253,6 @@ fn walk(dir: &Path, found: &mut Discovery, seen: &mut HashSet<PathBuf>) {
             explicit: false,
         });
     }
-}
-
-/// Why `neardup index` does not take a video (`neardup hash` and `neardup
-/// compare` do).
-pub const VIDEO_NOT_INDEXED: &str =
-    "indexing videos is not supported yet (neardup hash and neardup compare take videos)";
-
-/// The note `neardup index` prints about videos a walk skipped, if any.
-pub fn videos_note(videos: &[PathBuf]) -> Option<String> {
-    let first = videos.first()?;
-    Some(format!(
-        "skipped {} video file(s) ({VIDEO_NOT_INDEXED}), e.g. {}",
-        videos.len(),
-        first.display()
-    ))
 }
 
 #[cfg(test)]
@@ -333,8 +347,6 @@ mod tests {
                 if path.ends_with("sub/loop") && reason.contains("loop")),
             "{failed:?}"
         );
-        let note = videos_note(&[root.join("clip.mp4")]).unwrap();
-        assert!(note.contains("1 video file(s)"), "{note}");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Inputs are discovered from paths ([`discover`], by the rule of
 //! [`crate::discover`] that `neardup hash` follows too): posts files
-//! (`*.jsonl`, `*.ndjson`, `*.csv`; see [`crate::posts`]) and images. Work is cut into chunks;
+//! (`*.jsonl`, `*.ndjson`, `*.csv`; see [`crate::posts`]), images and
+//! videos (one item each, its frame codes in the `pdq` field: see
+//! [`crate::video::stored`]). Work is cut into chunks;
 //! each chunk is fingerprinted in parallel (rayon) and added in input order,
 //! so the item numbers, and everything reported from them, are the same
 //! whatever the number of threads. Items are committed every
@@ -24,11 +26,15 @@ use xxhash_rust::xxh3::Xxh3;
 use neardup_index::{AddOutcome, Code, Item, Reader, Writer};
 
 use crate::discover::{Entry, Kind as FileKind, IMAGE_EXTENSIONS};
+use crate::formats::InputFormat;
 use crate::image::code::{Hash256, Hash64};
 use crate::image::pipeline::{fingerprint_bytes, read_image_file, PipelineOptions};
-use crate::posts::{FieldMap, Post, PostReader, BOM};
-use crate::schema::{Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH, FLAG_FRAMED, FLAG_LOW_INFO};
+use crate::posts::{FieldMap, Post, BOM};
+use crate::schema::{
+    join_path_url, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH, FLAG_FRAMED, FLAG_LOW_INFO,
+};
 use crate::text::TextHasher;
+use crate::video::VideoOptions;
 
 /// Characters of a post's text kept as the snippet shown in reports: a
 /// whole tweet (280), so that reports see every hashtag of a short post.
@@ -41,14 +47,18 @@ pub enum Input {
     Image(PathBuf),
     /// A posts file (JSON lines or CSV).
     Posts(PathBuf),
-    /// A hash list: CSV rows of `id,pdq` or `id,phash`.
+    /// A hash list: CSV rows of `id,pdq` or `id,phash`, or a vPDQ file
+    /// (`frame,quality,pdq_hex,seconds` lines: one video).
     Hashes(PathBuf),
+    /// A video file; its id is its path as discovered.
+    Video(PathBuf),
 }
 
 impl Input {
-    fn path(&self) -> &Path {
+    /// The file.
+    pub fn path(&self) -> &Path {
         match self {
-            Input::Image(p) | Input::Posts(p) | Input::Hashes(p) => p,
+            Input::Image(p) | Input::Posts(p) | Input::Hashes(p) | Input::Video(p) => p,
         }
     }
 }
@@ -90,10 +100,14 @@ pub trait IngestSink {
 pub struct IngestOptions {
     /// How images are decoded and hashed.
     pub pipeline: PipelineOptions,
-    /// Field names of posts files.
+    /// Field names of posts files (JSON lines and CSV).
     pub fields: FieldMap,
+    /// How posts files are read (default: detected per file).
+    pub format: InputFormat,
     /// Items per commit.
     pub batch: usize,
+    /// How videos are hashed.
+    pub video: VideoOptions,
 }
 
 impl Default for IngestOptions {
@@ -104,19 +118,20 @@ impl Default for IngestOptions {
                 ..PipelineOptions::default()
             },
             fields: FieldMap::default(),
+            format: InputFormat::Auto,
             batch: 50_000,
+            video: VideoOptions::default(),
         }
     }
 }
 
 /// Finds the inputs under `paths` by the rule of [`crate::discover`]
-/// (shared with `neardup hash`): images and posts files, the paths that
-/// could not be read, and the videos a walk found and skipped.
-pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>, Vec<PathBuf>) {
+/// (shared with `neardup hash`): images, videos and posts files, and the
+/// paths that could not be read.
+pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>) {
     let found = crate::discover::discover(paths);
     let mut inputs = Vec::new();
     let mut failures = Vec::new();
-    let mut videos = Vec::new();
     for entry in found.entries {
         match entry {
             Entry::File {
@@ -127,16 +142,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>, Vec<PathBuf>) {
             Entry::File {
                 path,
                 kind: FileKind::Video,
-                explicit: false,
-            } => videos.push(path),
-            Entry::File {
-                path,
-                kind: FileKind::Video,
                 ..
-            } => failures.push(Failure {
-                location: path.display().to_string(),
-                reason: crate::discover::VIDEO_NOT_INDEXED.into(),
-            }),
+            } => inputs.push(Input::Video(path)),
             Entry::File { path, .. } => inputs.push(Input::Image(path)),
             Entry::Failed { path, reason } => failures.push(Failure {
                 location: path.display().to_string(),
@@ -144,7 +151,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Failure>, Vec<PathBuf>) {
             }),
         }
     }
-    (inputs, failures, videos)
+    (inputs, failures)
 }
 
 /// Whether the file name ends in one of the image extensions of
@@ -158,6 +165,12 @@ pub fn has_image_extension(path: &Path) -> bool {
 /// One unit of work: what becomes one item.
 enum Unit {
     Image {
+        path: PathBuf,
+        id: String,
+        post: Option<PostInfo>,
+        location: String,
+    },
+    Video {
         path: PathBuf,
         id: String,
         post: Option<PostInfo>,
@@ -179,6 +192,10 @@ struct PostInfo {
     id: String,
     author: String,
     time: Option<i64>,
+    /// The post's web address: stored after each item's path (see
+    /// [`crate::schema::join_path_url`]), left out of the content digest so
+    /// that re-indexing a post whose URL is new finds it unchanged.
+    url: Option<String>,
 }
 
 /// Result of working on a unit.
@@ -229,7 +246,7 @@ pub fn ingest(
         run.input(input)?;
     }
     for input in inputs.iter().filter(|i| !matches!(i, Input::Posts(_))) {
-        if let Input::Image(path) = input {
+        if let Input::Image(path) | Input::Video(path) = input {
             if run.linked.contains(&canonical(path)) {
                 continue;
             }
@@ -290,13 +307,23 @@ impl Run<'_> {
                 };
                 self.push(unit, size)
             }
+            Input::Video(path) => {
+                let id = path.display().to_string();
+                let unit = Unit::Video {
+                    path: path.clone(),
+                    location: id.clone(),
+                    id,
+                    post: None,
+                };
+                self.push(unit, size)
+            }
             Input::Posts(path) => self.posts(path, size),
             Input::Hashes(path) => self.hashes(path, size),
         }
     }
 
     fn posts(&mut self, path: &Path, size: u64) -> neardup_index::Result<()> {
-        let reader = match PostReader::open(path, self.opts.fields.clone()) {
+        let reader = match crate::formats::open(path, self.opts.format, &self.opts.fields) {
             Ok(r) => r,
             Err(e) => {
                 self.fail(Failure {
@@ -333,6 +360,7 @@ impl Run<'_> {
             id: post.id.clone(),
             author: post.author.clone().unwrap_or_default(),
             time: post.created_at,
+            url: post.url.clone(),
         };
         let location = post.location.to_string();
         if let Some(text) = post.text {
@@ -347,11 +375,26 @@ impl Run<'_> {
         }
         for (i, media) in post.media.into_iter().enumerate() {
             self.linked.insert(canonical(&media));
-            let unit = Unit::Image {
-                id: format!("{}#media{}", post.id, i + 1),
-                location: format!("{location}: media {}", media.display()),
-                path: media,
-                post: Some(info.clone()),
+            let id = format!("{}#media{}", post.id, i + 1);
+            let location = format!("{location}: media {}", media.display());
+            let post = Some(info.clone());
+            // A media file is a video by the discovery rule (extension,
+            // else the container's first bytes); anything else is decoded
+            // as a picture, whose errors say what it is not.
+            let unit = if crate::discover::classify(&media) == Some(FileKind::Video) {
+                Unit::Video {
+                    id,
+                    location,
+                    path: media,
+                    post,
+                }
+            } else {
+                Unit::Image {
+                    id,
+                    location,
+                    path: media,
+                    post,
+                }
             };
             self.push(unit, 0)?;
         }
@@ -369,10 +412,15 @@ impl Run<'_> {
                 return Ok(());
             }
         };
+        let text = text.strip_prefix(BOM).unwrap_or(&text);
+        if is_vpdq(text) {
+            self.chunk_bytes += size;
+            return self.vpdq(path, text);
+        }
         let mut rows = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(text.strip_prefix(BOM).unwrap_or(&text));
+            .from_reader(text);
         let mut record = csv::ByteRecord::new();
         let mut line = 0u64;
         loop {
@@ -423,6 +471,36 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// A vPDQ file (Meta's `frame,quality,pdq_hex,seconds` lines): one
+    /// video item, its id the file's path, its frames retained as a
+    /// hashed video's are.
+    fn vpdq(&mut self, path: &Path, text: &[u8]) -> neardup_index::Result<()> {
+        let parsed = std::str::from_utf8(text)
+            .map_err(|e| format!("not UTF-8 text: {e}"))
+            .and_then(|t| crate::video::vpdq::parse(t).map_err(|e| e.to_string()));
+        let frames = match parsed {
+            Ok(frames) => frames,
+            Err(reason) => {
+                self.fail(Failure {
+                    location: path.display().to_string(),
+                    reason: format!("bad vPDQ file: {reason}"),
+                });
+                return Ok(());
+            }
+        };
+        let duration = frames.iter().map(|f| f.t).fold(0.0, f64::max);
+        let item = video_item(
+            path.display().to_string(),
+            path,
+            None,
+            xxhash_rust::xxh3::xxh3_64(text),
+            (0, 0, duration),
+            &frames,
+            self.fields,
+        );
+        self.push(Unit::Ready { item }, 0)
+    }
+
     /// Fingerprints the pending units in parallel and adds them in order.
     fn flush(&mut self) -> neardup_index::Result<()> {
         let units = std::mem::take(&mut self.units);
@@ -438,7 +516,7 @@ impl Run<'_> {
                 Done::Failed(f) => self.fail(f),
                 Done::Item(item) => {
                     let id = item.id.clone();
-                    let location = item.path.clone();
+                    let location = crate::schema::split_path_url(&item.path).0.to_string();
                     match self.writer.add(item)? {
                         AddOutcome::Added(_) => self.summary.indexed += 1,
                         AddOutcome::Unchanged(_) => self.summary.unchanged += 1,
@@ -498,7 +576,7 @@ fn work(
             Done::Item(Item {
                 id: post.id.clone(),
                 kind: Kind::Text.to_byte() | low,
-                path: location,
+                path: join_path_url(&location, post.url.as_deref()),
                 author: post.author,
                 timestamp: post.time,
                 snippet: snippet(&text),
@@ -509,6 +587,42 @@ fn work(
                     signature: fp.minhash,
                 }],
             })
+        }
+        Unit::Video {
+            path,
+            id,
+            post,
+            location,
+        } => {
+            let mut digest = match file_digest(&path) {
+                Ok(d) => d,
+                Err(e) => {
+                    return Done::Failed(Failure {
+                        location,
+                        reason: format!("cannot read: {e}"),
+                    })
+                }
+            };
+            post_digest(&mut digest, post.as_ref());
+            let digest = digest.digest();
+            if unchanged(&id, digest) {
+                return Done::Unchanged;
+            }
+            match crate::video::hash_video(&path, &opts.video) {
+                Ok(v) => Done::Item(video_item(
+                    id,
+                    &canonical(&path),
+                    post,
+                    digest,
+                    (v.width, v.height, v.duration),
+                    &v.frames,
+                    fields,
+                )),
+                Err(e) => Done::Failed(Failure {
+                    location,
+                    reason: e.reason(),
+                }),
+            }
         }
         Unit::Image {
             path,
@@ -527,10 +641,7 @@ fn work(
             };
             let mut digest = Xxh3::new();
             digest.update(&bytes);
-            if let Some(p) = &post {
-                digest.update(p.author.as_bytes());
-                digest.update(&p.time.unwrap_or(i64::MIN).to_le_bytes());
-            }
+            post_digest(&mut digest, post.as_ref());
             let digest = digest.digest();
             if unchanged(&id, digest) {
                 return Done::Unchanged;
@@ -577,7 +688,10 @@ fn work(
                 kind: Kind::Image.to_byte() | low | framed,
                 // Absolute, so that a report made from another folder
                 // still finds the picture.
-                path: canonical(&path).display().to_string(),
+                path: join_path_url(
+                    &canonical(&path).display().to_string(),
+                    post.as_ref().and_then(|p| p.url.as_deref()),
+                ),
                 author: post.as_ref().map(|p| p.author.clone()).unwrap_or_default(),
                 timestamp: post.as_ref().and_then(|p| p.time),
                 snippet: String::new(),
@@ -587,6 +701,83 @@ fn work(
             })
         }
     }
+}
+
+/// Adds what an item inherits from its post to its content digest.
+fn post_digest(digest: &mut Xxh3, post: Option<&PostInfo>) {
+    if let Some(p) = post {
+        digest.update(p.author.as_bytes());
+        digest.update(&p.time.unwrap_or(i64::MIN).to_le_bytes());
+    }
+}
+
+/// The digest of a file's bytes, read in blocks (a video may be large).
+fn file_digest(path: &Path) -> std::io::Result<Xxh3> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut digest = Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(digest),
+            Ok(n) => digest.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A video's item: one `pdq` code per retained frame, the frame list in
+/// the snippet ([`crate::schema::VideoRecord`]); low-information when no
+/// frame is usable (a black or flat video).
+fn video_item(
+    id: String,
+    path: &Path,
+    post: Option<PostInfo>,
+    digest: u64,
+    (width, height, duration): (u32, u32, f64),
+    frames: &[crate::video::frames::FrameHash],
+    fields: Fields,
+) -> Item {
+    let kept = crate::video::stored::retained(frames);
+    let codes: Vec<Code> = kept
+        .iter()
+        .map(|f| Code::Hamming {
+            field: fields.pdq,
+            code: f.pdq.hash.0.to_vec(),
+        })
+        .collect();
+    let low = if codes.is_empty() { FLAG_LOW_INFO } else { 0 };
+    Item {
+        id,
+        kind: Kind::Video.to_byte() | low,
+        path: join_path_url(
+            &path.display().to_string(),
+            post.as_ref().and_then(|p| p.url.as_deref()),
+        ),
+        author: post.as_ref().map(|p| p.author.clone()).unwrap_or_default(),
+        timestamp: post.as_ref().and_then(|p| p.time),
+        snippet: crate::video::stored::to_record(width, height, duration, &kept).to_snippet(),
+        group: post.map(|p| p.id),
+        digest,
+        codes,
+    }
+}
+
+/// Whether a hash file is a vPDQ file rather than a hash list: its first
+/// line has three or four fields, the third a PDQ hash.
+fn is_vpdq(text: &[u8]) -> bool {
+    let first = text
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .find(|l| !l.is_empty());
+    let Some(line) = first else {
+        return false;
+    };
+    let fields: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+    (3..=4).contains(&fields.len())
+        && fields[2].trim_ascii().len() == 64
+        && fields[2].trim_ascii().iter().all(u8::is_ascii_hexdigit)
 }
 
 /// The path with symbolic links and `..` resolved, when it exists.
@@ -692,7 +883,7 @@ mod tests {
         ] {
             std::fs::write(root.join(name), b"x").unwrap();
         }
-        let (inputs, failures, _) = discover(&[
+        let (inputs, failures) = discover(&[
             root.to_path_buf(),
             root.join("notes.txt"),
             root.join("missing.jpg"),

@@ -33,6 +33,7 @@
 pub mod cluster;
 pub mod dedupe;
 pub mod discover;
+pub mod formats;
 pub mod image;
 pub mod ingest;
 pub mod network;
@@ -40,8 +41,11 @@ pub mod posts;
 pub mod query;
 pub mod report;
 pub mod schema;
+pub mod serve;
+pub mod stats;
 pub mod text;
 pub mod video;
 pub mod watermark;
+pub mod writer;
 
 pub use neardup_index as index;

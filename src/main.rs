@@ -41,6 +41,8 @@ enum Command {
     Report(cmd::report::Args),
     /// The account network of the clusters (GraphML, GEXF, CSV).
     Export(cmd::export::Args),
+    /// Lookups over HTTP, with a lookup page, for browsers and services.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Compact(args) => cmd::compact::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Export(args) => cmd::export::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(code) => code,

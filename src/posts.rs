@@ -39,6 +39,8 @@ pub struct FieldMap {
     /// One media path, or a list of them. In CSV, several paths are
     /// separated by `|`, or written as a JSON array.
     pub media: String,
+    /// The post's web address (absent is fine).
+    pub url: String,
 }
 
 impl Default for FieldMap {
@@ -49,6 +51,7 @@ impl Default for FieldMap {
             author: "author".into(),
             time: "created_at".into(),
             media: "media".into(),
+            url: "url".into(),
         }
     }
 }
@@ -66,6 +69,10 @@ pub struct Post {
     pub created_at: Option<i64>,
     /// Media paths, resolved against the posts file's directory.
     pub media: Vec<PathBuf>,
+    /// The post's web address, when the input has one.
+    pub url: Option<String>,
+    /// The id of the post this one repeats (a retweet or quote), when known.
+    pub repeats: Option<String>,
     /// Where the post was read: file and 1-based line (or CSV record) number.
     pub location: Location,
 }
@@ -150,6 +157,59 @@ pub enum PostError {
         /// The column names of the header.
         header: Vec<String>,
     },
+    /// The first post of a JSON-lines file has no id field: the file is
+    /// taken to be of another shape, reported once and skipped.
+    #[error("{}: no `{field}` field for the post id in the first post (its keys: {}); name the id field with --id-field, or the format with --input-format", file.display(), keys.join(", "))]
+    MissingIdKey {
+        /// The posts file.
+        file: PathBuf,
+        /// The id field's name.
+        field: String,
+        /// The keys of the file's first JSON object.
+        keys: Vec<String>,
+    },
+    /// A JSON document is not of the shape its format has: reported once
+    /// for the file.
+    #[error("{}: not {expected} (top-level keys: {}); name the format with --input-format, or for JSON lines the id field with --id-field", file.display(), keys.join(", "))]
+    Shape {
+        /// The file.
+        file: PathBuf,
+        /// Its top-level keys (or what it is instead of an object).
+        keys: Vec<String>,
+        /// What the format expects.
+        expected: String,
+    },
+    /// A whole-document file (a Telegram export, a yt-dlp sidecar) larger
+    /// than a reader takes in memory.
+    #[error("{}: {len} bytes, more than the {limit} read at once; skipped", file.display())]
+    FileTooLarge {
+        /// The file.
+        file: PathBuf,
+        /// Its length.
+        len: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A post's media file was left out of the export (Telegram writes
+    /// "File not included" in its place); the post is read without it.
+    #[error("{at}: {what} left out of the export ({note}); the post is indexed without it")]
+    MediaLeftOut {
+        /// Where.
+        at: Location,
+        /// Which media (`photo`, `file`).
+        what: String,
+        /// What the export wrote in its place.
+        note: String,
+    },
+    /// No video file beside a yt-dlp `.info.json`; the post is read without
+    /// its video.
+    #[error("{}: no video beside this yt-dlp sidecar (looked for {}); the post is indexed without it", file.display(), looked_for.join(", "))]
+    VideoMissing {
+        /// The `.info.json` file.
+        file: PathBuf,
+        /// The names looked for.
+        looked_for: Vec<String>,
+    },
     /// A field holds a value of the wrong kind.
     #[error("{at}: field `{field}`: {reason}")]
     BadField {
@@ -166,12 +226,18 @@ impl PostError {
     /// Where the error happened, when it concerns one line.
     pub fn location(&self) -> Option<&Location> {
         match self {
-            PostError::Io { .. } | PostError::MissingIdColumn { .. } => None,
+            PostError::Io { .. }
+            | PostError::MissingIdColumn { .. }
+            | PostError::MissingIdKey { .. }
+            | PostError::Shape { .. }
+            | PostError::FileTooLarge { .. }
+            | PostError::VideoMissing { .. } => None,
             PostError::InvalidUtf8 { at, .. }
             | PostError::LineTooLong { at, .. }
             | PostError::Json { at, .. }
             | PostError::Csv { at, .. }
             | PostError::MissingId { at, .. }
+            | PostError::MediaLeftOut { at, .. }
             | PostError::BadField { at, .. } => Some(at),
         }
     }
@@ -240,27 +306,92 @@ pub struct PostReader<'r> {
     fields: FieldMap,
     line: u64,
     done: bool,
+    /// No post line has been read yet: a first JSON object without the id
+    /// field is a file-shape error, reported once.
+    first: bool,
 }
 
 enum Inner<'r> {
     Jsonl(Box<dyn BufRead + 'r>, Vec<u8>),
-    Csv(
-        Box<csv::Reader<Box<dyn std::io::Read + 'r>>>,
-        Option<Vec<String>>,
-    ),
+    Csv(Box<csv::Reader<CappedRead<'r>>>, Option<Vec<String>>),
+}
+
+/// The CSV reader's input, cut off when one record runs past
+/// [`MAX_LINE_BYTES`]: the CSV parser buffers a whole record, so without
+/// the cap one hostile record could take the machine's memory.
+struct CappedRead<'r> {
+    inner: Box<dyn BufRead + 'r>,
+    /// Bytes handed to the parser so far.
+    delivered: u64,
+    /// Where the record being parsed started, in delivered bytes.
+    record_start: u64,
+    /// Bytes delivered before the current parser started (it counts its
+    /// positions from there).
+    reader_base: u64,
+}
+
+/// The marker error [`CappedRead`] stops the parser with.
+#[derive(Debug)]
+struct RecordTooLong;
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CSV record too long")
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
+
+impl std::io::Read for CappedRead<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let used = self.delivered - self.record_start;
+        let room = (MAX_LINE_BYTES as u64 + 1).saturating_sub(used);
+        if room == 0 {
+            return Err(std::io::Error::other(RecordTooLong));
+        }
+        let want = out.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut out[..want])?;
+        self.delivered += n as u64;
+        Ok(n)
+    }
+}
+
+impl CappedRead<'_> {
+    /// Skips the rest of the current line without holding it; returns the
+    /// bytes skipped.
+    fn skip_line(&mut self) -> std::io::Result<u64> {
+        let mut sink = Vec::new();
+        read_line_capped(self.inner.as_mut(), &mut sink, 0)
+    }
+}
+
+fn csv_reader(input: CappedRead<'_>) -> csv::Reader<CappedRead<'_>> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(input)
 }
 
 impl<'r> PostReader<'r> {
     /// Opens a posts file, choosing JSON lines or CSV from its extension.
     pub fn open(path: &Path, fields: FieldMap) -> Result<PostReader<'static>, PostError> {
-        let file = std::fs::File::open(path).map_err(|source| PostError::Io {
-            file: path.to_path_buf(),
-            source,
-        })?;
         let is_csv = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        Self::open_as(path, fields, is_csv)
+    }
+
+    /// Opens a posts file as CSV or as JSON lines.
+    pub fn open_as(
+        path: &Path,
+        fields: FieldMap,
+        is_csv: bool,
+    ) -> Result<PostReader<'static>, PostError> {
+        let file = std::fs::File::open(path).map_err(|source| PostError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
         let reader = std::io::BufReader::with_capacity(1 << 16, file);
         Ok(if is_csv {
             PostReader::csv(reader, path, fields)
@@ -275,14 +406,17 @@ impl<'r> PostReader<'r> {
         Self::new(Inner::Jsonl(Box::new(reader), Vec::new()), file, fields)
     }
 
-    /// Reads CSV with a header row from `reader`.
+    /// Reads CSV with a header row from `reader`. A record longer than
+    /// [`MAX_LINE_BYTES`] is one error, skipped to the end of its line, and
+    /// the file goes on.
     pub fn csv(reader: impl std::io::Read + 'r, file: &Path, fields: FieldMap) -> Self {
-        let boxed: Box<dyn std::io::Read + 'r> = Box::new(reader);
-        let csv = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(false)
-            .from_reader(boxed);
-        Self::new(Inner::Csv(Box::new(csv), None), file, fields)
+        let input = CappedRead {
+            inner: Box::new(std::io::BufReader::new(reader)),
+            delivered: 0,
+            record_start: 0,
+            reader_base: 0,
+        };
+        Self::new(Inner::Csv(Box::new(csv_reader(input)), None), file, fields)
     }
 
     fn new(inner: Inner<'r>, file: &Path, fields: FieldMap) -> Self {
@@ -294,6 +428,7 @@ impl<'r> PostReader<'r> {
             fields,
             line: 0,
             done: false,
+            first: true,
         }
     }
 
@@ -347,6 +482,10 @@ impl<'r> PostReader<'r> {
             if let Inner::Jsonl(_, buf) = &mut self.inner {
                 *buf = bytes;
             }
+            if self.first && matches!(result, Err(PostError::MissingIdKey { .. })) {
+                self.done = true;
+            }
+            self.first = false;
             return Some(result);
         }
     }
@@ -369,9 +508,20 @@ impl<'r> PostReader<'r> {
             });
         }
         let get = |name: &str| lookup(&value, name);
-        let id = scalar_string(get(&self.fields.id)).ok_or_else(|| PostError::MissingId {
-            at: self.at(),
-            field: self.fields.id.clone(),
+        let id = scalar_string(get(&self.fields.id)).ok_or_else(|| match &value {
+            // The first post decides the file's shape: without the id field
+            // it is one error for the file, not one per line.
+            Value::Object(map) if self.first && get(&self.fields.id).is_none() => {
+                PostError::MissingIdKey {
+                    file: self.file.clone(),
+                    field: self.fields.id.clone(),
+                    keys: map.keys().cloned().collect(),
+                }
+            }
+            _ => PostError::MissingId {
+                at: self.at(),
+                field: self.fields.id.clone(),
+            },
         })?;
         let text = match get(&self.fields.text) {
             None | Some(Value::Null) => None,
@@ -416,6 +566,8 @@ impl<'r> PostReader<'r> {
             author,
             created_at,
             media,
+            url: scalar_string(get(&self.fields.url)),
+            repeats: None,
             location: self.at(),
         })
     }
@@ -428,8 +580,17 @@ impl<'r> PostReader<'r> {
         loop {
             match reader.read_byte_record(&mut record) {
                 Ok(false) => return None,
-                Ok(true) => {}
+                Ok(true) => {
+                    // The next record starts where the parser stands.
+                    let end = reader.get_ref().reader_base + reader.position().byte();
+                    reader.get_mut().record_start = end;
+                }
                 Err(e) => {
+                    let too_long = matches!(e.kind(), csv::ErrorKind::Io(io)
+                        if io.get_ref().is_some_and(|inner| inner.is::<RecordTooLong>()));
+                    if too_long {
+                        return Some(self.skip_long_csv_record());
+                    }
                     if header.is_none() {
                         self.done = true;
                     }
@@ -476,6 +637,48 @@ impl<'r> PostReader<'r> {
             row.push((name.as_str(), field));
         }
         Some(self.parse_csv_row(&row))
+    }
+
+    /// After the parser stopped on a record longer than [`MAX_LINE_BYTES`]:
+    /// skips the rest of its line and goes on with a new parser (the old
+    /// one's buffered bytes were all part of the record).
+    fn skip_long_csv_record(&mut self) -> Result<Post, PostError> {
+        self.line += 1;
+        let at = self.at();
+        let Inner::Csv(reader, _) = &mut self.inner else {
+            self.done = true;
+            return Err(PostError::LineTooLong {
+                at,
+                len: MAX_LINE_BYTES as u64,
+                limit: MAX_LINE_BYTES,
+            });
+        };
+        let empty = CappedRead {
+            inner: Box::new(std::io::empty()),
+            delivered: 0,
+            record_start: 0,
+            reader_base: 0,
+        };
+        let mut input = std::mem::replace(reader.as_mut(), csv_reader(empty)).into_inner();
+        let used = input.delivered - input.record_start;
+        let skipped = match input.skip_line() {
+            Ok(n) => n,
+            Err(source) => {
+                self.done = true;
+                return Err(PostError::Io {
+                    file: self.file.clone(),
+                    source,
+                });
+            }
+        };
+        input.record_start = input.delivered;
+        input.reader_base = input.delivered;
+        **reader = csv_reader(input);
+        Err(PostError::LineTooLong {
+            at,
+            len: used + skipped,
+            limit: MAX_LINE_BYTES,
+        })
     }
 
     fn parse_csv_row(&self, row: &[(&str, &[u8])]) -> Result<Post, PostError> {
@@ -531,6 +734,8 @@ impl<'r> PostReader<'r> {
             author,
             created_at,
             media,
+            url: get(&self.fields.url)?.map(|s| s.trim().to_string()),
+            repeats: None,
             location: self.at(),
         })
     }
@@ -654,6 +859,7 @@ mod tests {
             author: "user.name".into(),
             time: "ts".into(),
             media: "pics".into(),
+            ..FieldMap::default()
         };
         let posts = read_jsonl(data, fields);
         let post = posts[0].as_ref().unwrap();
@@ -746,6 +952,51 @@ mod tests {
         let message = err.to_string();
         assert!(
             message.contains("--id-field") && message.contains("post_id, text"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_over_long_csv_record_is_one_error_and_the_file_goes_on() {
+        let long = "x".repeat(MAX_LINE_BYTES + 10);
+        let data = format!("id,text\n1,first\n2,{long}\n3,third\n4,\"quoted, fine\"\n");
+        let posts: Vec<_> =
+            PostReader::csv(data.as_bytes(), Path::new("p.csv"), FieldMap::default()).collect();
+        assert_eq!(
+            posts.len(),
+            4,
+            "{:?}",
+            posts
+                .iter()
+                .map(|p| p.as_ref().map(|p| &p.id))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(posts[0].as_ref().unwrap().id, "1");
+        let err = posts[1].as_ref().unwrap_err();
+        assert!(
+            matches!(err, PostError::LineTooLong { at, len, .. }
+                if at.line == 2 && *len == 2 + long.len() as u64 + 1),
+            "{err}"
+        );
+        let third = posts[2].as_ref().unwrap();
+        assert_eq!((third.id.as_str(), third.location.line), ("3", 3));
+        assert_eq!(
+            posts[3].as_ref().unwrap().text.as_deref(),
+            Some("quoted, fine")
+        );
+    }
+
+    #[test]
+    fn a_jsonl_file_whose_first_post_has_no_id_is_one_error_naming_its_keys() {
+        let data = "{\"post_id\": 1, \"body\": \"a\"}\n{\"post_id\": 2, \"body\": \"b\"}\n";
+        let posts: Vec<_> =
+            PostReader::jsonl(data.as_bytes(), Path::new("p.jsonl"), FieldMap::default()).collect();
+        assert_eq!(posts.len(), 1);
+        let message = posts[0].as_ref().unwrap_err().to_string();
+        assert!(
+            message.starts_with("p.jsonl: no `id` field")
+                && message.contains("body, post_id")
+                && message.contains("--id-field"),
             "{message}"
         );
     }

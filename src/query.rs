@@ -11,6 +11,17 @@
 //! fingerprinted with the index's own text settings and looked up in the
 //! MinHash bands, then verified on the stored signatures. Images rank by
 //! distance, texts by similarity; ties by id, so results are deterministic.
+//!
+//! Videos share the PDQ structures: an indexed video's frame codes are
+//! found by any PDQ probe, and a match on a video says at which second
+//! (`at`) its closest frame lies. A video query ([`Query::Video`]) is
+//! hashed as at indexing time ([`crate::video::stored::retained`]); each
+//! of its distinct frame codes is probed, and each video hit is then
+//! compared frame by frame as vPDQ does ([`crate::video::compare`]): it is
+//! reported when either match percentage reaches
+//! [`QueryOptions::video_match_percent`], with both percentages and the
+//! segments the two share; a picture hit is reported with the second of
+//! the query frame it matched (`query_at`).
 
 use std::path::PathBuf;
 
@@ -18,12 +29,19 @@ use neardup_index::{Reader, RecordView};
 use serde::Serialize;
 
 use crate::image::code::{Hash256, Hash64};
-use crate::image::pipeline::{fingerprint_path, ImageFingerprint, PipelineOptions};
+use crate::image::pipeline::{
+    fingerprint_bytes, fingerprint_path, ImageFingerprint, PipelineOptions,
+};
 use crate::image::robust::framed_distance;
 use crate::schema::{
-    framed_split, is_framed, IndexSettings, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH,
+    framed_split, is_framed, IndexSettings, Kind, VideoRecord, FIELD_MINHASH, FIELD_PDQ,
+    FIELD_PHASH,
 };
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
+use crate::video::compare::{compare, CompareParams, Comparison};
+use crate::video::frames::FrameHash;
+use crate::video::stored::{frames_from_stored, retained};
+use crate::video::VideoOptions;
 
 /// What to look up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +54,10 @@ pub enum Query {
     Pdq(Hash256),
     /// A pHash (16 hex digits).
     Phash(Hash64),
+    /// An encoded image held in memory (an upload to `neardup serve`).
+    ImageBytes(Vec<u8>),
+    /// A video file.
+    Video(PathBuf),
 }
 
 impl Query {
@@ -46,6 +68,8 @@ impl Query {
             Query::Text(t) => format!("text {t:?}"),
             Query::Pdq(h) => format!("pdq {}", h.to_hex()),
             Query::Phash(h) => format!("phash {}", h.to_hex()),
+            Query::ImageBytes(b) => format!("image upload of {} bytes", b.len()),
+            Query::Video(p) => format!("video {}", p.display()),
         }
     }
 }
@@ -74,6 +98,40 @@ pub struct QueryOptions {
     pub limit: usize,
     /// Also match rotated and flipped copies of an image.
     pub dihedral: bool,
+    /// A video matches a video query when either vPDQ match percentage
+    /// reaches this (default 80, as `neardup compare`).
+    pub video_match_percent: f64,
+}
+
+impl QueryOptions {
+    /// Checks the limits: distances within their code widths, a similarity
+    /// in 0..=1. The error names the option (`max_distance`, ...).
+    pub fn check(&self) -> Result<(), QueryError> {
+        for (option, value, bits) in [
+            ("max_distance", self.max_distance, 256),
+            ("max_phash_distance", self.max_phash_distance, 64),
+        ] {
+            if value > bits {
+                return Err(QueryError::Option {
+                    option,
+                    problem: format!("is out of {bits} bits, not {value}"),
+                });
+            }
+        }
+        if !(0.0..=1.0).contains(&self.min_similarity) {
+            return Err(QueryError::Option {
+                option: "min_similarity",
+                problem: format!("must lie in 0..=1, not {}", self.min_similarity),
+            });
+        }
+        if !(0.0..=100.0).contains(&self.video_match_percent) {
+            return Err(QueryError::Option {
+                option: "video_match_percent",
+                problem: format!("must lie in 0..=100, not {}", self.video_match_percent),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for QueryOptions {
@@ -84,6 +142,7 @@ impl Default for QueryOptions {
             min_similarity: crate::text::DEFAULT_THRESHOLD,
             limit: 50,
             dihedral: false,
+            video_match_percent: CompareParams::default().match_percent,
         }
     }
 }
@@ -107,6 +166,9 @@ pub struct Match {
     /// The post it belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
+    /// The post's web address, when its input had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Who posted it.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub author: String,
@@ -116,6 +178,26 @@ pub struct Match {
     /// The start of the text.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub snippet: String,
+    /// A video match: the second of its frame closest to the query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<f64>,
+    /// A match of a video query: the second of the query's frame it
+    /// matched closest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_at: Option<f64>,
+    /// A video matching a video query: vPDQ's comparison of the two.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub video: Option<Comparison>,
+}
+
+/// The answer to one query: one line of `neardup query --format jsonl`,
+/// and the body of a `neardup serve` answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Answer {
+    /// The query, as [`Query::describe`] shows it.
+    pub query: String,
+    /// The matches, ranked.
+    pub matches: Vec<Match>,
 }
 
 /// Why a lookup failed.
@@ -136,6 +218,20 @@ pub enum QueryError {
     /// The index's schema is not one this build reads.
     #[error(transparent)]
     Schema(#[from] crate::schema::SchemaError),
+    /// An uploaded image could not be decoded or hashed.
+    #[error("the image cannot be read: {0}")]
+    Upload(#[from] crate::image::decode::DecodeError),
+    /// A limit of [`QueryOptions`] is out of range.
+    #[error("{option} {problem}")]
+    Option {
+        /// The option's name (`max_distance`, ...).
+        option: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
+    /// The query video could not be hashed.
+    #[error(transparent)]
+    Video(#[from] crate::video::error::VideoError),
 }
 
 /// Reads an index's settings and prepares what lookups need.
@@ -143,6 +239,7 @@ pub struct Searcher<'r> {
     reader: &'r Reader,
     hasher: TextHasher,
     pipeline: PipelineOptions,
+    video: VideoOptions,
 }
 
 impl<'r> Searcher<'r> {
@@ -159,6 +256,10 @@ impl<'r> Searcher<'r> {
                 dhash: false,
                 ..PipelineOptions::default()
             },
+            video: VideoOptions {
+                max_pixels,
+                ..VideoOptions::default()
+            },
         })
     }
 
@@ -170,23 +271,65 @@ impl<'r> Searcher<'r> {
         self
     }
 
+    /// Looks one query up and labels the result as `neardup query` prints
+    /// it.
+    pub fn answer(&self, query: &Query, opts: &QueryOptions) -> Result<Answer, QueryError> {
+        Ok(Answer {
+            query: query.describe(),
+            matches: self.search(query, opts)?,
+        })
+    }
+
+    /// The live item whose id is `id`, described as a match is (without
+    /// distance or similarity).
+    pub fn item(&self, id: &str) -> Result<Option<Match>, QueryError> {
+        match self.reader.get_by_id(id)? {
+            Some(r) => Ok(Some(self.describe(r.item, None, None)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Looks one query up.
     pub fn search(&self, query: &Query, opts: &QueryOptions) -> Result<Vec<Match>, QueryError> {
         let mut matches = match query {
             Query::Pdq(h) => self.by_pdq(&[*h], false, opts.max_distance)?,
             Query::Phash(h) => self.by_phash(*h, opts.max_phash_distance)?,
             Query::Image(path) => {
-                let mut pipeline = self.pipeline.clone();
-                pipeline.dihedral = opts.dihedral;
-                let fp = fingerprint_path(path, &pipeline)?;
-                let codes = image_pdq_codes(&fp);
-                match fp.phash {
-                    Some(h) if codes.is_empty() => self.by_phash(h, opts.max_phash_distance)?,
-                    _ => self.by_pdq(&codes, framed_as_query(&fp), opts.max_distance)?,
-                }
+                let fp = fingerprint_path(path, &self.image_pipeline(opts.dihedral))?;
+                self.by_image(&fp, opts)?
+            }
+            Query::ImageBytes(bytes) => {
+                let fp = fingerprint_bytes(bytes, &self.image_pipeline(opts.dihedral))?;
+                self.by_image(&fp, opts)?
             }
             Query::Text(text) => self.by_text(text, opts.min_similarity)?,
+            Query::Video(path) => {
+                let v = crate::video::hash_video(path, &self.video)?;
+                self.by_video(&retained(&v.frames), opts)?
+            }
         };
+        rank(&mut matches, opts.limit);
+        Ok(matches)
+    }
+
+    /// How a query image must be hashed (as at indexing time; with
+    /// `dihedral`, its 8 rotations and flips too) for [`Searcher::search_image`].
+    pub fn image_pipeline(&self, dihedral: bool) -> PipelineOptions {
+        PipelineOptions {
+            dihedral,
+            ..self.pipeline.clone()
+        }
+    }
+
+    /// Looks up a picture already fingerprinted with
+    /// [`Searcher::image_pipeline`] (decoded from memory, say), as
+    /// [`Searcher::search`] looks up an image file.
+    pub fn search_image(
+        &self,
+        fp: &ImageFingerprint,
+        opts: &QueryOptions,
+    ) -> Result<Vec<Match>, QueryError> {
+        let mut matches = self.by_image(fp, opts)?;
         rank(&mut matches, opts.limit);
         Ok(matches)
     }
@@ -203,6 +346,20 @@ impl<'r> Searcher<'r> {
         let mut matches = self.by_pdq(codes, false, opts.max_distance)?;
         rank(&mut matches, opts.limit);
         Ok(matches)
+    }
+
+    /// Items near a query picture: by its PDQ codes, or by pHash when none
+    /// is usable.
+    fn by_image(
+        &self,
+        fp: &ImageFingerprint,
+        opts: &QueryOptions,
+    ) -> Result<Vec<Match>, QueryError> {
+        let codes = image_pdq_codes(fp);
+        match fp.phash {
+            Some(h) if codes.is_empty() => self.by_phash(h, opts.max_phash_distance),
+            _ => self.by_pdq(&codes, framed_as_query(fp), opts.max_distance),
+        }
     }
 
     /// Items with a code within `r` of one of `hashes`. `framed`: the query
@@ -232,7 +389,63 @@ impl<'r> Searcher<'r> {
                     continue;
                 }
             }
-            out.push(describe_record(&rec, Some(d), None));
+            let mut m = describe_record(&rec, Some(d), None);
+            if Kind::from_byte(rec.kind) == Some(Kind::Video) {
+                let frames = self.stored_frames(&rec)?;
+                m.at = closest_frame(&frames, hashes).map(|(f, _)| round_seconds(f.t));
+            }
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    /// A stored video's frames with their codes.
+    fn stored_frames(&self, rec: &RecordView<'_>) -> Result<Vec<FrameHash>, QueryError> {
+        let codes = self.reader.hamming_codes(FIELD_PDQ, rec.item)?;
+        let record = VideoRecord::from_snippet(rec.snippet);
+        Ok(frames_from_stored(record.as_ref(), &codes))
+    }
+
+    /// Videos sharing enough frames with `query` (its retained frames), and
+    /// pictures matching one of them; see the module documentation.
+    fn by_video(&self, query: &[FrameHash], opts: &QueryOptions) -> Result<Vec<Match>, QueryError> {
+        let r = opts.max_distance;
+        // Each candidate once, with its closest distance and the query
+        // frame that reached it.
+        let mut best: std::collections::BTreeMap<u64, (u32, usize)> =
+            std::collections::BTreeMap::new();
+        for (i, f) in query.iter().enumerate() {
+            if query[..i].iter().any(|g| g.pdq.hash == f.pdq.hash) {
+                continue;
+            }
+            for hit in self.reader.hamming_radius(FIELD_PDQ, &f.pdq.hash.0, r)? {
+                let e = best.entry(hit.item).or_insert((hit.distance, i));
+                if hit.distance < e.0 {
+                    *e = (hit.distance, i);
+                }
+            }
+        }
+        let params = CompareParams {
+            distance: r,
+            match_percent: opts.video_match_percent,
+            ..CompareParams::default()
+        };
+        let mut out = Vec::new();
+        for (item, (d, qi)) in best {
+            let rec = self.reader.record(item)?;
+            let mut m = describe_record(&rec, Some(d), None);
+            if Kind::from_byte(rec.kind) == Some(Kind::Video) {
+                let frames = self.stored_frames(&rec)?;
+                let c = compare(query, &frames, &params);
+                if !c.is_match {
+                    continue;
+                }
+                let hashes: Vec<Hash256> = query.iter().map(|f| f.pdq.hash).collect();
+                m.at = closest_frame(&frames, &hashes).map(|(f, _)| round_seconds(f.t));
+                m.video = Some(c);
+            }
+            m.query_at = Some(round_seconds(query[qi].t));
+            out.push(m);
         }
         Ok(out)
     }
@@ -279,17 +492,44 @@ impl<'r> Searcher<'r> {
 /// A match as reported, from the item's record.
 fn describe_record(rec: &RecordView<'_>, distance: Option<u32>, similarity: Option<f64>) -> Match {
     let kind = Kind::from_byte(rec.kind).map_or("image", Kind::report_name);
+    let (path, url) = crate::schema::split_path_url(rec.path);
     Match {
         id: rec.id.to_string(),
         kind,
         distance,
         similarity: similarity.map(|s| (s * 10_000.0).round() / 10_000.0),
-        path: rec.path.to_string(),
+        path: path.to_string(),
         post: rec.group.map(str::to_string),
+        url: url.map(str::to_string),
         author: rec.author.to_string(),
         created_at: rec.timestamp.map(crate::posts::format_time),
-        snippet: rec.snippet.to_string(),
+        // A video's snippet is its frame list, not a text to show.
+        snippet: if kind == "video" {
+            String::new()
+        } else {
+            rec.snippet.to_string()
+        },
+        at: None,
+        query_at: None,
+        video: None,
     }
+}
+
+/// The frame closest to any of `hashes`, with its distance (the earliest
+/// on ties).
+fn closest_frame<'f>(frames: &'f [FrameHash], hashes: &[Hash256]) -> Option<(&'f FrameHash, u32)> {
+    frames
+        .iter()
+        .filter_map(|f| {
+            let d = hashes.iter().map(|h| h.distance(&f.pdq.hash)).min()?;
+            Some((f, d))
+        })
+        .min_by_key(|&(_, d)| d)
+}
+
+/// Seconds to the millisecond, as vPDQ writes them.
+fn round_seconds(t: f64) -> f64 {
+    (t * 1000.0).round() / 1000.0
 }
 
 /// The PDQ codes an image is looked up by: its plain code (or, when the

@@ -23,6 +23,17 @@
 //! [`FLAG_LOW_INFO`] set on items too plain to link posts (a flat picture, a
 //! one-word caption), and [`FLAG_FRAMED`] on framed pictures whose first
 //! `pdq` code is the plain one (the rest are their extra codes).
+//!
+//! A post's web address (its URL), when the input had one, is stored with
+//! each item of the post after the item's path, separated by
+//! [`URL_SEPARATOR`]: [`join_path_url`] writes it, [`split_path_url`] reads
+//! it. Indexes written before URLs were kept have none, and read the same.
+//! A video ([`Kind::Video`]) is one item whose `pdq` codes are its frame
+//! codes: one per retained frame (sampled, pruned, of quality >= 50; see
+//! [`crate::video::frames`]), in time order, so pictures and videos share
+//! one search structure. Its snippet holds a [`VideoRecord`] (dimensions,
+//! duration and the frame list), which maps each code back to its frame and
+//! second.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +50,8 @@ use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 /// - 3: framed pictures carry [`FLAG_FRAMED`].
 /// - 4: PDQ codes of quality < 50 are indexed too when their contrast is
 ///   high enough ([`crate::image::pdq::Pdq::usable`]).
-pub const SCHEMA_VERSION: u32 = 4;
+/// - 5: videos ([`Kind::Video`]) with their frame codes in the `pdq` field.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The oldest schema this build reads. A schema-1 index stays correct to
 /// query and dedupe (its codes are plain PDQ codes, a query's extra codes
@@ -68,7 +80,7 @@ pub enum SchemaError {
     #[error(
         "the index has schema version {found}, and this neardup writes version {supported} \
          (extra PDQ codes per picture, which match borders, caption bars and crops, and \
-         a mark on framed pictures): it can be queried and deduplicated as it is, but not \
+         a mark on framed pictures, videos' frame codes): it can be queried and deduplicated as it is, but not \
          added to; index everything again into a new --index"
     )]
     TooOldToWrite {
@@ -218,6 +230,9 @@ pub enum Kind {
     Text,
     /// A hash imported from a hash list (no pixels).
     Hash,
+    /// A video: one `pdq` code per retained frame, the frame list in its
+    /// snippet ([`VideoRecord`]).
+    Video,
 }
 
 impl Kind {
@@ -227,6 +242,7 @@ impl Kind {
             Kind::Image => 1,
             Kind::Text => 2,
             Kind::Hash => 3,
+            Kind::Video => 4,
         }
     }
 
@@ -236,22 +252,23 @@ impl Kind {
             1 => Some(Kind::Image),
             2 => Some(Kind::Text),
             3 => Some(Kind::Hash),
+            4 => Some(Kind::Video),
             _ => None,
         }
     }
 
     /// Whether the kind is visual (compared by PDQ and pHash).
     pub fn is_visual(self) -> bool {
-        matches!(self, Kind::Image | Kind::Hash)
+        matches!(self, Kind::Image | Kind::Hash | Kind::Video)
     }
 
-    /// The kind's name in reports: `image` or `text` (hash-list entries are
-    /// images without pixels).
+    /// The kind's name in reports: `image`, `video` or `text` (hash-list
+    /// entries are images without pixels).
     pub fn report_name(self) -> &'static str {
-        if self.is_visual() {
-            "image"
-        } else {
-            "text"
+        match self {
+            Kind::Image | Kind::Hash => "image",
+            Kind::Video => "video",
+            Kind::Text => "text",
         }
     }
 }
@@ -273,9 +290,173 @@ pub fn framed_split<'a, 'c>(codes: &'a [&'c [u64]]) -> (&'a [&'c [u64]], &'a [&'
     codes.split_at(codes.len().min(1))
 }
 
+/// Separates an item's path from its post's URL in the stored path: the
+/// ASCII unit separator, which no path a scraper writes and no URL holds
+/// (URLs hold no control characters), so the split is unambiguous and a
+/// path without it reads as before.
+pub const URL_SEPARATOR: char = '\u{1f}';
+
+/// The stored path of an item: its path, then its post's URL when it has
+/// one. A URL holding white space or control characters is not a URL and is
+/// dropped.
+pub fn join_path_url(path: &str, url: Option<&str>) -> String {
+    match url.map(str::trim) {
+        Some(u) if is_url(u) => format!("{path}{URL_SEPARATOR}{u}"),
+        _ => path.to_string(),
+    }
+}
+
+/// Whether `u` can be kept as a post's URL: non-empty, no white space and
+/// no control characters.
+pub fn is_url(u: &str) -> bool {
+    !u.is_empty() && !u.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// An item's stored path split into its path and its post's URL.
+pub fn split_path_url(stored: &str) -> (&str, Option<&str>) {
+    match stored.split_once(URL_SEPARATOR) {
+        Some((path, url)) if !url.is_empty() => (path, Some(url)),
+        Some((path, _)) => (path, None),
+        None => (stored, None),
+    }
+}
+
+/// One retained frame of an indexed video.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VideoFrame {
+    /// Frame number in display order, from 0.
+    pub frame: u64,
+    /// Presentation time in seconds.
+    pub t: f64,
+    /// PDQ quality of the frame (0..=100).
+    pub quality: u8,
+}
+
+/// What a video item's record carries besides its codes: its size,
+/// duration and frames. Frame `i` owns the item's `i`-th `pdq` code.
+///
+/// Stored in the item's snippet as one line, `video/1 WxH DURATION` then
+/// ` FRAME:SECONDS:QUALITY` per frame (seconds with 3 decimals), which the
+/// index stores as any snippet; the index crate never looks inside.
+///
+/// ```
+/// use neardup::schema::{VideoFrame, VideoRecord};
+/// let v = VideoRecord {
+///     width: 640,
+///     height: 360,
+///     duration: 12.5,
+///     frames: vec![VideoFrame { frame: 30, t: 1.0, quality: 97 }],
+/// };
+/// assert_eq!(v.to_snippet(), "video/1 640x360 12.500 30:1.000:97");
+/// assert_eq!(VideoRecord::from_snippet(&v.to_snippet()), Some(v));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoRecord {
+    /// Frame width in pixels (0 when unknown: an imported hash file).
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Duration in seconds.
+    pub duration: f64,
+    /// The retained frames, in time order.
+    pub frames: Vec<VideoFrame>,
+}
+
+const VIDEO_RECORD_TAG: &str = "video/1";
+
+impl VideoRecord {
+    /// The record as stored in the snippet.
+    pub fn to_snippet(&self) -> String {
+        let mut s = format!(
+            "{VIDEO_RECORD_TAG} {}x{} {:.3}",
+            self.width, self.height, self.duration
+        );
+        for f in &self.frames {
+            s.push_str(&format!(" {}:{:.3}:{}", f.frame, f.t, f.quality));
+        }
+        s
+    }
+
+    /// Reads a record written by [`VideoRecord::to_snippet`]; `None` when
+    /// the snippet is not one (a damaged record is treated as a video
+    /// without frame times, never trusted blindly).
+    pub fn from_snippet(s: &str) -> Option<VideoRecord> {
+        let mut parts = s.split(' ');
+        if parts.next()? != VIDEO_RECORD_TAG {
+            return None;
+        }
+        let (w, h) = parts.next()?.split_once('x')?;
+        let duration: f64 = parts.next()?.parse().ok()?;
+        let mut frames = Vec::new();
+        for p in parts {
+            let mut f = p.split(':');
+            let frame = f.next()?.parse().ok()?;
+            let t: f64 = f.next()?.parse().ok()?;
+            let quality = f.next()?.parse().ok()?;
+            if !t.is_finite() || f.next().is_some() {
+                return None;
+            }
+            frames.push(VideoFrame { frame, t, quality });
+        }
+        Some(VideoRecord {
+            width: w.parse().ok()?,
+            height: h.parse().ok()?,
+            duration: duration.is_finite().then_some(duration)?,
+            frames,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_is_stored_after_the_path_and_read_back() {
+        let stored = join_path_url("/media/a b.jpg", Some(" https://t.me/chan/7 "));
+        assert_eq!(
+            split_path_url(&stored),
+            ("/media/a b.jpg", Some("https://t.me/chan/7"))
+        );
+        // No URL, an empty one or one that is not a URL: the path alone, as
+        // in indexes written before URLs were kept.
+        for url in [None, Some(""), Some("not a url"), Some("x\u{1f}y")] {
+            let stored = join_path_url("posts.jsonl:3", url);
+            assert_eq!(stored, "posts.jsonl:3");
+            assert_eq!(split_path_url(&stored), ("posts.jsonl:3", None));
+        }
+    }
+
+    #[test]
+    fn video_records_round_trip_and_junk_is_not_one() {
+        let v = VideoRecord {
+            width: 1,
+            height: 2,
+            duration: 3.0,
+            frames: vec![
+                VideoFrame {
+                    frame: 0,
+                    t: 0.0,
+                    quality: 100,
+                },
+                VideoFrame {
+                    frame: 31,
+                    t: 1.033,
+                    quality: 50,
+                },
+            ],
+        };
+        assert_eq!(VideoRecord::from_snippet(&v.to_snippet()), Some(v));
+        for junk in [
+            "",
+            "video/1",
+            "video/1 1x2",
+            "video/1 1x2 3 0:0",
+            "a caption",
+        ] {
+            assert_eq!(VideoRecord::from_snippet(junk), None, "{junk:?}");
+        }
+    }
 
     #[test]
     fn settings_round_trip_and_params_use_all_k_values() {
@@ -324,7 +505,7 @@ mod tests {
 
     #[test]
     fn kind_bytes_round_trip_with_and_without_flag() {
-        for kind in [Kind::Image, Kind::Text, Kind::Hash] {
+        for kind in [Kind::Image, Kind::Text, Kind::Hash, Kind::Video] {
             let b = kind.to_byte();
             assert_eq!(Kind::from_byte(b), Some(kind));
             assert_eq!(Kind::from_byte(b | FLAG_LOW_INFO), Some(kind));

@@ -59,17 +59,23 @@ fn sample_campaign_is_indexed_and_found_as_one_cluster() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
     let posts = posts_of(&sample().join("posts.jsonl"));
-    let media: usize = posts
+    let media: Vec<&str> = posts
         .iter()
-        .map(|p| match &p["media"] {
-            Value::String(_) => 1,
-            Value::Array(a) => a.len(),
-            _ => 0,
+        .flat_map(|p| match &p["media"] {
+            Value::String(m) => vec![m.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
         })
-        .sum();
+        .collect();
+    let videos = media.iter().filter(|m| m.ends_with(".mp4")).count();
     let s = stats(&index);
     assert_eq!(s["items"]["text"].as_u64(), Some(posts.len() as u64));
-    assert_eq!(s["items"]["image"].as_u64(), Some(media as u64));
+    assert_eq!(
+        s["items"]["image"].as_u64(),
+        Some((media.len() - videos) as u64)
+    );
+    assert!(videos > 0, "the sample has videos");
+    assert_eq!(s["items"]["video"].as_u64(), Some(videos as u64));
     assert_eq!(s["posts"].as_u64(), Some(posts.len() as u64));
 
     let o = run(&["dedupe", "--index", idx]);
@@ -108,6 +114,19 @@ fn sample_campaign_is_indexed_and_found_as_one_cluster() {
             );
         }
     }
+    // The video campaign: posts with unrelated captions that share one
+    // video (the original, a re-encode, a cut, a screenshot) are one
+    // cluster.
+    let mut video_posts: Vec<&str> = posts
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .filter(|id| id.starts_with("vid-"))
+        .collect();
+    video_posts.sort();
+    assert!(
+        clusters.iter().any(|c| sorted_members(c) == video_posts),
+        "no cluster of exactly the video posts {video_posts:?}: {clusters:?}"
+    );
 
     // Re-indexing the same input adds nothing.
     let before = stats(&index);

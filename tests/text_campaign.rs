@@ -7,23 +7,28 @@
 mod text_support;
 
 use neardup::text::{ShingleKind, TextHasher, TextSettings, DEFAULT_THRESHOLD};
-use text_support::{campaign_set, score, KINDS};
+use text_support::{campaign_set, campaign_set_of_lengths, score, EVASIONS, KINDS};
 
 const TEMPLATES: usize = 40;
 
-#[test]
-fn campaign_bars_at_default_settings() {
-    let items = campaign_set(TEMPLATES);
+/// Scores of MinHash at the default settings and threshold on `items`.
+fn score_at_defaults(items: &[text_support::Item]) -> text_support::Scores {
     let hasher = TextHasher::new(TextSettings::default()).expect("valid");
     let fps: Vec<_> = items
         .iter()
         .map(|it| hasher.fingerprint(&it.text))
         .collect();
-    let s = score(&items, |i, j| {
+    score(items, |i, j| {
         fps[i]
             .matches(&fps[j], DEFAULT_THRESHOLD)
             .expect("same settings")
-    });
+    })
+}
+
+#[test]
+fn campaign_bars_at_default_settings() {
+    let items = campaign_set(TEMPLATES);
+    let s = score_at_defaults(&items);
     let background = items.iter().filter(|i| i.template.is_none()).count();
     let hard = items.iter().filter(|i| i.kind == "hard_negative").count();
     eprintln!(
@@ -47,8 +52,36 @@ fn campaign_bars_at_default_settings() {
         eprintln!("  recall {k:<10} {m}/{n}");
     }
     assert!(s.f1() >= 0.95, "F1 {:.4} < 0.95", s.f1());
-    assert!(s.kind_recall("lookalike") >= 0.90, "{:?}", s.per_kind);
-    assert!(s.kind_recall("zero_width") >= 0.90, "{:?}", s.per_kind);
+    for kind in EVASIONS {
+        assert!(s.kind_recall(kind) >= 0.90, "{kind}: {:?}", s.per_kind);
+    }
+    assert!(
+        s.precision_background() >= 0.98,
+        "precision vs background {:.4}",
+        s.precision_background()
+    );
+}
+
+/// Short templates (25 to 59 characters) re-posted with what campaigns
+/// add: the added hashtags, mentions and links outweigh the text unless
+/// they are set aside (`neardup::text::core_text`).
+#[test]
+fn short_templates_drowned_in_tags_are_found() {
+    let items = campaign_set_of_lengths(TEMPLATES, 25..=59);
+    let s = score_at_defaults(&items);
+    eprintln!(
+        "short templates: precision {:.4} recall {:.4} F1 {:.4} precision vs background {:.4}",
+        s.precision(),
+        s.recall(),
+        s.f1(),
+        s.precision_background()
+    );
+    for (k, m, n) in &s.per_kind {
+        eprintln!("  recall {k:<10} {m}/{n}");
+    }
+    for kind in ["hashtag", "mention", "link", "emoji", "drowned"] {
+        assert!(s.kind_recall(kind) >= 0.90, "{kind}: {:?}", s.per_kind);
+    }
     assert!(
         s.precision_background() >= 0.98,
         "precision vs background {:.4}",
@@ -173,9 +206,9 @@ fn shingle_threshold_and_simhash_sweep() {
             s.precision_background()
         );
         best_simhash = best_simhash.max(s.f1());
-        // README: at distances <= 10 SimHash makes no false match, but
+        // docs/text.md: at distances <= 8 SimHash makes no false match, but
         // misses much of what MinHash finds.
-        if d <= 10 {
+        if d <= 8 {
             assert_eq!(s.fp, 0, "SimHash <= {d}");
             assert!(s.recall() < chosen.recall(), "SimHash <= {d}");
         }

@@ -23,7 +23,7 @@ const B: &str =
 fn match_prints_table_and_exits_0() {
     let (code, out, err) = neardup(&["compare", "--text", A, B]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("boycott the paris olympics share before they delete it paris2024 <url>"));
+    assert!(out.contains("boycott the paris olympics share before they delete it #paris2024 <url>"));
     assert!(out.contains("estimated Jaccard"));
     assert!(out.contains("match              yes"));
 }

@@ -33,7 +33,10 @@ fn french_accents_apostrophes_and_case() {
 #[test]
 fn german_sharp_s_and_umlauts() {
     assert_eq!(n("STRASSE"), n("Straße"));
-    assert_eq!(n("GRÜẞE aus München"), "grüsse aus münchen");
+    // Umlauts lose their dots with the other diacritics (normaliser v2), so
+    // a caption typed without them is the same text.
+    assert_eq!(n("GRÜẞE aus München"), "grusse aus munchen");
+    assert_eq!(n("GRÜẞE aus München"), n("Grusse aus Munchen"));
 }
 
 #[test]
@@ -41,10 +44,11 @@ fn russian_stays_cyrillic_and_distinct() {
     let a = "Бойкотируйте Олимпийские игры в Париже! Поделитесь, пока не удалили.";
     let b = "Поддержите Олимпийские игры в Париже! Поделитесь, пока не удалили.";
     let na = n(a);
-    // Genuine Cyrillic is not folded to Latin.
+    // Genuine Cyrillic is not folded to Latin (`й` loses its breve with
+    // the other diacritics).
     assert_eq!(
         na,
-        "бойкотируйте олимпийские игры в париже поделитесь пока не удалили"
+        "боикотируите олимпииские игры в париже поделитесь пока не удалили"
     );
     assert_ne!(na, n(b));
     // Two real Russian words that differ only in look-alike-able letters stay
@@ -117,7 +121,7 @@ fn chinese_without_spaces() {
 
 #[test]
 fn hashtags_are_words() {
-    assert_eq!(n("#Paris2024 #Boycott"), "paris2024 boycott");
+    assert_eq!(n("#Paris2024 #Boycott"), "#paris2024 #boycott");
 }
 
 #[test]

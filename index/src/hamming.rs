@@ -650,12 +650,16 @@ fn layout_substrings(l: MihLayout) -> Vec<Substring> {
         .collect()
 }
 
-/// Writes header and tables (codes already checked).
-fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Vec<u8> {
-    let n = codes.len() / words_per_code;
+/// The section's header and table descriptors (wide blocks' positions and
+/// counts left at 0), and each table's (offsets position, entries position,
+/// end); the tables end at the returned total.
+fn section_head(
+    n: usize,
+    words_per_code: usize,
+    subs: &[Substring],
+) -> (Vec<u8>, Vec<[usize; 3]>, usize) {
     let w = id_width(n);
-    let total = section_len(subs, n);
-    let mut out = Vec::with_capacity(total);
+    let mut out = Vec::with_capacity(align8(HEADER_LEN + TABLE_DESC_LEN * subs.len()));
     out.extend_from_slice(&MAGIC);
     put_u32(&mut out, VERSION);
     put_u32(&mut out, words_per_code as u32);
@@ -675,19 +679,46 @@ fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Ve
         put_u32(&mut out, 0);
         put_u32(&mut out, s.tag);
         let ids_len = ids_region_len(n, s.record_width(n));
-        regions.push((pos, ids_pos, ids_pos + ids_len));
+        regions.push([pos, ids_pos, ids_pos + ids_len]);
         pos = ids_pos + ids_len;
     }
-    debug_assert_eq!(pos, total);
+    out.resize(align8(out.len()), 0);
+    (out, regions, pos)
+}
+
+/// Appends the wide blocks of every table to `tail` (which starts at byte
+/// `at` of the section) and records their positions and counts in the
+/// table descriptors of `head`. The wide blocks go after all tables, so
+/// that the tables' positions do not depend on them.
+fn put_wide_blocks(head: &mut [u8], at: usize, wides: &[Vec<u32>], tail: &mut Vec<u8>) {
+    for (j, wide) in wides.iter().enumerate() {
+        let d = HEADER_LEN + TABLE_DESC_LEN * j;
+        let wide_pos = (at + tail.len()) as u64;
+        head[d + 24..d + 32].copy_from_slice(&wide_pos.to_le_bytes());
+        let count = (wide.len() / WIDE_WORDS) as u32;
+        head[d + 32..d + 36].copy_from_slice(&count.to_le_bytes());
+        for &v in wide {
+            put_u32(tail, v);
+        }
+        tail.resize(align8(at + tail.len()) - at, 0);
+    }
+}
+
+/// Writes header and tables (codes already checked).
+fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Vec<u8> {
+    let n = codes.len() / words_per_code;
+    let w = id_width(n);
+    let (mut out, regions, total) = section_head(n, words_per_code, subs);
+    debug_assert_eq!(section_len(subs, n), total);
     out.resize(total, 0);
 
     // Cut the body into one disjoint mutable slice per table and fill the
     // tables in parallel (counting sort by substring value).
-    let body_start = regions.first().map_or(total, |r| r.0);
+    let body_start = regions.first().map_or(total, |r| r[0]);
     let mut rest = &mut out[body_start..];
     let mut jobs = Vec::with_capacity(subs.len());
     let mut cursor = body_start;
-    for (s, &(off_pos, ids_pos, end)) in subs.iter().zip(&regions) {
+    for (s, &[off_pos, ids_pos, end]) in subs.iter().zip(&regions) {
         let (table, tail) = rest.split_at_mut(end - cursor);
         let (offs, ids) = table.split_at_mut(ids_pos - off_pos);
         jobs.push((*s, offs, ids));
@@ -698,19 +729,9 @@ fn write_section(codes: &[u64], words_per_code: usize, subs: &[Substring]) -> Ve
         .into_par_iter()
         .map(|(s, offs, ids)| fill_table(codes, words_per_code, s, w, offs, ids))
         .collect();
-    // The wide blocks go after all tables, so that the tables' positions did
-    // not depend on them.
-    for (j, wide) in wides.iter().enumerate() {
-        let d = HEADER_LEN + TABLE_DESC_LEN * j;
-        let wide_pos = out.len() as u64;
-        out[d + 24..d + 32].copy_from_slice(&wide_pos.to_le_bytes());
-        let count = (wide.len() / WIDE_WORDS) as u32;
-        out[d + 32..d + 36].copy_from_slice(&count.to_le_bytes());
-        for &v in wide {
-            put_u32(&mut out, v);
-        }
-        out.resize(align8(out.len()), 0);
-    }
+    let mut tail = Vec::new();
+    put_wide_blocks(&mut out, total, &wides, &mut tail);
+    out.extend_from_slice(&tail);
     out
 }
 
@@ -773,20 +794,7 @@ fn fill_table(
     let off = |i: usize| counts[i.min(buckets)];
     let mut wide = Vec::new();
     for (b, blk) in blocks.chunks_exact_mut(BLOCK_BYTES).enumerate() {
-        let first = b * BLOCK_BUCKETS;
-        let base = off(first);
-        let head = if off(first + BLOCK_BUCKETS) - base <= u32::from(u16::MAX) {
-            for k in 0..BLOCK_BUCKETS {
-                let end = (off(first + k + 1) - base) as u16;
-                blk[4 + 2 * k..6 + 2 * k].copy_from_slice(&end.to_le_bytes());
-            }
-            base
-        } else {
-            let index = (wide.len() / WIDE_WORDS) as u32;
-            wide.extend((0..WIDE_WORDS).map(|k| off(first + k)));
-            WIDE | index
-        };
-        blk[..4].copy_from_slice(&head.to_le_bytes());
+        encode_block(blk, b * BLOCK_BUCKETS, &off, &mut wide);
     }
     // Scatter, partition by partition: each writes its own slot range.
     let rec = w + (s.tag / 8) as usize;
@@ -800,6 +808,297 @@ fn fill_table(
         *slot += 1;
     }
     wide
+}
+
+/// Writes the offset block of the buckets from `first` on (`off(i)`: the
+/// offset of bucket `i`), or, for a block holding too many entries for
+/// `u16` ends, appends its offsets to `wide` and points the block there.
+fn encode_block(blk: &mut [u8], first: usize, off: &dyn Fn(usize) -> u32, wide: &mut Vec<u32>) {
+    let base = off(first);
+    let head = if off(first + BLOCK_BUCKETS) - base <= u32::from(u16::MAX) {
+        for k in 0..BLOCK_BUCKETS {
+            let end = (off(first + k + 1) - base) as u16;
+            blk[4 + 2 * k..6 + 2 * k].copy_from_slice(&end.to_le_bytes());
+        }
+        base
+    } else {
+        let index = (wide.len() / WIDE_WORDS) as u32;
+        wide.extend((0..WIDE_WORDS).map(|k| off(first + k)));
+        WIDE | index
+    };
+    blk[..4].copy_from_slice(&head.to_le_bytes());
+}
+
+/// Bytes of working memory [`MihStream::build_table`] spends per entry of
+/// a range of buckets it sorts (value and entry number, tag, record) and
+/// per bucket (a counter).
+const RANGE_BYTES_PER_ENTRY: usize = 8 + 2 + 6;
+const RANGE_BYTES_PER_BUCKET: usize = 4;
+/// Bytes per bucket while the offset blocks are made (a counter, and a
+/// share of its block).
+const BLOCK_PASS_BYTES_PER_BUCKET: usize = 4 + BLOCK_BYTES.div_ceil(BLOCK_BUCKETS);
+
+/// Hands every entry's `(value, tag)` of one table's substring, in entry
+/// order, to the callback (one pass; called once per pass).
+pub(crate) type KeyScan<'a, E> = dyn FnMut(&mut dyn FnMut(u32, u16)) -> Result<(), E> + 'a;
+
+/// A multi-index section built table by table in bounded memory, for a
+/// merge of segments too large to hold their codes, or one table, in
+/// memory. The bytes are those [`MihIndex::build`] writes for the same
+/// codes (tested below).
+///
+/// The caller produces each table's keys (substring value and tag of every
+/// entry, [`MihStream::key`]) and hands them to
+/// [`MihStream::build_table`] as often as it asks; that writes the table's
+/// offset blocks and grouped entries in order, holding at most a `budget`
+/// of them: the blocks in ranges of buckets (a counter per bucket), the
+/// entries in ranges of buckets holding at most the budget's worth of
+/// entries (a counting sort per range), and a bucket with more entries than
+/// that by itself, in entry order straight from the keys. Then
+/// [`MihStream::finish`] gives the header and the wide blocks that go
+/// around the tables.
+pub(crate) struct MihStream {
+    n: usize,
+    wpc: usize,
+    subs: Vec<Substring>,
+}
+
+impl MihStream {
+    /// The section [`MihIndex::build`] would build for `n` codes of
+    /// `words_per_code` words.
+    pub(crate) fn new(n: usize, words_per_code: usize) -> Result<MihStream, SearchError> {
+        check_words(words_per_code)?;
+        if n >= WIDE as usize {
+            return Err(SearchError::BadParameter {
+                name: "codes",
+                detail: format!("{n} codes exceed the 2^31 - 1 entry limit"),
+            });
+        }
+        let subs = MihIndex::default_layout(n, words_per_code)
+            .map(layout_substrings)
+            .unwrap_or_default();
+        Ok(MihStream {
+            n,
+            wpc: words_per_code,
+            subs,
+        })
+    }
+
+    /// Number of tables (0: the section is the header alone).
+    pub(crate) fn tables(&self) -> usize {
+        self.subs.len()
+    }
+
+    /// Whether table `j` stores tags.
+    pub(crate) fn tagged(&self, j: usize) -> bool {
+        self.subs[j].tag > 0
+    }
+
+    /// The key of `code` in table `j`: its substring value and tag (0 in a
+    /// table without tags).
+    pub(crate) fn key(&self, j: usize, code: &[u64]) -> (u32, u16) {
+        let s = self.subs[j];
+        let tag = if s.tag > 0 {
+            s.tag_value(code) as u16
+        } else {
+            0
+        };
+        (s.value(code), tag)
+    }
+
+    /// Writes table `j` (its offset blocks, then its entries and their
+    /// padding) to `out`, reading the keys through `scan` as often as it
+    /// needs, with at most about `budget` bytes of working memory; returns
+    /// the table's wide blocks, for [`MihStream::finish`].
+    pub(crate) fn build_table<E>(
+        &self,
+        j: usize,
+        budget: usize,
+        scan: &mut KeyScan<'_, E>,
+        out: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<Vec<u32>, E> {
+        let s = self.subs[j];
+        let buckets = 1usize << s.len;
+        // Cumulative entry counts every `granule` buckets, learnt while the
+        // blocks are made, to cut the entries into ranges (at most 2^16 + 1
+        // of them).
+        let granule = (buckets >> 16).max(1);
+        let mut prefix = vec![0u32; buckets / granule + 1];
+        let mut wide = Vec::new();
+        let per_range = (budget / (BLOCK_PASS_BYTES_PER_BUCKET * BLOCK_BUCKETS)).max(1);
+        let blocks = buckets.div_ceil(BLOCK_BUCKETS);
+        let mut base = 0u32;
+        for b0 in (0..blocks).step_by(per_range) {
+            let b1 = (b0 + per_range).min(blocks);
+            let (lo, hi) = (b0 * BLOCK_BUCKETS, (b1 * BLOCK_BUCKETS).min(buckets));
+            let mut counts = vec![0u32; hi - lo + 1];
+            scan(&mut |v, _| {
+                let v = v as usize;
+                if (lo..hi).contains(&v) {
+                    counts[v - lo + 1] += 1;
+                }
+            })?;
+            counts[0] = base;
+            for i in 1..counts.len() {
+                counts[i] += counts[i - 1];
+            }
+            // The last block's buckets past 2^s are empty.
+            let off = |i: usize| counts[i.min(hi) - lo];
+            let mut bytes = vec![0u8; (b1 - b0) * BLOCK_BYTES];
+            for (b, blk) in bytes.chunks_exact_mut(BLOCK_BYTES).enumerate() {
+                encode_block(blk, (b0 + b) * BLOCK_BUCKETS, &off, &mut wide);
+            }
+            out(&bytes)?;
+            for (g, p) in prefix.iter_mut().enumerate() {
+                if (lo..hi).contains(&(g * granule)) {
+                    *p = off(g * granule);
+                }
+            }
+            base = off(hi);
+        }
+        if let Some(last) = prefix.last_mut() {
+            *last = base;
+        }
+
+        let rec = s.record_width(self.n);
+        let cost = |entries: u32, span: usize| {
+            entries as usize * RANGE_BYTES_PER_ENTRY + span * RANGE_BYTES_PER_BUCKET
+        };
+        let granules = buckets / granule;
+        let mut g = 0;
+        while g < granules {
+            let mut h = g + 1;
+            while h < granules && cost(prefix[h + 1] - prefix[g], (h + 1 - g) * granule) <= budget {
+                h += 1;
+            }
+            let (lo, hi) = (g * granule, h * granule);
+            if h > g + 1 || cost(prefix[h] - prefix[g], granule) <= budget {
+                self.sort_range(s, lo, hi, prefix[h] - prefix[g], scan, out)?;
+            } else {
+                // One granule over the budget: count its buckets (at most
+                // 2^16 counters), then go bucket range by bucket range.
+                let mut counts = vec![0u32; granule + 1];
+                scan(&mut |v, _| {
+                    let v = v as usize;
+                    if (lo..hi).contains(&v) {
+                        counts[v - lo + 1] += 1;
+                    }
+                })?;
+                for i in 1..counts.len() {
+                    counts[i] += counts[i - 1];
+                }
+                let mut a = 0;
+                while a < granule {
+                    let mut b = a + 1;
+                    while b < granule && cost(counts[b + 1] - counts[a], b + 1 - a) <= budget {
+                        b += 1;
+                    }
+                    let entries = counts[b] - counts[a];
+                    if b > a + 1 || cost(entries, 1) <= budget {
+                        self.sort_range(s, lo + a, lo + b, entries, scan, out)?;
+                    } else {
+                        self.stream_bucket(s, (lo + a) as u32, scan, out)?;
+                    }
+                    a = b;
+                }
+            }
+            g = h;
+        }
+        let pad = ids_region_len(self.n, rec) - self.n * rec;
+        out(&vec![0; pad])?;
+        Ok(wide)
+    }
+
+    /// Writes the records of the `entries` entries whose value lies in
+    /// `lo..hi`, grouped by value (a stable counting sort).
+    fn sort_range<E>(
+        &self,
+        s: Substring,
+        lo: usize,
+        hi: usize,
+        entries: u32,
+        scan: &mut KeyScan<'_, E>,
+        out: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if entries == 0 {
+            return Ok(());
+        }
+        let mut pairs = Vec::with_capacity(entries as usize);
+        let mut tags = Vec::with_capacity(if s.tag > 0 { entries as usize } else { 0 });
+        let mut e = 0u32;
+        scan(&mut |v, tag| {
+            let v = v as usize;
+            if (lo..hi).contains(&v) {
+                pairs.push((((v - lo) as u64) << 32) | u64::from(e));
+                if s.tag > 0 {
+                    tags.push(tag);
+                }
+            }
+            e += 1;
+        })?;
+        let mut slots = vec![0u32; hi - lo + 1];
+        for &pv in &pairs {
+            slots[(pv >> 32) as usize + 1] += 1;
+        }
+        for i in 1..slots.len() {
+            slots[i] += slots[i - 1];
+        }
+        let w = id_width(self.n);
+        let rec = s.record_width(self.n);
+        let mut bytes = vec![0u8; pairs.len() * rec];
+        for (k, &pv) in pairs.iter().enumerate() {
+            let slot = &mut slots[(pv >> 32) as usize];
+            let p = *slot as usize * rec;
+            bytes[p..p + w].copy_from_slice(&(pv as u32).to_le_bytes()[..w]);
+            if s.tag > 0 {
+                bytes[p + w..p + w + 2].copy_from_slice(&tags[k].to_le_bytes());
+            }
+            *slot += 1;
+        }
+        out(&bytes)
+    }
+
+    /// Writes the records of the entries whose value is `v`, in entry
+    /// order, as they come: a bucket too large for the budget.
+    fn stream_bucket<E>(
+        &self,
+        s: Substring,
+        v: u32,
+        scan: &mut KeyScan<'_, E>,
+        out: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        const FLUSH: usize = 1 << 16;
+        let w = id_width(self.n);
+        let mut bytes = Vec::with_capacity(FLUSH + 8);
+        let mut failed = None;
+        let mut e = 0u32;
+        scan(&mut |value, tag| {
+            if value == v && failed.is_none() {
+                bytes.extend_from_slice(&e.to_le_bytes()[..w]);
+                if s.tag > 0 {
+                    bytes.extend_from_slice(&tag.to_le_bytes());
+                }
+                if bytes.len() >= FLUSH {
+                    failed = out(&bytes).err();
+                    bytes.clear();
+                }
+            }
+            e += 1;
+        })?;
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        out(&bytes)
+    }
+
+    /// The bytes before the tables (header and table descriptors) and after
+    /// them (the wide blocks), given every table's wide blocks.
+    pub(crate) fn finish(&self, wides: &[Vec<u32>]) -> (Vec<u8>, Vec<u8>) {
+        let (mut head, _, total) = section_head(self.n, self.wpc, &self.subs);
+        let mut tail = Vec::new();
+        put_wide_blocks(&mut head, total, wides, &mut tail);
+        (head, tail)
+    }
 }
 
 /// Pairs `(i, j, distance)` collected by a scan.
@@ -1524,6 +1823,75 @@ impl<'a> MihView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The section [`MihStream`] writes for `codes` with `budget` bytes of
+    /// working memory per table.
+    fn streamed(codes: &[u64], w: usize, budget: usize) -> Vec<u8> {
+        let st = MihStream::new(codes.len() / w, w).unwrap();
+        let mut body = Vec::new();
+        let mut wides = Vec::new();
+        for j in 0..st.tables() {
+            let mut scan = |f: &mut dyn FnMut(u32, u16)| -> Result<(), ()> {
+                for c in codes.chunks_exact(w) {
+                    let (v, t) = st.key(j, c);
+                    f(v, t);
+                }
+                Ok(())
+            };
+            let mut out = |b: &[u8]| -> Result<(), ()> {
+                body.extend_from_slice(b);
+                Ok(())
+            };
+            wides.push(st.build_table(j, budget, &mut scan, &mut out).unwrap());
+        }
+        let (head, tail) = st.finish(&wides);
+        [head, body, tail].concat()
+    }
+
+    /// The bounded, table-by-table build writes the bytes of the in-memory
+    /// build: random and clustered codes, with tags (64-bit) and without
+    /// (256-bit), through ranges of every size down to one bucket, buckets
+    /// streamed because they alone exceed the budget, and wide blocks.
+    #[test]
+    fn streamed_tables_are_the_bytes_of_the_in_memory_build() {
+        let mut cases = vec![
+            (rng_codes(100, 1, 1), 1, vec![64, usize::MAX]),
+            (
+                rng_codes(5000, 1, 2),
+                1,
+                vec![64, 4096, 1 << 20, usize::MAX],
+            ),
+            (
+                rng_codes(4 * 5000, 4, 3),
+                4,
+                vec![4096, 1 << 16, usize::MAX],
+            ),
+        ];
+        // Clustered: three codes in four equal, so one bucket per table
+        // holds them (streamed under a small budget) and its block is wide.
+        let mut clustered = rng_codes(100_000, 1, 4);
+        for c in clustered.iter_mut().filter(|c| **c % 4 != 0) {
+            *c = 0x5555_0000_ffff_1234;
+        }
+        cases.push((clustered.clone(), 1, vec![1 << 18, usize::MAX]));
+        for (codes, w, budgets) in cases {
+            let whole = MihIndex::build(&codes, w).unwrap();
+            for budget in budgets {
+                let s = streamed(&codes, w, budget);
+                assert!(
+                    s == whole,
+                    "{} codes of {w} words, budget {budget}: {} bytes streamed, {} built",
+                    codes.len() / w,
+                    s.len(),
+                    whole.len()
+                );
+            }
+        }
+        // The clustered case did have wide blocks.
+        let section = MihIndex::build(&clustered, 1).unwrap();
+        let view = MihView::new(&section, &clustered, 1).unwrap();
+        assert!(view.tables.iter().any(|t| !t.wide.is_empty()));
+    }
 
     fn rng_codes(n: usize, w: usize, seed: u64) -> Vec<u64> {
         let mut rng = fastrand::Rng::with_seed(seed);

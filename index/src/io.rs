@@ -137,7 +137,9 @@ impl Io {
                 injected(std::io::ErrorKind::Other),
             ));
         }
+        // Readable too: a merge reads its scratch files back.
         let f = OpenOptions::new()
+            .read(true)
             .write(true)
             .create(true)
             .truncate(true)

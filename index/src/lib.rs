@@ -56,6 +56,7 @@ pub mod manifest;
 mod merge;
 mod raw;
 pub mod reader;
+mod scratch;
 mod search;
 pub mod search_error;
 pub mod segment;

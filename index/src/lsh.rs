@@ -114,12 +114,7 @@ pub fn estimated_jaccard(a: &[u32], b: &[u32]) -> f32 {
     equal as f32 / a.len() as f32
 }
 
-fn check_params(
-    signatures: &[u32],
-    k: usize,
-    bands: usize,
-    rows: usize,
-) -> Result<usize, SearchError> {
+fn check_shape(k: usize, bands: usize, rows: usize) -> Result<(), SearchError> {
     let bad = |name, detail: String| Err(SearchError::BadParameter { name, detail });
     if k == 0 || k > u32::MAX as usize {
         return bad("k", format!("{k} values per signature"));
@@ -130,6 +125,17 @@ fn check_params(
             format!("{bands} bands x {rows} rows must be >= 1 and fit in k = {k}"),
         );
     }
+    Ok(())
+}
+
+fn check_params(
+    signatures: &[u32],
+    k: usize,
+    bands: usize,
+    rows: usize,
+) -> Result<usize, SearchError> {
+    check_shape(k, bands, rows)?;
+    let bad = |name, detail: String| Err(SearchError::BadParameter { name, detail });
     if signatures.len() % k != 0 {
         return bad(
             "signatures",
@@ -176,27 +182,15 @@ impl LshIndex {
         rows: usize,
     ) -> Result<Vec<u8>, SearchError> {
         let n = check_params(signatures, k, bands, rows)?;
-        let t = dir_bits(n);
-        let dir_len = align8(((1usize << t) + 1) * 4);
-        let keys_len = n * 8;
-        let ids_len = align8(n * 4);
-        let band_len = dir_len + keys_len + ids_len;
-        let body = align8(HEADER_LEN + BAND_DESC_LEN * bands);
-        let mut out = Vec::with_capacity(body + band_len * bands);
-        out.extend_from_slice(&MAGIC);
-        put_u32(&mut out, VERSION);
-        put_u32(&mut out, k as u32);
-        put_u32(&mut out, bands as u32);
-        put_u32(&mut out, rows as u32);
-        put_u64(&mut out, n as u64);
-        put_u32(&mut out, t);
-        put_u32(&mut out, 0);
-        for b in 0..bands {
-            let pos = (body + b * band_len) as u64;
-            put_u64(&mut out, pos);
-            put_u64(&mut out, pos + dir_len as u64);
-            put_u64(&mut out, pos + (dir_len + keys_len) as u64);
-        }
+        let shape = Shape::new(n, k, bands, rows);
+        let (t, dir_len, keys_len, band_len, body) = (
+            shape.t,
+            shape.dir_len,
+            shape.keys_len,
+            shape.band_len,
+            shape.body,
+        );
+        let mut out = shape.head();
         out.resize(body + band_len * bands, 0);
         // Pass 1: every band key, in entry order, straight into each band's
         // key region. One sequential read of the signatures (reading them
@@ -266,6 +260,259 @@ impl LshIndex {
             });
         Ok(out)
     }
+}
+
+/// The sizes of a section's regions.
+struct Shape {
+    n: usize,
+    k: usize,
+    bands: usize,
+    rows: usize,
+    /// Directory bits.
+    t: u32,
+    dir_len: usize,
+    keys_len: usize,
+    band_len: usize,
+    /// Where the first band starts.
+    body: usize,
+}
+
+impl Shape {
+    fn new(n: usize, k: usize, bands: usize, rows: usize) -> Shape {
+        let t = dir_bits(n);
+        let dir_len = align8(((1usize << t) + 1) * 4);
+        let keys_len = n * 8;
+        let band_len = dir_len + keys_len + align8(n * 4);
+        Shape {
+            n,
+            k,
+            bands,
+            rows,
+            t,
+            dir_len,
+            keys_len,
+            band_len,
+            body: align8(HEADER_LEN + BAND_DESC_LEN * bands),
+        }
+    }
+
+    /// The header and band descriptors, padded to the first band.
+    fn head(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body);
+        out.extend_from_slice(&MAGIC);
+        put_u32(&mut out, VERSION);
+        put_u32(&mut out, self.k as u32);
+        put_u32(&mut out, self.bands as u32);
+        put_u32(&mut out, self.rows as u32);
+        put_u64(&mut out, self.n as u64);
+        put_u32(&mut out, self.t);
+        put_u32(&mut out, 0);
+        for b in 0..self.bands {
+            let pos = (self.body + b * self.band_len) as u64;
+            put_u64(&mut out, pos);
+            put_u64(&mut out, pos + self.dir_len as u64);
+            put_u64(&mut out, pos + (self.dir_len + self.keys_len) as u64);
+        }
+        out.resize(self.body, 0);
+        out
+    }
+}
+
+/// Bytes of working memory [`LshStream::build_band`] spends per entry of a
+/// key range it sorts: the (key, entry) pair, the key and the entry number
+/// written out.
+const RANGE_BYTES_PER_ENTRY: usize = 16 + 8 + 4;
+/// Parts a key range over the budget is cut into (one counter each).
+const SPLIT_BITS: u32 = 16;
+
+/// Hands every entry's band key, in entry order, to the callback (one pass;
+/// called once per pass).
+pub(crate) type BandScan<'a, E> = dyn FnMut(&mut dyn FnMut(u64)) -> Result<(), E> + 'a;
+
+/// Where [`LshStream::build_band`] writes.
+pub(crate) type Out<'a, E> = dyn FnMut(&[u8]) -> Result<(), E> + 'a;
+
+/// An LSH section built band by band in bounded memory, for a merge too
+/// large to hold the signatures or one band in memory; the bytes are those
+/// of [`LshIndex::build`] for the same signatures (tested below).
+///
+/// The caller hands each band's keys ([`LshStream::key`]) to
+/// [`LshStream::build_band`] as often as it asks; that writes the band's
+/// directory (counted in ranges of slots), then its keys and entry numbers
+/// in ranges of keys holding at most a budget's worth of entries (each
+/// sorted in memory); a range over the budget is cut into 2^16 parts by
+/// one counting pass, down to single keys, whose entries are written in
+/// entry order as they come.
+pub(crate) struct LshStream {
+    shape: Shape,
+}
+
+impl LshStream {
+    /// The section [`LshIndex::build`] would build for `n` signatures.
+    pub(crate) fn new(
+        n: usize,
+        k: usize,
+        bands: usize,
+        rows: usize,
+    ) -> Result<LshStream, SearchError> {
+        check_shape(k, bands, rows)?;
+        if n > u32::MAX as usize {
+            return Err(SearchError::BadParameter {
+                name: "signatures",
+                detail: format!("{n} signatures exceed the 2^32 - 1 entry limit"),
+            });
+        }
+        Ok(LshStream {
+            shape: Shape::new(n, k, bands, rows),
+        })
+    }
+
+    /// Number of bands.
+    pub(crate) fn bands(&self) -> usize {
+        self.shape.bands
+    }
+
+    /// The key of signature `sig` in band `b`.
+    pub(crate) fn key(&self, b: usize, sig: &[u32]) -> u64 {
+        let r = self.shape.rows;
+        band_key(b, &sig[b * r..(b + 1) * r])
+    }
+
+    /// The bytes before the bands (header and band descriptors).
+    pub(crate) fn head(&self) -> Vec<u8> {
+        self.shape.head()
+    }
+
+    /// Writes band `b`: its directory and keys to `out`, its entry numbers
+    /// (and their padding) to `ids`, which the caller appends after them.
+    /// Reads the keys through `scan` as often as it needs, with at most
+    /// about `budget` bytes of working memory.
+    pub(crate) fn build_band<E>(
+        &self,
+        budget: usize,
+        scan: &mut BandScan<'_, E>,
+        out: &mut Out<'_, E>,
+        ids: &mut Out<'_, E>,
+    ) -> Result<(), E> {
+        let Shape { n, t, dir_len, .. } = self.shape;
+        let slots = 1usize << t;
+        let per_range = (budget / 4).max(1);
+        let mut base = 0u32;
+        for lo in (0..slots).step_by(per_range) {
+            let hi = (lo + per_range).min(slots);
+            let mut counts = vec![0u32; hi - lo + 1];
+            scan(&mut |key| {
+                let s = slot(key, t);
+                if (lo..hi).contains(&s) {
+                    counts[s - lo + 1] += 1;
+                }
+            })?;
+            counts[0] = base;
+            for i in 1..counts.len() {
+                counts[i] += counts[i - 1];
+            }
+            base = counts[hi - lo];
+            if hi == slots {
+                out(&u32_bytes(&counts))?;
+            } else {
+                out(&u32_bytes(&counts[..hi - lo]))?;
+            }
+        }
+        out(&vec![0u8; dir_len - (slots + 1) * 4])?;
+        self.emit_keys(0, u64::MAX, n, budget, scan, out, ids)?;
+        ids(&vec![0u8; align8(n * 4) - n * 4])
+    }
+
+    /// Writes the keys and entry numbers of the `count` entries whose key
+    /// lies in `lo..=hi`, sorted by key, then entry.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_keys<E>(
+        &self,
+        lo: u64,
+        hi: u64,
+        count: usize,
+        budget: usize,
+        scan: &mut BandScan<'_, E>,
+        out: &mut Out<'_, E>,
+        ids: &mut Out<'_, E>,
+    ) -> Result<(), E> {
+        if count == 0 {
+            return Ok(());
+        }
+        if count.saturating_mul(RANGE_BYTES_PER_ENTRY) <= budget {
+            let mut run = Vec::with_capacity(count);
+            let mut e = 0u32;
+            scan(&mut |key| {
+                if (lo..=hi).contains(&key) {
+                    run.push((key, e));
+                }
+                e += 1;
+            })?;
+            run.sort_unstable();
+            let keys: Vec<u8> = run.iter().flat_map(|p| p.0.to_le_bytes()).collect();
+            out(&keys)?;
+            drop(keys);
+            let entries: Vec<u8> = run.iter().flat_map(|p| p.1.to_le_bytes()).collect();
+            return ids(&entries);
+        }
+        if lo == hi {
+            // One key with more entries than the budget: in entry order.
+            let key = lo.to_le_bytes();
+            let mut e = 0u32;
+            let mut entries = Vec::new();
+            let mut failed = None;
+            scan(&mut |k| {
+                if k == lo && failed.is_none() {
+                    entries.push(e);
+                    if entries.len() == 1 << 14 {
+                        failed = ids(&u32_bytes(&entries)).err();
+                        entries.clear();
+                    }
+                }
+                e += 1;
+            })?;
+            if let Some(err) = failed {
+                return Err(err);
+            }
+            ids(&u32_bytes(&entries))?;
+            let keys = key.repeat(count.min(1 << 14));
+            let mut left = count;
+            while left > 0 {
+                let k = left.min(1 << 14);
+                out(&keys[..k * 8])?;
+                left -= k;
+            }
+            return Ok(());
+        }
+        let span = hi - lo;
+        let shift = (u64::BITS - span.leading_zeros()).saturating_sub(SPLIT_BITS);
+        let parts = (span >> shift) as usize + 1;
+        let mut counts = vec![0usize; parts];
+        scan(&mut |key| {
+            if (lo..=hi).contains(&key) {
+                counts[((key - lo) >> shift) as usize] += 1;
+            }
+        })?;
+        // Part `p` holds the keys lo + (p << shift) ..= that + 2^shift - 1.
+        let first = |p: usize| lo + ((p as u64) << shift);
+        let last = |p: usize| first(p).saturating_add((1u64 << shift) - 1).min(hi);
+        let mut p = 0;
+        while p < parts {
+            let mut q = p + 1;
+            let mut sum = counts[p];
+            while q < parts && (sum + counts[q]) * RANGE_BYTES_PER_ENTRY <= budget {
+                sum += counts[q];
+                q += 1;
+            }
+            self.emit_keys(first(p), last(q - 1), sum, budget, scan, out, ids)?;
+            p = q;
+        }
+        Ok(())
+    }
+}
+
+fn u32_bytes(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
 /// One band's sorted run.
@@ -634,6 +881,66 @@ impl<'a> LshView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The section [`LshStream`] writes for `sigs` with `budget` bytes of
+    /// working memory per band.
+    fn streamed(sigs: &[u32], k: usize, bands: usize, rows: usize, budget: usize) -> Vec<u8> {
+        let st = LshStream::new(sigs.len() / k, k, bands, rows).unwrap();
+        let mut section = st.head();
+        for b in 0..st.bands() {
+            let mut scan = |f: &mut dyn FnMut(u64)| -> Result<(), ()> {
+                sigs.chunks_exact(k).for_each(|s| f(st.key(b, s)));
+                Ok(())
+            };
+            let mut ids = Vec::new();
+            st.build_band(
+                budget,
+                &mut scan,
+                &mut |x: &[u8]| {
+                    section.extend_from_slice(x);
+                    Ok(())
+                },
+                &mut |x: &[u8]| {
+                    ids.extend_from_slice(x);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            section.extend_from_slice(&ids);
+        }
+        section
+    }
+
+    /// The bounded, band-by-band build writes the bytes of the in-memory
+    /// build: random signatures, and clustered ones (half of them one
+    /// signature, so one key per band holds more entries than a small
+    /// budget and is written as it comes), through key ranges cut down to
+    /// single keys.
+    #[test]
+    fn streamed_bands_are_the_bytes_of_the_in_memory_build() {
+        let (k, bands, rows) = (16, 5, 3);
+        let mut rng = fastrand::Rng::with_seed(9);
+        let random: Vec<u32> = (0..3000 * k).map(|_| rng.u32(..50)).collect();
+        let mut clustered = random.clone();
+        for sig in clustered.chunks_exact_mut(k).step_by(2) {
+            sig.copy_from_slice(&[7; 16]);
+        }
+        let cases: [(&[u32], &[usize]); 3] = [
+            (&random[..2 * k], &[0, 64, usize::MAX]),
+            (&random, &[1024, 1 << 16, usize::MAX]),
+            (&clustered, &[1024, 1 << 16, usize::MAX]),
+        ];
+        for (sigs, budgets) in cases {
+            let whole = LshIndex::build(sigs, k, bands, rows).unwrap();
+            for &budget in budgets {
+                assert!(
+                    streamed(sigs, k, bands, rows, budget) == whole,
+                    "{} signatures, budget {budget}",
+                    sigs.len() / k
+                );
+            }
+        }
+    }
 
     #[test]
     fn band_keys_follow_the_bands() {

@@ -20,19 +20,25 @@
 //!   pass 2: every section into the file, header first    (container)
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::path::Path;
 
 use crate::container::{self, SectionStream, Sink};
 use crate::error::{Error, Result};
+use crate::hamming::MihStream;
 use crate::io::Io;
 use crate::items::RecordView;
+use crate::lsh::LshStream;
 use crate::manifest::{FieldSpec, IndexParams, SegmentMeta};
 use crate::raw::{id_hash, u64_bytes};
+use crate::scratch::Scratch;
 use crate::search;
+use crate::search_error::SearchError;
 use crate::segment::{
-    self, Owners, Segment, SegmentBuilder, CODES, ID_FILTER, ID_TABLE, ITEMS, META, OWNERS, SEARCH,
-    SEGMENT_MAGIC, STR_HEAP, STR_OFFS,
+    self, Owners, Segment, SegmentBuilder, CODES, FILTER_BLOCK_WORDS, ID_FILTER, ID_TABLE, ITEMS,
+    META, OWNERS, SEARCH, SEGMENT_MAGIC, STR_HEAP, STR_OFFS,
 };
 
 /// One input of a merge.
@@ -79,7 +85,51 @@ impl Source<'_> {
             Source::Pending(_) => Path::new("(pending items)"),
         }
     }
+
+    /// See [`Segment::release_pages`]; the pending batch is in memory.
+    fn release_pages(&self) {
+        if let Source::Segment(s) = self {
+            s.release_pages();
+        }
+    }
+
+    /// The id table's (hash, ordinal) pairs as flat words, sorted: the
+    /// segment's own, or the pending batch's, sorted here (it is in memory
+    /// anyway).
+    fn id_table(&self) -> Result<Cow<'_, [u64]>> {
+        match self {
+            Source::Segment(s) => s.id_table().map(Cow::Borrowed),
+            Source::Pending(b) => {
+                let mut ids: Vec<(u64, u64)> = (0..b.len() as u32)
+                    .map(|o| (id_hash(b.id(o)), u64::from(o)))
+                    .collect();
+                ids.sort_unstable();
+                Ok(Cow::Owned(
+                    ids.into_iter().flat_map(|(h, o)| [h, o]).collect(),
+                ))
+            }
+        }
+    }
 }
+
+/// Records a walk skipped because they are deleted.
+#[derive(Default)]
+struct Skipped {
+    /// Their item numbers.
+    items: Vec<u64>,
+    /// Per source, their ordinals, ascending.
+    ords: Vec<Vec<u32>>,
+}
+
+/// A walk drops its mappings of a source's pages every this many records
+/// (and an id stream every this many ids), so that reading a large source
+/// does not count its whole size in the writer's resident set.
+const RELEASE_EVERY: u32 = 1 << 16;
+
+/// The working memory a merge allows itself for each structure it builds
+/// in pieces (a multi-index table, a window of the id filter), whatever
+/// the number of items; see the index format page, "Memory of merges".
+pub(crate) const BUDGET: usize = 128 << 20;
 
 /// What a walk reports: each live record with its new ordinal, and (when
 /// asked for) each code of a live record.
@@ -92,6 +142,8 @@ trait Visit {
     fn code(&mut self, _f: usize, _ord: u32, _code: &[u8]) -> Result<()> {
         Ok(())
     }
+    /// Called after the last record of each source.
+    fn source_end(&mut self) {}
 }
 
 /// A merge's inputs: the sources in item order and the deleted items.
@@ -111,12 +163,13 @@ impl Walk<'_> {
     }
 
     /// Visits the live records in order, and their codes for the fields `v`
-    /// wants; returns the item numbers of the deleted records skipped.
-    fn run(&self, v: &mut dyn Visit) -> Result<Vec<u64>> {
+    /// wants; returns the deleted records skipped.
+    fn run(&self, v: &mut dyn Visit) -> Result<Skipped> {
         let nf = self.params.fields.len();
-        let mut purged = Vec::new();
+        let mut skipped = Skipped::default();
         let mut next = 0u32;
         for src in self.sources {
+            let mut ords = Vec::new();
             let wanted: Vec<usize> = (0..nf).filter(|&f| v.wants(f)).collect();
             let mut fields = Vec::with_capacity(wanted.len());
             for &f in &wanted {
@@ -130,7 +183,8 @@ impl Walk<'_> {
                 if live {
                     v.record(next, &r)?;
                 } else {
-                    purged.push(r.item);
+                    skipped.items.push(r.item);
+                    ords.push(ord);
                 }
                 for (f, owners, codes, cursor) in fields.iter_mut() {
                     let cl = self.code_len(*f);
@@ -146,6 +200,9 @@ impl Walk<'_> {
                     }
                 }
                 next += u32::from(live);
+                if ord % RELEASE_EVERY == RELEASE_EVERY - 1 {
+                    src.release_pages();
+                }
             }
             for (f, owners, _, cursor) in &fields {
                 if *cursor != owners.len() {
@@ -158,11 +215,11 @@ impl Walk<'_> {
                     ));
                 }
             }
-            if let Source::Segment(seg) = src {
-                seg.release_pages();
-            }
+            src.release_pages();
+            skipped.ords.push(ords);
+            v.source_end();
         }
-        Ok(purged)
+        Ok(skipped)
     }
 
     /// Hands `emit`'s output for each live record (and code of field
@@ -215,7 +272,20 @@ struct Census {
     kinds: BTreeMap<u8, u64>,
     /// Per field: entries, and whether entry i belongs to item i.
     entries: Vec<(usize, bool)>,
-    ids: Vec<(u64, u64)>,
+    /// Per source, the number of live records and the sum of [`id_print`]
+    /// over them, which its id table must give too.
+    ids_print: Vec<(usize, u64)>,
+    /// The same for the source being walked.
+    print: (usize, u64),
+}
+
+/// A fingerprint of an id table entry; sums of these over two sets of
+/// entries differ (with near certainty) unless the sets are equal.
+fn id_print(h: u64, ord: u64) -> u64 {
+    let mut z = h ^ ord.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Visit for Census {
@@ -228,7 +298,11 @@ impl Visit for Census {
             .map(|s| s.len())
             .sum::<usize>();
         *self.kinds.entry(r.kind).or_default() += 1;
-        self.ids.push((id_hash(r.id), u64::from(ord)));
+        self.print.0 += 1;
+        self.print.1 = self
+            .print
+            .1
+            .wrapping_add(id_print(id_hash(r.id), u64::from(ord)));
         Ok(())
     }
     fn wants(&self, _f: usize) -> bool {
@@ -239,6 +313,9 @@ impl Visit for Census {
         *identity &= *entries == ord as usize;
         *entries += 1;
         Ok(())
+    }
+    fn source_end(&mut self) {
+        self.ids_print.push(std::mem::take(&mut self.print));
     }
 }
 
@@ -283,20 +360,367 @@ fn gather<T, const W: usize>(
     Ok(g.codes)
 }
 
-/// Builds field `f`'s search section from its codes (`entries` of them),
-/// gathered from the sources and dropped once the section is built.
-fn build_search(walk: &Walk<'_>, f: usize, entries: usize) -> Result<Vec<u8>> {
-    match walk.params.fields[f] {
-        FieldSpec::Hamming { bits, .. } => search::build_hamming(
-            &gather(walk, f, entries, u64::from_le_bytes)?,
-            bits as usize / 64,
-        ),
-        FieldSpec::MinHash { k, bands, rows, .. } => search::build_minhash(
-            &gather(walk, f, entries, u32::from_le_bytes)?,
-            k as usize,
-            bands as usize,
-            rows as usize,
-        ),
+/// A field's search section, ready to be written.
+enum Search {
+    /// Built in memory (LSH runs; a multi-index section without tables).
+    Held(Vec<u8>),
+    /// A multi-index section: its header, its tables (in a scratch file)
+    /// and its wide blocks.
+    Tables {
+        head: Vec<u8>,
+        body: Scratch,
+        tail: Vec<u8>,
+    },
+}
+
+impl Search {
+    /// Hands the section's bytes to `out`.
+    fn emit(&self, out: &mut Sink<'_>) -> Result<()> {
+        match self {
+            Search::Held(data) => out(data),
+            Search::Tables { head, body, tail } => {
+                out(head)?;
+                body.read(1, out)?;
+                out(tail)
+            }
+        }
+    }
+
+    /// Removes its scratch file, if any.
+    fn remove(self, io: &mut Io) {
+        if let Search::Tables { body, .. } = self {
+            body.remove(io);
+        }
+    }
+}
+
+/// A search section built in pieces.
+#[derive(Clone, Copy)]
+enum Plan<'a> {
+    /// Multi-index tables of codes of this many words.
+    Mih(&'a MihStream, usize),
+    /// LSH bands of signatures of this many values.
+    Lsh(&'a LshStream, usize),
+}
+
+impl Plan<'_> {
+    /// Tables or bands: one key file each.
+    fn parts(&self) -> usize {
+        match self {
+            Plan::Mih(p, _) => p.tables(),
+            Plan::Lsh(p, _) => p.bands(),
+        }
+    }
+
+    /// Bytes per key in part `j`'s key file: a substring value (`u32`),
+    /// then its tag (`u16`) in a table with tags; a band key (`u64`).
+    fn key_len(&self, j: usize) -> usize {
+        match self {
+            Plan::Mih(p, _) if p.tagged(j) => 6,
+            Plan::Mih(..) => 4,
+            Plan::Lsh(..) => 8,
+        }
+    }
+}
+
+/// Writes the key of every code of one field in each table or band into
+/// that part's scratch file.
+struct Keys<'a> {
+    field: usize,
+    plan: Plan<'a>,
+    files: Vec<Scratch>,
+    io: &'a mut Io,
+    /// The code being keyed, decoded.
+    words: Vec<u64>,
+    sig: Vec<u32>,
+}
+
+impl Visit for Keys<'_> {
+    fn record(&mut self, _ord: u32, _r: &RecordView<'_>) -> Result<()> {
+        Ok(())
+    }
+    fn wants(&self, f: usize) -> bool {
+        f == self.field
+    }
+    fn code(&mut self, _f: usize, _ord: u32, code: &[u8]) -> Result<()> {
+        let mut key = [0u8; 8];
+        match self.plan {
+            Plan::Mih(p, w) => {
+                self.words.clear();
+                self.words.extend(
+                    code.chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))),
+                );
+                for (j, file) in self.files.iter_mut().enumerate() {
+                    let (v, tag) = p.key(j, &self.words[..w]);
+                    key[..4].copy_from_slice(&v.to_le_bytes());
+                    key[4..6].copy_from_slice(&tag.to_le_bytes());
+                    file.write(self.io, &key[..self.plan.key_len(j)])?;
+                }
+            }
+            Plan::Lsh(p, k) => {
+                self.sig.clear();
+                self.sig.extend(
+                    code.chunks_exact(4)
+                        .map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4]))),
+                );
+                for (b, file) in self.files.iter_mut().enumerate() {
+                    file.write(self.io, &p.key(b, &self.sig[..k]).to_le_bytes())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds the search section of field `f` in pieces, in `budget` bytes of
+/// working memory: one walk writes every table's (or band's) keys to a
+/// scratch file, then each part is built from its keys, read as often as
+/// its builder asks ([`MihStream::build_table`], [`LshStream::build_band`]),
+/// into one scratch file for the section's body.
+fn build_parts(
+    walk: &Walk<'_>,
+    io: &mut Io,
+    at: (&Path, &str),
+    f: usize,
+    plan: Plan<'_>,
+    budget: usize,
+) -> Result<Search> {
+    let (dir, name) = at;
+    let mut files = Vec::with_capacity(plan.parts());
+    for j in 0..plan.parts() {
+        files.push(Scratch::create(
+            io,
+            dir,
+            &format!("{name}.keys-{f}-{j}.tmp"),
+        )?);
+    }
+    let mut keys = Keys {
+        field: f,
+        plan,
+        files,
+        io,
+        words: Vec::new(),
+        sig: Vec::new(),
+    };
+    walk.run(&mut keys)?;
+    let (files, io) = (keys.files, keys.io);
+    let mut body = Scratch::create(io, dir, &format!("{name}.search-{f}.tmp"))?;
+    let mut wides = Vec::with_capacity(plan.parts());
+    for (j, mut file) in files.into_iter().enumerate() {
+        file.flush(io)?;
+        let unit = plan.key_len(j);
+        let each_key = |each: &mut dyn FnMut(&[u8])| -> Result<()> {
+            file.read(unit, &mut |piece| {
+                piece.chunks_exact(unit).for_each(&mut *each);
+                Ok(())
+            })
+        };
+        match plan {
+            Plan::Mih(p, _) => {
+                let mut scan = |each: &mut dyn FnMut(u32, u16)| {
+                    each_key(&mut |k| {
+                        let tag = if unit == 6 {
+                            u16::from_le_bytes([k[4], k[5]])
+                        } else {
+                            0
+                        };
+                        each(u32::from_le_bytes([k[0], k[1], k[2], k[3]]), tag)
+                    })
+                };
+                let mut out = |bytes: &[u8]| body.write(io, bytes);
+                wides.push(p.build_table(j, budget, &mut scan, &mut out)?);
+            }
+            Plan::Lsh(p, _) => {
+                let mut scan = |each: &mut dyn FnMut(u64)| {
+                    each_key(&mut |k| each(u64::from_le_bytes(k.try_into().unwrap_or([0; 8]))))
+                };
+                // The entry numbers follow the keys: gathered in a scratch
+                // file of their own, then appended.
+                let mut ids = Scratch::create(io, dir, &format!("{name}.ids-{f}-{j}.tmp"))?;
+                let io_cell = std::cell::RefCell::new(&mut *io);
+                p.build_band(
+                    budget,
+                    &mut scan,
+                    &mut |bytes| body.write(&mut io_cell.borrow_mut(), bytes),
+                    &mut |bytes| ids.write(&mut io_cell.borrow_mut(), bytes),
+                )?;
+                ids.flush(io)?;
+                ids.read(1, &mut |bytes| body.write(io, bytes))?;
+                ids.remove(io);
+            }
+        }
+        file.remove(io);
+    }
+    body.flush(io)?;
+    let (head, tail) = match plan {
+        Plan::Mih(p, _) => p.finish(&wides),
+        Plan::Lsh(p, _) => (p.head(), Vec::new()),
+    };
+    Ok(Search::Tables { head, body, tail })
+}
+
+/// Builds field `f`'s search section (`entries` codes). One that fits the
+/// budget with its codes (`4x` their bytes: codes, section and sort
+/// buffers) is built in memory, from the codes gathered from the sources
+/// (the builders' parallel path, and no scratch files for the small merges
+/// of everyday commits); a larger one in pieces ([`build_parts`]).
+fn build_search(
+    walk: &Walk<'_>,
+    io: &mut Io,
+    at: (&Path, &str),
+    f: usize,
+    entries: usize,
+    budget: usize,
+) -> Result<Search> {
+    let spec = &walk.params.fields[f];
+    let small = entries.saturating_mul(walk.code_len(f)).saturating_mul(4) <= budget;
+    let bad = |e: SearchError| Error::InvalidParams(format!("cannot build a search section: {e}"));
+    match *spec {
+        FieldSpec::Hamming { bits, .. } => {
+            let words = bits as usize / 64;
+            if small {
+                return search::build_hamming(
+                    &gather(walk, f, entries, u64::from_le_bytes)?,
+                    words,
+                )
+                .map(Search::Held);
+            }
+            let plan = MihStream::new(entries, words).map_err(bad)?;
+            build_parts(walk, io, at, f, Plan::Mih(&plan, words), budget)
+        }
+        FieldSpec::MinHash { k, bands, rows, .. } => {
+            let (k, bands, rows) = (k as usize, bands as usize, rows as usize);
+            if small {
+                return search::build_minhash(
+                    &gather(walk, f, entries, u32::from_le_bytes)?,
+                    k,
+                    bands,
+                    rows,
+                )
+                .map(Search::Held);
+            }
+            let plan = LshStream::new(entries, k, bands, rows).map_err(bad)?;
+            build_parts(walk, io, at, f, Plan::Lsh(&plan, k), budget)
+        }
+    }
+}
+
+/// One source's id table, as a merge reads it.
+struct IdSource<'a> {
+    /// (hash, ordinal) pairs as flat words, sorted.
+    table: Cow<'a, [u64]>,
+    /// The ordinals of its deleted records, ascending.
+    skipped: &'a [u32],
+    /// The new ordinal of its first live record.
+    base: u64,
+    /// Its records.
+    len: usize,
+    source: Source<'a>,
+}
+
+impl IdSource<'_> {
+    /// The next live entry from position `*at` on, with its new ordinal.
+    fn next(&self, at: &mut usize) -> Result<Option<(u64, u64)>> {
+        while let [h, o] = self.table.get(2 * *at..2 * *at + 2).unwrap_or(&[]) {
+            *at += 1;
+            let ord = u32::try_from(*o)
+                .ok()
+                .filter(|&o| (o as usize) < self.len)
+                .ok_or_else(|| {
+                    Error::corrupt(self.source.path(), "id table points past the items")
+                })?;
+            if let Err(before) = self.skipped.binary_search(&ord) {
+                return Ok(Some((*h, self.base + u64::from(ord) - before as u64)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The id table of a merge, produced from the sources' id tables by a
+/// k-way merge instead of sorting the ids (16 bytes per item) in memory.
+/// Deleted records are dropped and ordinals renumbered (monotonically, so
+/// each source stays sorted). The entries are those of the records the
+/// walk visits, which the first pass checks.
+struct Ids<'a> {
+    sources: Vec<IdSource<'a>>,
+}
+
+impl Ids<'_> {
+    /// Hands every entry `(hash, ordinal)` to `f` in the table's order.
+    fn each(&self, f: &mut dyn FnMut(u64, u64) -> Result<()>) -> Result<()> {
+        let mut at = vec![0usize; self.sources.len()];
+        let mut heap = BinaryHeap::with_capacity(self.sources.len());
+        for (i, s) in self.sources.iter().enumerate() {
+            if let Some((h, o)) = s.next(&mut at[i])? {
+                heap.push(Reverse((h, o, i)));
+            }
+        }
+        let mut count = 0u32;
+        while let Some(Reverse((h, o, i))) = heap.pop() {
+            f(h, o)?;
+            let s = &self.sources[i];
+            if let Some(e) = s.next(&mut at[i])? {
+                if e <= (h, o) {
+                    return Err(Error::corrupt(s.source.path(), "id table is not sorted"));
+                }
+                heap.push(Reverse((e.0, e.1, i)));
+            }
+            count = count.wrapping_add(1);
+            if count % RELEASE_EVERY == 0 {
+                self.sources.iter().for_each(|s| s.source.release_pages());
+            }
+        }
+        self.sources.iter().for_each(|s| s.source.release_pages());
+        Ok(())
+    }
+
+    /// Checks that each source's id table holds exactly the ids of its
+    /// live records (their count and [`id_print`] sum), so that a segment
+    /// whose id table disagrees with its records is refused, naming it,
+    /// rather than copied.
+    fn check(&self, census: &Census) -> Result<()> {
+        let mut got = vec![(0usize, 0u64); self.sources.len()];
+        let mut at = vec![0usize; self.sources.len()];
+        for (i, s) in self.sources.iter().enumerate() {
+            while let Some((h, o)) = s.next(&mut at[i])? {
+                got[i].0 += 1;
+                got[i].1 = got[i].1.wrapping_add(id_print(h, o));
+                if got[i].0 % RELEASE_EVERY as usize == 0 {
+                    s.source.release_pages();
+                }
+            }
+            s.source.release_pages();
+        }
+        for ((s, got), want) in self.sources.iter().zip(got).zip(&census.ids_print) {
+            if got != *want {
+                return Err(Error::corrupt(
+                    s.source.path(),
+                    "the id table does not match the records",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The id filter's bytes, window by window of at most `budget` bytes
+    /// (one pass over the ids per window).
+    fn filter(&self, n: usize, budget: usize, out: &mut Sink<'_>) -> Result<()> {
+        let blocks = segment::filter_blocks(n);
+        let per = (budget / (8 * FILTER_BLOCK_WORDS)).max(1);
+        for first in (0..blocks).step_by(per) {
+            let mut words = vec![0u64; per.min(blocks - first) * FILTER_BLOCK_WORDS];
+            {
+                let mut put = segment::filter_window(n, first, &mut words);
+                self.each(&mut |h, _| {
+                    put(h);
+                    Ok(())
+                })?;
+            }
+            out(u64_bytes(&words))?;
+        }
+        Ok(())
     }
 }
 
@@ -330,50 +754,143 @@ pub(crate) fn merge(
     newer: Option<&SegmentBuilder>,
     deleted: &BTreeSet<u64>,
 ) -> Result<(Option<SegmentMeta>, Vec<u64>)> {
-    // Every byte of every source is checked before anything is copied:
-    // queries check only the sections they touch (or none, without checks
-    // on first use), and a merge must never seal damage under the fresh
-    // CRCs of a new segment. The merge reads the sources whole anyway.
-    for seg in group {
-        seg.verify_checksum()?;
-        seg.release_pages();
-    }
     let sources = sources_of(group, newer);
     let walk = Walk {
         params,
         sources: &sources,
         deleted,
     };
+    merge_with(io, dir, name, &walk, BUDGET)
+}
+
+/// [`merge`] of the sources of `walk`, building the multi-index tables and
+/// the id filter in pieces of at most `budget` bytes.
+fn merge_with(
+    io: &mut Io,
+    dir: &Path,
+    name: &str,
+    walk: &Walk<'_>,
+    budget: usize,
+) -> Result<(Option<SegmentMeta>, Vec<u64>)> {
+    // Every byte of every source is checked before anything is copied:
+    // queries check only the sections they touch (or none, without checks
+    // on first use), and a merge must never seal damage under the fresh
+    // CRCs of a new segment. The merge reads the sources whole anyway.
+    for src in walk.sources {
+        if let Source::Segment(seg) = src {
+            seg.verify_checksum()?;
+            seg.release_pages();
+        }
+    }
+    let params = walk.params;
     let nf = params.fields.len();
     let mut census = Census {
         entries: vec![(0, true); nf],
         ..Census::default()
     };
-    let purged = walk.run(&mut census)?;
+    let skipped = walk.run(&mut census)?;
     let n = census.n;
     if n == 0 {
-        return Ok((None, purged));
+        return Ok((None, skipped.items));
     }
     let (min_item, max_item) = (census.first.unwrap_or(0), census.last);
     // The compact forms SegmentBuilder::write chooses, decided the same way.
     let run = max_item - min_item + 1 == n as u64;
     let wide_offs = census.heap > u32::MAX as usize;
-    let mut ids = std::mem::take(&mut census.ids);
-    ids.sort_unstable();
-    let filter = segment::build_filter(ids.iter().map(|&(h, _)| h), n);
-    let mut searches = Vec::with_capacity(nf);
-    for (f, &(entries, _)) in census.entries.iter().enumerate() {
-        searches.push(build_search(&walk, f, entries)?);
+    let mut ids = Ids {
+        sources: Vec::with_capacity(walk.sources.len()),
+    };
+    let mut base = 0u64;
+    for (src, ords) in walk.sources.iter().zip(&skipped.ords) {
+        ids.sources.push(IdSource {
+            table: src.id_table()?,
+            skipped: ords,
+            base,
+            len: src.len(),
+            source: *src,
+        });
+        base += (src.len() - ords.len()) as u64;
     }
+    ids.check(&census)?;
+    let mut searches = Vec::with_capacity(nf);
+    let mut built = Ok(());
+    for (f, &(entries, _)) in census.entries.iter().enumerate() {
+        match build_search(walk, io, (dir, name), f, entries, budget) {
+            Ok(s) => searches.push(s),
+            Err(e) => {
+                built = Err(e);
+                break;
+            }
+        }
+    }
+    // A filter within the budget is built once (after the search sections,
+    // whose builds then do not share the budget with it); a larger one
+    // window by window, each time the container asks for its bytes.
+    let filter = match built {
+        Ok(()) if segment::filter_blocks(n) * 8 * FILTER_BLOCK_WORDS <= budget => {
+            let mut words = Vec::new();
+            built = ids.filter(n, usize::MAX, &mut |b: &[u8]| {
+                words.extend_from_slice(b);
+                Ok(())
+            });
+            Some(words)
+        }
+        _ => None,
+    };
+    let written = built.and_then(|()| {
+        write_merged(
+            io,
+            dir,
+            name,
+            walk,
+            &census,
+            &ids,
+            filter.as_deref(),
+            &searches,
+            budget,
+            run,
+            wide_offs,
+        )
+    });
+    for s in searches {
+        s.remove(io);
+    }
+    let len = written?;
+    Ok((
+        Some(SegmentMeta {
+            file: name.into(),
+            len,
+            items: n as u64,
+            min_item,
+            max_item,
+            kinds: census.kinds,
+        }),
+        skipped.items,
+    ))
+}
 
-    let records = |tag: u32, each: fn(&mut Sink<'_>, u32, &RecordView<'_>) -> Result<()>| {
-        let walk = &walk;
-        SectionStream {
+/// Writes the merged segment from its parts; returns its length.
+#[allow(clippy::too_many_arguments)]
+fn write_merged(
+    io: &mut Io,
+    dir: &Path,
+    name: &str,
+    walk: &Walk<'_>,
+    census: &Census,
+    ids: &Ids<'_>,
+    filter: Option<&[u8]>,
+    searches: &[Search],
+    budget: usize,
+    run: bool,
+    wide_offs: bool,
+) -> Result<u64> {
+    let n = census.n;
+    let records =
+        |tag: u32, each: fn(&mut Sink<'_>, u32, &RecordView<'_>) -> Result<()>| SectionStream {
             tag,
             field: 0,
             emit: Box::new(move |out: &mut Sink<'_>| walk.emit(None, out, each, |_, _, _| Ok(()))),
-        }
-    };
+        };
     let mut sections = vec![
         if run {
             held(ITEMS, 0, &[])
@@ -417,16 +934,31 @@ pub(crate) fn merge(
             tag: ID_TABLE,
             field: 0,
             emit: Box::new(|out: &mut Sink<'_>| {
-                ids.iter().try_for_each(|&(h, o)| {
-                    out(&h.to_le_bytes())?;
-                    out(&o.to_le_bytes())
-                })
+                // Gathered into pieces: one call of the sink per id would
+                // cost more than the merge of the tables.
+                let mut piece = Vec::with_capacity(1 << 16);
+                ids.each(&mut |h, o| {
+                    piece.extend_from_slice(&h.to_le_bytes());
+                    piece.extend_from_slice(&o.to_le_bytes());
+                    if piece.len() >= 1 << 16 {
+                        out(&piece)?;
+                        piece.clear();
+                    }
+                    Ok(())
+                })?;
+                out(&piece)
             }),
         },
-        held(ID_FILTER, 0, u64_bytes(&filter)),
+        match filter {
+            Some(words) => held(ID_FILTER, 0, words),
+            None => SectionStream {
+                tag: ID_FILTER,
+                field: 0,
+                emit: Box::new(move |out: &mut Sink<'_>| ids.filter(n, budget, out)),
+            },
+        },
     ];
-    for (f, &(_, identity)) in census.entries.iter().enumerate() {
-        let walk = &walk;
+    for (f, &(entries, identity)) in census.entries.iter().enumerate() {
         sections.push(SectionStream {
             tag: CODES,
             field: f as u32,
@@ -434,7 +966,7 @@ pub(crate) fn merge(
                 walk.emit(Some(f), out, |_, _, _| Ok(()), |out, _, code| out(code))
             }),
         });
-        sections.push(if identity && census.entries[f].0 == n {
+        sections.push(if identity && entries == n {
             held(OWNERS, f as u32, &[])
         } else {
             SectionStream {
@@ -450,21 +982,15 @@ pub(crate) fn merge(
                 }),
             }
         });
-        sections.push(held(SEARCH, f as u32, &searches[f]));
+        let search = &searches[f];
+        sections.push(SectionStream {
+            tag: SEARCH,
+            field: f as u32,
+            emit: Box::new(move |out: &mut Sink<'_>| search.emit(out)),
+        });
     }
-    let meta = segment::header_meta(params, n, min_item, max_item);
-    let len = container::write_streamed(io, dir, name, SEGMENT_MAGIC, &meta, &sections)?;
-    Ok((
-        Some(SegmentMeta {
-            file: name.into(),
-            len,
-            items: n as u64,
-            min_item,
-            max_item,
-            kinds: census.kinds,
-        }),
-        purged,
-    ))
+    let meta = segment::header_meta(walk.params, n, census.first.unwrap_or(0), census.last);
+    container::write_streamed(io, dir, name, SEGMENT_MAGIC, &meta, &sections)
 }
 
 #[cfg(test)]
@@ -506,7 +1032,7 @@ mod tests {
             }
         }
         let mut b = Push(SegmentBuilder::new(walk.params));
-        let purged = walk.run(&mut b).unwrap();
+        let purged = walk.run(&mut b).unwrap().items;
         if b.0.len() == 0 {
             return (None, purged);
         }
@@ -583,50 +1109,110 @@ mod tests {
             (&group[1..2], None, &BTreeSet::new()),
             (&group, None, &all_deleted),
         ];
+        // The default budget, and budgets small enough that the tables and
+        // the id filter are built in many pieces.
         for (i, (g, newer, deleted)) in cases.into_iter().enumerate() {
             let mut io = Io::default();
-            let (a, name_a) = (
-                merge(
-                    &mut io,
-                    dir.path(),
-                    &format!("s{i}"),
-                    &params,
-                    g,
-                    newer,
-                    deleted,
-                )
-                .unwrap(),
-                format!("s{i}"),
-            );
-            let (b, name_b) = (
-                merge_in_memory(
-                    &mut io,
-                    dir.path(),
-                    &format!("m{i}"),
-                    &Walk {
-                        params: &params,
-                        sources: &sources_of(g, newer),
-                        deleted,
-                    },
-                ),
-                format!("m{i}"),
-            );
-            assert_eq!(a.1, b.1, "case {i}: purged items");
-            match (a.0, b.0) {
-                (None, None) => assert!(!dir.path().join(&name_a).exists(), "case {i}"),
-                (Some(ma), Some(mb)) => {
-                    assert_eq!((ma.len, ma.items, &ma.kinds), (mb.len, mb.items, &mb.kinds));
-                    let (fa, fb) = (
-                        std::fs::read(dir.path().join(&name_a)).unwrap(),
-                        std::fs::read(dir.path().join(&name_b)).unwrap(),
-                    );
-                    assert!(fa == fb, "case {i}: files differ");
-                    Segment::open(&dir.path().join(&name_a), &params)
-                        .unwrap()
-                        .verify()
-                        .unwrap();
+            let sources = sources_of(g, newer);
+            let walk = Walk {
+                params: &params,
+                sources: &sources,
+                deleted,
+            };
+            let name_b = format!("m{i}");
+            let b = merge_in_memory(&mut io, dir.path(), &name_b, &walk);
+            for budget in [BUDGET, 1 << 14, 256] {
+                let name_a = format!("s{i}-{budget}");
+                let a = merge_with(&mut io, dir.path(), &name_a, &walk, budget).unwrap();
+                assert_eq!(a.1, b.1, "case {i}: purged items");
+                match (a.0, &b.0) {
+                    (None, None) => assert!(!dir.path().join(&name_a).exists(), "case {i}"),
+                    (Some(ma), Some(mb)) => {
+                        assert_eq!((ma.len, ma.items, &ma.kinds), (mb.len, mb.items, &mb.kinds));
+                        let (fa, fb) = (
+                            std::fs::read(dir.path().join(&name_a)).unwrap(),
+                            std::fs::read(dir.path().join(&name_b)).unwrap(),
+                        );
+                        assert!(fa == fb, "case {i}, budget {budget}: files differ");
+                        Segment::open(&dir.path().join(&name_a), &params)
+                            .unwrap()
+                            .verify()
+                            .unwrap();
+                    }
+                    (a, b) => panic!("case {i}: streamed {a:?}, in memory {b:?}"),
                 }
-                (a, b) => panic!("case {i}: streamed {a:?}, in memory {b:?}"),
+                let left: Vec<_> = std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .filter(|f| f.ends_with(".tmp"))
+                    .collect();
+                assert!(left.is_empty(), "case {i}: scratch files left: {left:?}");
+            }
+        }
+    }
+
+    /// A failed write, creation or removal at any point of a merge built in
+    /// pieces (scratch files included) is an I/O error, never a panic: the
+    /// new segment is not in place, and what is left behind are `.tmp`
+    /// files, which the next writer removes. Once no fault fires, the
+    /// merge writes the same bytes as without faults.
+    #[test]
+    fn faults_in_a_merge_built_in_pieces_are_errors_and_leave_only_tmp_files() {
+        use crate::io::{Fault, FaultPlan};
+        let dir = tempfile::tempdir().unwrap();
+        let params = crate::fuzzing::params();
+        let (segs, _) = sources(dir.path(), &params, &[2500, 2000], 0);
+        let group: Vec<&Segment> = segs.iter().collect();
+        let srcs = sources_of(&group, None);
+        let deleted = BTreeSet::new();
+        let walk = Walk {
+            params: &params,
+            sources: &srcs,
+            deleted: &deleted,
+        };
+        let budget = 1 << 14;
+        merge_with(&mut Io::default(), dir.path(), "good", &walk, budget).unwrap();
+        let good = std::fs::read(dir.path().join("good")).unwrap();
+        let kinds: [fn(u64) -> Fault; 4] =
+            [Fault::Write, Fault::DiskFull, Fault::Create, Fault::Remove];
+        for kind in kinds {
+            let mut nth = 0;
+            loop {
+                let mut io = Io::with_plan(FaultPlan {
+                    faults: vec![kind(nth)],
+                });
+                let name = format!("try-{nth}");
+                match merge_with(&mut io, dir.path(), &name, &walk, budget) {
+                    Err(Error::Io { .. }) => {
+                        assert!(!dir.path().join(&name).exists(), "{:?}", kind(nth));
+                    }
+                    Err(e) => panic!("{:?}: {e}", kind(nth)),
+                    Ok(_) => {
+                        let bytes = std::fs::read(dir.path().join(&name)).unwrap();
+                        assert!(bytes == good, "{:?}", kind(nth));
+                        break;
+                    }
+                }
+                // Every early operation, then a sample of the later ones.
+                nth += 1 + nth / 8;
+            }
+            // Every kind but removal fires at least once; a failed removal of
+            // a scratch file is ignored (the next writer removes it).
+            assert!(
+                nth > 0 || matches!(kind(0), Fault::Remove(_)),
+                "{:?}",
+                kind(0)
+            );
+            for e in std::fs::read_dir(dir.path()).unwrap() {
+                let f = e.unwrap().file_name().into_string().unwrap();
+                if f.ends_with(".tmp") {
+                    std::fs::remove_file(dir.path().join(f)).unwrap();
+                } else {
+                    assert!(
+                        f.starts_with("src-") || f == "good" || f.starts_with("try-"),
+                        "{f}"
+                    );
+                }
             }
         }
     }

@@ -131,6 +131,20 @@ pub struct ReaderOptions {
     pub check_on_first_use: bool,
 }
 
+impl ReaderOptions {
+    /// No CRC checks on use: what a one-shot lookup wants. Structure
+    /// (headers, section table, lengths) is still checked at open and every
+    /// read is bounds-checked, so a damaged file gives an error or a wrong
+    /// answer, never a panic or a read out of bounds; integrity is checked
+    /// at write and merge time, by [`Reader::verify`] and by
+    /// [`Reader::verify_segment`] (a server's background check).
+    pub fn lazy() -> Self {
+        ReaderOptions {
+            check_on_first_use: false,
+        }
+    }
+}
+
 impl Default for ReaderOptions {
     fn default() -> Self {
         ReaderOptions {
@@ -896,25 +910,48 @@ impl Reader {
         Ok(out)
     }
 
+    /// Number of segments in the snapshot (the parts [`Reader::verify_segment`]
+    /// checks one at a time).
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Fully checks segment `i` of the snapshot (`i < segment_count()`):
+    /// every section CRC, the whole-file CRC, the invariants the queries
+    /// rely on, and its kind counts against the manifest. Returns the bytes
+    /// checked. It reads the whole file, so a server calls it in the
+    /// background, one segment at a time, on a snapshot opened with
+    /// [`ReaderOptions::lazy`]; a reader that shares this snapshot is not
+    /// changed by it (a failure is reported, not remembered).
+    pub fn verify_segment(&self, i: usize) -> Result<u64> {
+        let (Some(seg), Some(m)) = (self.segments.get(i), self.manifest.segments.get(i)) else {
+            return Err(Error::corrupt(
+                &self.dir,
+                format!("no segment {i} in a snapshot of {}", self.segments.len()),
+            ));
+        };
+        seg.verify()?;
+        let mut kinds = BTreeMap::new();
+        for ord in 0..seg.len() as u32 {
+            *kinds.entry(seg.record(ord)?.kind).or_insert(0u64) += 1;
+        }
+        if kinds != m.kinds {
+            return Err(Error::corrupt(
+                seg.path(),
+                "kind counts disagree with the manifest",
+            ));
+        }
+        Ok(seg.file_len())
+    }
+
     /// Checks every checksum of every file of the snapshot, the current
     /// manifest file, and the invariants the queries rely on. The first
     /// problem found is returned as an error naming the file.
     pub fn verify(&self) -> Result<VerifyReport> {
         let current = Manifest::load(&self.dir)?;
         let mut bytes = current.encode().len() as u64;
-        for (seg, m) in self.segments.iter().zip(&self.manifest.segments) {
-            seg.verify()?;
-            let mut kinds = BTreeMap::new();
-            for ord in 0..seg.len() as u32 {
-                *kinds.entry(seg.record(ord)?.kind).or_insert(0u64) += 1;
-            }
-            if kinds != m.kinds {
-                return Err(Error::corrupt(
-                    seg.path(),
-                    "kind counts disagree with the manifest",
-                ));
-            }
-            bytes += seg.file_len();
+        for i in 0..self.segments.len() {
+            bytes += self.verify_segment(i)?;
         }
         self.tombstones.verify()?;
         bytes += self.tombstones.file_len();

@@ -694,6 +694,11 @@ impl Segment {
         Ok(out)
     }
 
+    /// The id table: (hash, ordinal) pairs as flat words, sorted.
+    pub(crate) fn id_table(&self) -> Result<&[u64]> {
+        self.words64(self.ids)
+    }
+
     /// See [`Container::release_pages`].
     pub(crate) fn release_pages(&self) {
         self.c.release_pages();
@@ -778,9 +783,10 @@ impl Segment {
     }
 
     /// Checks the checksum of the whole file (not the invariants): see
-    /// [`Container::verify_body`].
+    /// [`Container::verify_body`]; the pages read are released as it goes
+    /// (a merge's check, which must not hold a whole source in memory).
     pub(crate) fn verify_checksum(&self) -> Result<()> {
-        self.c.verify_body()
+        self.c.verify_body_releasing()
     }
 
     /// Checks every checksum, then the invariants the readers rely on:
@@ -992,7 +998,7 @@ mod tests {
 }
 
 const FILTER_BLOCK_BYTES: usize = 64;
-const FILTER_BLOCK_WORDS: usize = FILTER_BLOCK_BYTES / 8;
+pub(crate) const FILTER_BLOCK_WORDS: usize = FILTER_BLOCK_BYTES / 8;
 
 /// The filter's hash of an id hash: SplitMix64's finaliser, so the block
 /// choice and the bits do not follow the id table's order.
@@ -1023,18 +1029,31 @@ fn filter_probes(h: u64, blocks: usize) -> (usize, [u32; 6]) {
 
 /// A filter of `FILTER_BITS_PER_ID` bits per id.
 pub(crate) fn build_filter(hashes: impl Iterator<Item = u64>, n: usize) -> Vec<u64> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let blocks = (n * FILTER_BITS_PER_ID).div_ceil(512);
-    let mut words = vec![0u64; blocks * FILTER_BLOCK_WORDS];
-    for h in hashes {
+    let mut words = vec![0u64; filter_blocks(n) * FILTER_BLOCK_WORDS];
+    hashes.for_each(filter_window(n, 0, &mut words));
+    words
+}
+
+/// Blocks of the filter of `n` ids (64 bytes each).
+pub(crate) fn filter_blocks(n: usize) -> usize {
+    (n * FILTER_BITS_PER_ID).div_ceil(512)
+}
+
+/// Fills `words`, the blocks from `first` on of the filter of `n` ids, with
+/// the hashes handed to the returned function (those of other blocks are
+/// ignored): a merge builds a large filter window by window.
+pub(crate) fn filter_window(n: usize, first: usize, words: &mut [u64]) -> impl FnMut(u64) + '_ {
+    let blocks = filter_blocks(n);
+    let window = first..first + words.len() / FILTER_BLOCK_WORDS;
+    move |h| {
         let (b, bits) = filter_probes(h, blocks);
-        for bit in bits {
-            words[b * FILTER_BLOCK_WORDS + bit as usize / 64] |= 1 << (bit % 64);
+        if window.contains(&b) {
+            let b = b - window.start;
+            for bit in bits {
+                words[b * FILTER_BLOCK_WORDS + bit as usize / 64] |= 1 << (bit % 64);
+            }
         }
     }
-    words
 }
 
 /// May the filter hold an id of hash `h`? (False: certainly not.)

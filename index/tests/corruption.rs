@@ -164,15 +164,46 @@ fn queries_over_a_damaged_section_fail_with_a_checksum_error() {
     assert!(r.verify().is_err());
     // Without checks on first use, queries read the pages as they are, and
     // verify still finds the damage.
-    let fast = Reader::open_with(
-        dir.path(),
-        ReaderOptions {
-            check_on_first_use: false,
-        },
-    )
-    .unwrap();
+    let fast = Reader::open_with(dir.path(), ReaderOptions::lazy()).unwrap();
     fast.hamming_radius("pdq", &[0; 4], 10).unwrap();
     assert!(matches!(fast.verify(), Err(Error::ChecksumMismatch { .. })));
+}
+
+/// A lazily opened snapshot (what a one-shot query opens) answers from a
+/// segment whose data is damaged, and `verify_segment` (a server's
+/// background check) names that segment and passes the intact one.
+#[test]
+fn verify_segment_finds_the_damaged_segment_of_a_lazy_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    let seg = file_named(dir.path(), "seg-");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let (codes, _) = section(&bytes, 16, 1);
+    bytes[codes + 5] ^= 0x04;
+    std::fs::write(&seg, &bytes).unwrap();
+    let r = Reader::open_with(dir.path(), ReaderOptions::lazy()).unwrap();
+    assert_eq!(r.segment_count(), 2);
+    r.hamming_radius("pdq", &[0; 4], 10).unwrap();
+    let damaged = r
+        .manifest()
+        .segments
+        .iter()
+        .position(|m| dir.path().join(&m.file) == seg)
+        .unwrap();
+    match r.verify_segment(damaged) {
+        Err(Error::ChecksumMismatch { path, section, .. }) => {
+            assert_eq!(path, seg);
+            assert!(section.contains("codes"), "{section}");
+        }
+        other => panic!("expected a checksum error, got {other:?}"),
+    }
+    let intact = 1 - damaged;
+    let len = r.verify_segment(intact).unwrap();
+    assert_eq!(len, r.manifest().segments[intact].len);
+    assert!(r.verify_segment(2).is_err(), "past the snapshot");
+    // A failed background check is not remembered: the lazy reader goes on
+    // answering from the damaged segment.
+    r.hamming_radius("pdq", &[0; 4], 10).unwrap();
 }
 
 #[test]
@@ -488,5 +519,45 @@ fn merges_refuse_a_damaged_source_segment() {
             drop(Writer::open(dir.path()).unwrap());
             assert_eq!(snapshot(dir.path()), before, "{what}");
         }
+    }
+}
+
+/// A merge builds the new id table from the sources' id tables; one that
+/// disagrees with its segment's records (a valid checksum, so only the
+/// merge's own check can see it) makes `compact` refuse with `Corrupt`
+/// naming the segment, and leaves the index as it was, instead of writing
+/// an id table that finds the wrong items.
+#[test]
+fn merges_refuse_a_source_whose_id_table_disagrees_with_its_records() {
+    let base = tempfile::tempdir().unwrap();
+    build(base.path());
+    let seg = file_named(base.path(), "seg-");
+    let good = std::fs::read(&seg).unwrap();
+    let (ids, len) = section(&good, 5, 0);
+    // An ordinal pointing at another record, one past the records, and a
+    // hash changed (the table then out of order or naming no record).
+    let last_ord = ids + len - 8;
+    for (at, v) in [(ids + 8, 1u64), (last_ord, 1000), (ids, 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        copy_index(base.path(), dir.path());
+        let mut bad = good.clone();
+        let old = u64::from_le_bytes(bad[at..at + 8].try_into().unwrap());
+        let v = if v == old { v + 1 } else { v };
+        bad[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        fix_checksums(&mut bad);
+        let target = dir.path().join(seg.file_name().unwrap());
+        std::fs::write(&target, &bad).unwrap();
+        let before = snapshot(dir.path());
+        let mut w = Writer::open(dir.path()).unwrap();
+        match w.compact_all() {
+            Err(Error::Corrupt { path, what }) => {
+                assert_eq!(path, target, "{what}");
+                assert!(what.contains("id table"), "{what}");
+            }
+            other => panic!("word {at} set to {v}: expected Corrupt, got {other:?}"),
+        }
+        drop(w);
+        drop(Writer::open(dir.path()).unwrap());
+        assert_eq!(snapshot(dir.path()), before);
     }
 }

@@ -53,20 +53,17 @@ pub fn base_options(
     if !(0.0..=1.0).contains(&min_similarity) {
         anyhow::bail!("--min-similarity must lie in 0..=1, not {min_similarity}");
     }
-    Ok(DedupeOptions {
-        mode: match kind {
-            KindArg::Image => Mode::Image,
-            KindArg::Text => Mode::Text,
-            KindArg::All => Mode::All,
-        },
+    let mode = match kind {
+        KindArg::Image => Mode::Image,
+        KindArg::Text => Mode::Text,
+        KindArg::All => Mode::All,
+    };
+    Ok(DedupeOptions::full(
+        mode,
         max_distance,
-        min_similarity: min_similarity as f32,
-        since: None,
-        hub: neardup::cluster::HubRule {
-            cap: hub_cap,
-            ..Default::default()
-        },
-    })
+        min_similarity,
+        hub_cap,
+    ))
 }
 
 impl ClusterArgs {

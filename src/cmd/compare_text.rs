@@ -2,7 +2,7 @@
 //!
 //! Prints both normalised forms, the MinHash estimate and the exact Jaccard
 //! similarity of the shingle sets, the SimHash Hamming distance and whether
-//! the texts match at [`DEFAULT_THRESHOLD`]. Exit 0 on a match, 1 otherwise.
+//! the texts match at [`neardup::text::DEFAULT_THRESHOLD`]. Exit 0 on a match, 1 otherwise.
 //! A text file must be UTF-8: invalid bytes are an error naming the file and
 //! the byte offset, because a lossy decode would silently change the
 //! fingerprint.
@@ -11,25 +11,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use neardup::text::{TextHasher, TextSettings, DEFAULT_THRESHOLD};
-use serde::Serialize;
+use neardup::text::compare::compare;
+use neardup::text::TextSettings;
 
 use super::compare::{Args, Format};
-
-#[derive(Serialize)]
-struct Report {
-    normalized_a: String,
-    normalized_b: String,
-    estimated_jaccard: f64,
-    exact_jaccard: f64,
-    simhash_distance: u32,
-    #[serde(rename = "match")]
-    is_match: bool,
-    threshold: f64,
-    short_a: bool,
-    short_b: bool,
-    settings: TextSettings,
-}
 
 fn read_text(path: &str) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("{path}: cannot read text file"))?;
@@ -57,20 +42,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         keep_mentions: args.keep_mentions,
         ..TextSettings::default()
     };
-    let hasher = TextHasher::new(settings)?;
-    let (fa, fb) = (hasher.fingerprint(&a), hasher.fingerprint(&b));
-    let report = Report {
-        normalized_a: hasher.normalize(&a),
-        normalized_b: hasher.normalize(&b),
-        estimated_jaccard: fa.estimated_jaccard(&fb)?,
-        exact_jaccard: hasher.exact_jaccard(&a, &b),
-        simhash_distance: fa.simhash_distance(&fb)?,
-        is_match: fa.matches(&fb, DEFAULT_THRESHOLD)?,
-        threshold: DEFAULT_THRESHOLD,
-        short_a: fa.short,
-        short_b: fb.short,
-        settings,
-    };
+    let report = compare(settings, &a, &b)?;
     let mut w = super::common::stdout();
     match args.format {
         Format::Json => writeln!(w, "{}", serde_json::to_string(&report)?)?,

@@ -4,10 +4,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde::Serialize;
 
 use super::common::IndexArg;
-use neardup::cluster::ClusterSummary;
+use neardup::cluster::ClusterRow;
 use neardup::dedupe::{dedupe, DedupeOptions};
 use neardup::posts::format_time;
 use neardup::watermark::{self, Watermark};
@@ -53,43 +52,6 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     format: Format,
-}
-
-#[derive(Serialize)]
-struct Row<'a> {
-    cluster: &'a str,
-    kind: &'a str,
-    size: usize,
-    members: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    distinct_authors: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    first_seen: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_seen: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    first_author: Option<&'a str>,
-    representative: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    links: Option<u64>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    hubs: &'a [String],
-}
-
-fn row(c: &ClusterSummary) -> Row<'_> {
-    Row {
-        cluster: &c.cluster,
-        kind: &c.kind,
-        size: c.size,
-        members: &c.members,
-        distinct_authors: c.distinct_authors,
-        first_seen: c.first_seen.map(format_time),
-        last_seen: c.last_seen.map(format_time),
-        first_author: c.first_author.as_deref(),
-        representative: &c.representative,
-        links: c.links,
-        hubs: &c.hubs,
-    }
 }
 
 /// The first item to search from (`--since N`, or `--since last`: the
@@ -181,12 +143,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if report.hubs.len() > 5 { ", ..." } else { "" }
         );
     }
+    let urls = neardup::dedupe::post_urls(&reader)
+        .with_context(|| format!("{}: cannot read the index", dir.display()))?;
     let mut out = super::common::stdout();
     match args.format {
         Format::Jsonl => {
             use std::io::Write;
             for c in &report.clusters {
-                serde_json::to_writer(&mut out, &row(c))?;
+                serde_json::to_writer(&mut out, &ClusterRow::with_urls(c, &urls))?;
                 writeln!(out)?;
             }
             out.flush()?;
@@ -207,7 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "hubs",
             ])?;
             for c in &report.clusters {
-                let r = row(c);
+                let r = ClusterRow::with_urls(c, &urls);
                 w.write_record([
                     r.cluster.to_string(),
                     r.kind.to_string(),

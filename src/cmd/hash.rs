@@ -26,6 +26,7 @@ use neardup::image::pdq::Dihedral;
 use neardup::image::pipeline::{
     fingerprint_path, read_image_file, ImageFingerprint, PipelineOptions, DEFAULT_DECODE_SIDE,
 };
+use neardup::image::record::FingerprintRecord;
 use neardup::video::frames::{DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES};
 use neardup::video::probe::looks_like_video;
 use neardup::video::{hash_video, VideoHash, VideoOptions};
@@ -319,85 +320,32 @@ fn decode_floor(path: &Path, opts: &PipelineOptions) -> Result<(u32, u32), Image
 #[derive(Serialize)]
 struct JsonRow<'a> {
     path: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_quality: Option<u8>,
-    /// Whether neardup matches on the PDQ hash (`Pdq::usable`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_usable: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dhash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_dihedral: Option<BTreeMap<&'static str, String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_extra: Option<Vec<String>>,
-    /// With `--extra`: whether the picture is framed (a border, frame or
-    /// caption band was peeled; see `neardup::image::robust::Extra`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_framed: Option<bool>,
+    #[serde(flatten)]
+    record: FingerprintRecord,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
 }
 
 impl<'a> JsonRow<'a> {
     fn new(row: &'a Row, extra: bool) -> Self {
-        let mut j = JsonRow {
-            path: "",
-            width: None,
-            height: None,
-            pdq: None,
-            pdq_quality: None,
-            pdq_usable: None,
-            phash: None,
-            dhash: None,
-            pdq_dihedral: None,
-            pdq_extra: None,
-            pdq_framed: None,
-            error: None,
-        };
-        match row {
-            Row::Hashed { path, fp } => {
-                j.path = path;
-                j.width = Some(fp.width);
-                j.height = Some(fp.height);
-                j.pdq = fp.pdq.map(|p| p.hash.to_hex());
-                j.pdq_quality = fp.pdq.map(|p| p.quality);
-                j.pdq_usable = fp.pdq.map(|p| p.usable());
-                j.phash = fp.phash.map(|h| h.to_hex());
-                j.dhash = fp.dhash.map(|h| h.to_hex());
-                j.pdq_dihedral = fp.pdq_dihedral.as_ref().map(|d| {
-                    Dihedral::ALL
-                        .iter()
-                        .map(|&t| (t.name(), d.get(t).to_hex()))
-                        .collect()
-                });
-                j.pdq_extra = extra.then(|| fp.pdq_extra.iter().map(|p| p.hash.to_hex()).collect());
-                j.pdq_framed = extra.then_some(fp.pdq_framed);
-            }
+        let (path, record, error) = match row {
+            Row::Hashed { path, fp } => (path, FingerprintRecord::new(fp, extra), None),
             Row::Decoded {
                 path,
                 width,
                 height,
-            } => {
-                j.path = path;
-                j.width = Some(*width);
-                j.height = Some(*height);
-            }
+            } => (path, FingerprintRecord::size(*width, *height), None),
             Row::Error { path, reason, .. } => {
-                j.path = path;
-                j.error = Some(reason);
+                (path, FingerprintRecord::default(), Some(reason.as_str()))
             }
             // Written by `hash_video::write_jsonl`.
-            Row::Video { path, .. } => j.path = path,
+            Row::Video { path, .. } => (path, FingerprintRecord::default(), None),
+        };
+        JsonRow {
+            path,
+            record,
+            error,
         }
-        j
     }
 }
 

@@ -1,7 +1,7 @@
 //! `neardup index`: bulk indexing of images, posts and hash lists.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -20,9 +20,11 @@ pub const ERRORS_FILE: &str = "errors.jsonl";
 pub struct Args {
     #[command(flatten)]
     index: IndexArg,
-    /// Image files, directories (recursive), and posts files (*.jsonl, *.csv).
+    /// Image and video files, directories (recursive), and posts files (*.jsonl,
+    /// *.csv, Telegram's result.json, twarc2 output, yt-dlp .info.json).
     paths: Vec<PathBuf>,
-    /// A hash list to import: CSV rows of `id,pdq` or `id,phash` (hex).
+    /// A hash list to import: CSV rows of `id,pdq` or `id,phash` (hex), or
+    /// a vPDQ file of one video (`frame,quality,pdq_hex,seconds` lines).
     #[arg(long, value_name = "FILE")]
     hashes: Vec<PathBuf>,
     /// Field of a post's id (dotted path into nested JSON).
@@ -40,6 +42,15 @@ pub struct Args {
     /// Field of a post's media: a path or a list of paths.
     #[arg(long, default_value = "media", value_name = "FIELD")]
     media_field: String,
+    /// Field of a post's web address (URL), shown and linked in outputs.
+    #[arg(long, default_value = "url", value_name = "FIELD")]
+    url_field: String,
+    /// How posts files are read: auto (detected per file), jsonl, csv,
+    /// telegram (Telegram Desktop's result.json), twarc2, ytdlp
+    /// (.info.json). The --*-field options apply to jsonl and csv.
+    #[arg(long, default_value = "auto", value_name = "FORMAT",
+          value_parser = ["auto", "jsonl", "csv", "telegram", "twarc2", "ytdlp"])]
+    input_format: String,
     /// Threads (default: all cores).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -106,34 +117,6 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Opens the index for writing, creating it with `settings` if there is
-/// none; an existing index with other settings is refused.
-pub fn open_writer(dir: &Path, settings: &IndexSettings) -> anyhow::Result<neardup_index::Writer> {
-    if dir.join(neardup_index::MANIFEST).exists() {
-        let writer = neardup_index::Writer::open(dir)
-            .with_context(|| format!("{}: cannot open index for writing", dir.display()))?;
-        let stored = IndexSettings::from_json(writer.params().settings.as_str())
-            .with_context(|| format!("{}: the index's settings are unreadable", dir.display()))?;
-        stored
-            .check_writable()
-            .with_context(|| format!("{}: cannot add to this index", dir.display()))?;
-        if stored != *settings {
-            anyhow::bail!(
-                "{}: the index was made with other fingerprint settings\n  index: {}\n  asked: {}\n\
-                 use the index's settings, or another --index",
-                dir.display(),
-                stored.to_json(),
-                settings.to_json()
-            );
-        }
-        Ok(writer)
-    } else {
-        let params = settings.params()?;
-        neardup_index::Writer::create(dir, params)
-            .with_context(|| format!("{}: cannot create index", dir.display()))
-    }
-}
-
 /// Runs `neardup index`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.paths.is_empty() && args.hashes.is_empty() {
@@ -151,21 +134,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         keep_mentions: args.keep_mentions,
         ..TextSettings::default()
     });
-    let mut writer = open_writer(&dir, &settings)?;
+    let mut writer = neardup::writer::open_writer(&dir, &settings)?;
     let hasher = TextHasher::new(settings.text)?;
 
-    let (mut inputs, walk_failures, videos) = discover(&args.paths);
-    if let Some(note) = neardup::discover::videos_note(&videos) {
-        eprintln!("neardup: {note}");
-    }
+    let (mut inputs, walk_failures) = discover(&args.paths);
     inputs.extend(args.hashes.iter().cloned().map(Input::Hashes));
     let total: u64 = inputs
         .iter()
-        .map(|i| match i {
-            Input::Image(p) | Input::Posts(p) | Input::Hashes(p) => {
-                std::fs::metadata(p).map_or(0, |m| m.len())
-            }
-        })
+        .map(|i| std::fs::metadata(i.path()).map_or(0, |m| m.len()))
         .sum();
 
     let log_path = dir.join(ERRORS_FILE);
@@ -210,8 +186,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             author: args.author_field,
             time: args.time_field,
             media: args.media_field,
+            url: args.url_field,
         },
+        format: args
+            .input_format
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--input-format: {e}"))?,
         batch: args.batch,
+        video: neardup::video::VideoOptions {
+            max_pixels: args.max_pixels,
+            ..Default::default()
+        },
     };
     let result = ingest(&mut writer, &hasher, &inputs, &opts, &mut sink);
     if let Some(bar) = sink.bar.take() {

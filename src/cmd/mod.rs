@@ -17,6 +17,7 @@ pub mod hash_video;
 pub mod index;
 pub mod query;
 pub mod report;
+pub mod serve;
 pub mod stats;
 pub mod verify;
 

@@ -1,15 +1,15 @@
-//! `neardup query`: the near-duplicates of a suspect image, text or hash.
+//! `neardup query`: the near-duplicates of a suspect image, video, text or
+//! hash.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde::Serialize;
 
 use super::common::IndexArg;
 use neardup::image::code::{Hash256, Hash64};
-use neardup::query::{Match, Query, QueryOptions, Searcher};
+use neardup::query::{Answer, Match, Query, QueryError, QueryOptions, Searcher};
 
 /// Output format of `neardup query`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -31,6 +31,14 @@ pub struct Args {
     /// An image to look up (repeatable).
     #[arg(long, value_name = "FILE")]
     image: Vec<PathBuf>,
+    /// A video to look up (repeatable): videos sharing enough frames, and
+    /// pictures matching one of its frames.
+    #[arg(long, value_name = "FILE")]
+    video: Vec<PathBuf>,
+    /// A video matches a --video query when either vPDQ match percentage
+    /// reaches this.
+    #[arg(long, value_name = "P", default_value_t = 80.0)]
+    video_match_percent: f64,
     /// A text to look up (repeatable).
     #[arg(long, value_name = "TEXT")]
     text: Vec<String>,
@@ -64,16 +72,11 @@ pub struct Args {
     format: Format,
 }
 
-#[derive(Serialize)]
-struct Answer {
-    query: String,
-    matches: Vec<Match>,
-}
-
 /// Runs `neardup query`: exit 0 when something matched, 1 when nothing did.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut queries: Vec<Query> = Vec::new();
     queries.extend(args.image.iter().cloned().map(Query::Image));
+    queries.extend(args.video.iter().cloned().map(Query::Video));
     queries.extend(args.text.iter().cloned().map(Query::Text));
     for hex in &args.pdq {
         let h = Hash256::from_hex(hex).with_context(|| format!("--pdq {hex:?}"))?;
@@ -84,26 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         queries.push(Query::Phash(h));
     }
     if queries.is_empty() {
-        anyhow::bail!("nothing to look up: give --image, --text, --pdq or --phash");
-    }
-    if !(0.0..=1.0).contains(&args.min_similarity) {
-        anyhow::bail!(
-            "--min-similarity must lie in 0..=1, not {}",
-            args.min_similarity
-        );
-    }
-    let dir = args.index.dir();
-    let reader = neardup_index::Reader::open(&dir)
-        .with_context(|| format!("{}: cannot open index", dir.display()))?;
-    let searcher = Searcher::new(&reader, args.max_pixels)
-        .with_context(|| format!("{}: cannot search index", dir.display()))?;
-    for (name, value, bits) in [
-        ("--max-distance", args.max_distance, 256),
-        ("--max-phash-distance", args.max_phash_distance, 64),
-    ] {
-        if value > bits {
-            anyhow::bail!("{name} is out of {bits} bits, not {value}");
-        }
+        anyhow::bail!("nothing to look up: give --image, --video, --text, --pdq or --phash");
     }
     let opts = QueryOptions {
         max_distance: args.max_distance,
@@ -111,16 +95,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         min_similarity: args.min_similarity,
         limit: args.limit,
         dihedral: args.dihedral,
+        video_match_percent: args.video_match_percent,
     };
+    if let Err(QueryError::Option { option, problem }) = opts.check() {
+        anyhow::bail!("--{} {problem}", option.replace('_', "-"));
+    }
+    let dir = args.index.dir();
+    // A one-shot lookup reads only the pages it probes: CRCs are checked
+    // at write and merge time and by `neardup verify` (docs/index-format.md
+    // says what a damaged file can do to a query).
+    let reader = neardup_index::Reader::open_with(&dir, neardup_index::ReaderOptions::lazy())
+        .with_context(|| format!("{}: cannot open index", dir.display()))?;
+    let searcher = Searcher::new(&reader, args.max_pixels)
+        .with_context(|| format!("{}: cannot search index", dir.display()))?;
     let mut answers = Vec::with_capacity(queries.len());
     for q in &queries {
-        let matches = searcher
-            .search(q, &opts)
-            .with_context(|| format!("{}: lookup failed", q.describe()))?;
-        answers.push(Answer {
-            query: q.describe(),
-            matches,
-        });
+        answers.push(
+            searcher
+                .answer(q, &opts)
+                .with_context(|| format!("{}: lookup failed", q.describe()))?,
+        );
     }
     let found = answers.iter().any(|a| !a.matches.is_empty());
     let mut out = super::common::stdout();
@@ -165,8 +159,32 @@ fn print_table(out: &mut impl Write, answers: &[Answer]) -> std::io::Result<()> 
             if !m.snippet.is_empty() {
                 line.push_str(&format!("  {:?}", m.snippet));
             }
+            push_video_columns(&mut line, m);
             writeln!(out, "{line}")?;
         }
     }
     Ok(())
+}
+
+/// The video columns of a table line: where the match lies in time, and a
+/// video-to-video match's percentages and first segment.
+fn push_video_columns(line: &mut String, m: &Match) {
+    if let Some(t) = m.at {
+        line.push_str(&format!("  at={t:.1}s"));
+    }
+    if let Some(t) = m.query_at {
+        line.push_str(&format!("  query_at={t:.1}s"));
+    }
+    if let Some(c) = &m.video {
+        line.push_str(&format!(
+            "  query_match={:.1}%  compared_match={:.1}%",
+            c.query_match_percent, c.compared_match_percent
+        ));
+        if let Some(s) = c.segments.first() {
+            line.push_str(&format!(
+                "  segment: query {:.1}-{:.1}s = {:.1}-{:.1}s",
+                s.query_start, s.query_end, s.compared_start, s.compared_end
+            ));
+        }
+    }
 }

@@ -10,4 +10,5 @@ pub mod pdq;
 pub mod phash;
 pub mod pillow;
 pub mod pipeline;
+pub mod record;
 pub mod robust;

@@ -202,7 +202,43 @@ pub fn fingerprint_bytes(
     bytes: &[u8],
     opts: &PipelineOptions,
 ) -> Result<ImageFingerprint, DecodeError> {
-    let decoded = decode_bytes(bytes, &opts.decode_options())?;
+    fingerprint_decoded(decode_bytes(bytes, &opts.decode_options())?, opts)
+}
+
+/// Fingerprints pixels already decoded elsewhere (a Python caller's PIL
+/// image or array), as if they had been decoded from a PNG file of that
+/// size: no orientation, no reduction.
+pub fn fingerprint_pixels(
+    pixels: RgbImage,
+    opts: &PipelineOptions,
+) -> Result<ImageFingerprint, DecodeError> {
+    let (width, height) = pixels.dimensions();
+    if width == 0 || height == 0 {
+        return Err(DecodeError::ZeroSize {
+            format: "pixel array",
+            width,
+            height,
+        });
+    }
+    fingerprint_decoded(
+        Decoded {
+            pixels,
+            width,
+            height,
+            orientation: image::metadata::Orientation::NoTransforms,
+            format: image::ImageFormat::Png,
+            reduction: 1,
+        },
+        opts,
+    )
+}
+
+/// Hashes a decoded picture: the common end of [`fingerprint_bytes`] and
+/// [`fingerprint_pixels`].
+fn fingerprint_decoded(
+    decoded: Decoded,
+    opts: &PipelineOptions,
+) -> Result<ImageFingerprint, DecodeError> {
     let format = format_name(decoded.format);
     let (width, height) = (decoded.width, decoded.height);
     catch_unwind(AssertUnwindSafe(|| {

@@ -148,6 +148,13 @@ fn percent(s: &str) -> String {
     out
 }
 
+/// Whether a post's URL may be a link target: `http` or `https` only, so
+/// that a hostile `javascript:` address in an input is never a link.
+fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
 /// The posts file a caption's source (`posts.jsonl:12`) names.
 fn source_file(source: &str) -> &str {
     match source.rsplit_once(':') {
@@ -361,14 +368,22 @@ fn member_row(h: &mut String, m: &Member, first: bool, page: &PageInfo) {
     } else {
         ""
     };
-    let id = match m.source.as_deref() {
-        Some(src) => format!(
+    // The post's web address when the input had one, else the file the
+    // caption was read from.
+    let id = match (m.url.as_deref(), m.source.as_deref()) {
+        (Some(url), _) if is_web_url(url) => format!(
+            r#"<a href="{}" title="{}" class="post-url">{}</a>"#,
+            esc(url),
+            esc(url),
+            esc(&m.id)
+        ),
+        (_, Some(src)) => format!(
             r#"<a href="{}" title="{}">{}</a>"#,
             href(&page.out_dir, source_file(src)),
             esc(src),
             esc(&m.id)
         ),
-        None => esc(&m.id),
+        _ => esc(&m.id),
     };
     let _ = write!(
         h,
@@ -384,10 +399,10 @@ fn member_row(h: &mut String, m: &Member, first: bool, page: &PageInfo) {
             r#"<a href="{}" title="{}">{}</a> "#,
             href(&page.out_dir, &media.path),
             esc(&media.path),
-            if media.kind == crate::schema::Kind::Hash {
-                format!("hash {}", i + 1)
-            } else {
-                format!("picture {}", i + 1)
+            match media.kind {
+                crate::schema::Kind::Hash => format!("hash {}", i + 1),
+                crate::schema::Kind::Video => format!("video {}", i + 1),
+                _ => format!("picture {}", i + 1),
             }
         );
     }

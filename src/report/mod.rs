@@ -124,7 +124,7 @@ fn thumbnails(
     let mut wanted: Vec<(usize, usize)> = Vec::new();
     for (ci, picks) in chosen.iter().enumerate() {
         for (pi, p) in picks.iter().enumerate() {
-            if p.media.kind != Kind::Hash && wanted.len() < budget {
+            if p.media.kind == Kind::Image && wanted.len() < budget {
                 wanted.push((ci, pi));
             }
         }
@@ -138,8 +138,12 @@ fn thumbnails(
         chosen[ci][pi].thumb = Some(thumb);
     }
     for picks in &mut chosen {
-        for p in picks.iter_mut().filter(|p| p.media.kind == Kind::Hash) {
-            p.thumb = Some(Err("an imported hash: no pixels to show".to_string()));
+        for p in picks.iter_mut() {
+            match p.media.kind {
+                Kind::Hash => p.thumb = Some(Err("an imported hash: no pixels to show".into())),
+                Kind::Video => p.thumb = Some(Err("a video: open it to see it".into())),
+                _ => {}
+            }
         }
     }
     Ok(chosen)

@@ -40,6 +40,8 @@ pub struct Member {
     pub caption: Option<String>,
     /// Where the caption came from (`posts.jsonl:12`), when it has one.
     pub source: Option<String>,
+    /// The post's web address, when its input had one.
+    pub url: Option<String>,
     /// Its pictures.
     pub media: Vec<Media>,
 }
@@ -109,6 +111,8 @@ pub struct Post {
     pub caption: Option<String>,
     /// Where the caption came from (`posts.jsonl:12`).
     pub source: Option<String>,
+    /// The post's web address, when its input had one.
+    pub url: Option<String>,
     /// Its pictures.
     pub media: Vec<Media>,
 }
@@ -156,15 +160,19 @@ pub fn read_posts(reader: &Reader) -> neardup_index::Result<Posts> {
         if let Some(t) = view.timestamp {
             post.time = Some(post.time.map_or(t, |old: i64| old.min(t)));
         }
+        let (path, url) = crate::schema::split_path_url(view.path);
+        if post.url.is_none() {
+            post.url = url.map(str::to_string);
+        }
         match kind {
             Some(Kind::Text) => {
                 post.caption = Some(view.snippet.to_string());
-                post.source = Some(view.path.to_string());
+                post.source = Some(path.to_string());
             }
-            Some(k @ (Kind::Image | Kind::Hash)) => post.media.push(Media {
+            Some(k @ (Kind::Image | Kind::Hash | Kind::Video)) => post.media.push(Media {
                 item: view.item,
                 id: view.id.to_string(),
-                path: view.path.to_string(),
+                path: path.to_string(),
                 kind: k,
             }),
             None => {}
@@ -224,6 +232,7 @@ fn member(id: &str, mode: Mode, all: &Posts) -> Member {
             time: None,
             caption: None,
             source: None,
+            url: None,
             media: Vec::new(),
         };
     };
@@ -238,6 +247,7 @@ fn member(id: &str, mode: Mode, all: &Posts) -> Member {
         time: post.time,
         caption: post.caption.clone(),
         source: post.source.clone(),
+        url: post.url.clone(),
         media,
     }
 }
@@ -374,6 +384,7 @@ mod tests {
             time: Some(time),
             caption: None,
             source: None,
+            url: None,
             media: Vec::new(),
         }
     }

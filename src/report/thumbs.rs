@@ -31,6 +31,15 @@ pub fn make_all(paths: &[&str]) -> Vec<Thumb> {
 
 /// One thumbnail.
 pub fn make(path: &Path) -> Thumb {
+    let jpeg = make_jpeg(path)?;
+    let mut url = String::from("data:image/jpeg;base64,");
+    base64::engine::general_purpose::STANDARD.encode_string(&jpeg, &mut url);
+    Ok(url)
+}
+
+/// One thumbnail as JPEG bytes (as `neardup serve` sends it), or why there
+/// is none.
+pub fn make_jpeg(path: &Path) -> Result<Vec<u8>, String> {
     let bytes = read_image_file(path).map_err(|e| short_reason(&e.to_string(), path))?;
     let opts = DecodeOptions {
         max_pixels: DEFAULT_MAX_PIXELS,
@@ -43,9 +52,7 @@ pub fn make(path: &Path) -> Thumb {
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, THUMB_QUALITY)
         .encode_image(&small)
         .map_err(|e| format!("cannot encode the thumbnail: {e}"))?;
-    let mut url = String::from("data:image/jpeg;base64,");
-    base64::engine::general_purpose::STANDARD.encode_string(&jpeg, &mut url);
-    Ok(url)
+    Ok(jpeg)
 }
 
 /// The error without the path the page already shows next to it.

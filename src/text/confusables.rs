@@ -59,6 +59,36 @@ struct Tables {
 /// (Folding into, say, Han would turn `t` into `丅`.)
 const TARGET_SCRIPTS: [Script; 3] = [Script::Cyrillic, Script::Greek, Script::Armenian];
 
+/// Latin small capitals (IPA and phonetic extensions) and the letter each
+/// is a small form of.
+const SMALL_CAPITALS: [(char, char); 25] = [
+    ('\u{1D00}', 'a'),
+    ('\u{0299}', 'b'),
+    ('\u{1D04}', 'c'),
+    ('\u{1D05}', 'd'),
+    ('\u{1D07}', 'e'),
+    ('\u{A730}', 'f'),
+    ('\u{0262}', 'g'),
+    ('\u{029C}', 'h'),
+    ('\u{026A}', 'i'),
+    ('\u{1D0A}', 'j'),
+    ('\u{1D0B}', 'k'),
+    ('\u{029F}', 'l'),
+    ('\u{1D0D}', 'm'),
+    ('\u{0274}', 'n'),
+    ('\u{1D0F}', 'o'),
+    ('\u{1D18}', 'p'),
+    ('\u{A7AF}', 'q'),
+    ('\u{0280}', 'r'),
+    ('\u{A731}', 's'),
+    ('\u{1D1B}', 't'),
+    ('\u{1D1C}', 'u'),
+    ('\u{1D20}', 'v'),
+    ('\u{1D21}', 'w'),
+    ('\u{028F}', 'y'),
+    ('\u{1D22}', 'z'),
+];
+
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(build)
@@ -107,6 +137,12 @@ fn build() -> Tables {
             Some(f) if !f.is_ascii() => upper.push((f, l)),
             _ => {}
         }
+    }
+    // Small capitals look like the ASCII capital, not the lower-case letter
+    // TR39 compares them with, so most have no single-letter skeleton;
+    // `ʙᴏʏᴄᴏᴛᴛ` is a popular way to restyle a caption.
+    for (c, l) in SMALL_CAPITALS {
+        to_latin.entry(c).or_insert(l);
     }
     let mut upper_to_latin = HashMap::new();
     for (f, l) in upper {
@@ -287,6 +323,18 @@ mod tests {
             assert_eq!(t.to_latin.get(&c), Some(&l), "{c}");
         }
         assert_eq!(t.from_latin.get(&(Script::Cyrillic, 'a')), Some(&'а'));
+    }
+
+    #[test]
+    fn small_capitals_fold_to_ascii() {
+        assert_eq!(fold("ʙᴏʏᴄᴏᴛᴛ", Script::Latin), "boycott");
+        assert_eq!(fold("ᴛʜᴇ", Script::Latin), "the");
+        // Every small capital maps to the letter whose name it bears and is
+        // left alone by case folding (else the table would never be hit).
+        for (c, l) in SMALL_CAPITALS {
+            assert_eq!(folded(c), Some(c), "{c}");
+            assert_eq!(tables().latin_of(c), Some(l), "{c}");
+        }
     }
 
     #[test]

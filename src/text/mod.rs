@@ -15,8 +15,10 @@
 //! assert!(a.matches(&b, DEFAULT_THRESHOLD).unwrap());
 //! ```
 
+pub mod compare;
 mod confusables;
 mod error;
+mod evasions;
 pub mod lsh;
 pub mod minhash;
 pub mod normalize;
@@ -24,6 +26,7 @@ mod settings;
 pub mod shingle;
 pub mod simhash;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
@@ -174,11 +177,12 @@ impl TextHasher {
     pub fn shingles(&self, text: &str) -> Vec<u64> {
         let mut out = Vec::new();
         let norm = self.normalize(text);
-        if !has_content(&norm) {
+        let core = core_text(&norm);
+        if !has_content(&core) {
             return out;
         }
         shingle::shingle_hashes(
-            &norm,
+            &core,
             self.settings.shingle,
             self.settings.n,
             self.settings.seed,
@@ -204,6 +208,9 @@ impl TextHasher {
         hashes: &mut Vec<u64>,
     ) -> TextFingerprint {
         normalize::normalize_into(text, &self.settings.normalize_options(), norm);
+        if let Cow::Owned(core) = core_text(norm) {
+            *norm = core;
+        }
         hashes.clear();
         if !has_content(norm) {
             // Nothing but URL and mention placeholders: no text to compare,
@@ -233,6 +240,37 @@ impl TextHasher {
         let sa: HashSet<u64> = self.shingles(a).into_iter().collect();
         let sb: HashSet<u64> = self.shingles(b).into_iter().collect();
         jaccard_of_sets(&sa, &sb)
+    }
+}
+
+/// What a text is judged by: the normalised text without its hashtags and
+/// URL and mention placeholders, when at least [`SHORT_TEXT_CHARS`]
+/// characters remain; else the whole normalised text.
+///
+/// Campaigns re-post a template with hashtags, mentions and links of their
+/// own; on a short caption those can outweigh the template and push the
+/// Jaccard of two copies under the threshold. Setting them aside judges a
+/// pair by the text the posts share. A caption that is mostly tags keeps
+/// them (its text alone would be short, and short texts match only
+/// near-exactly).
+pub fn core_text(norm: &str) -> Cow<'_, str> {
+    // `#` and `<` appear in normalised text only at the start of a hashtag
+    // or a placeholder.
+    if !norm.bytes().any(|b| b == b'#' || b == b'<') {
+        return Cow::Borrowed(norm);
+    }
+    let is_tag = |w: &str| w.starts_with('#') || w.starts_with('<');
+    let mut core = String::with_capacity(norm.len());
+    for w in norm.split(' ').filter(|w| !w.is_empty() && !is_tag(w)) {
+        if !core.is_empty() {
+            core.push(' ');
+        }
+        core.push_str(w);
+    }
+    if core.chars().count() >= SHORT_TEXT_CHARS {
+        Cow::Owned(core)
+    } else {
+        Cow::Borrowed(norm)
     }
 }
 
@@ -270,6 +308,20 @@ impl TextSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_set_aside_when_enough_text_remains() {
+        let h = TextHasher::new(TextSettings::default()).expect("valid");
+        let a = "Boycott the games, they hid the budget";
+        let b = "BOYCOTT the games!! they hid the budget 🔥 #Paris2024 #NoOlympics \
+                 #Truth @anna @bob https://t.co/x1";
+        assert_eq!(h.normalize(b).matches('#').count(), 3);
+        assert_eq!(h.exact_jaccard(a, b), 1.0);
+        // A caption that is mostly tags keeps them: its text alone is short.
+        let c = h.normalize("so true #Paris2024 #NoOlympics");
+        assert_eq!(core_text(&c), c.as_str());
+        assert!(h.exact_jaccard("so true #Paris2024", "so true #Boycott") < 0.5);
+    }
 
     #[test]
     fn band_keys_agree_exactly_where_bands_agree() {

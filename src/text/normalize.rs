@@ -11,14 +11,21 @@
 //! 3. applies full Unicode case folding (`ß` becomes `ss`), then NFKC again
 //!    (NFKC_Casefold closure); the Turkic dotted/dotless `i` pair is folded to
 //!    `i`, so an Azerbaijani caption typed in upper and in lower case agree;
+//!    then removes diacritics (`é` and `e` + U+0301 become `e`; letters
+//!    stacked with marks too), so a caption re-typed with or without
+//!    accents, or decorated with marks, is the same text;
 //! 4. masks URLs and @mentions to the placeholders [`URL_PLACEHOLDER`] and
 //!    [`MENTION_PLACEHOLDER`] (unless [`NormalizeOptions`] keeps them);
 //! 5. folds confusable look-alike letters (Unicode TR39) to the text's
 //!    dominant script, word by word (rules in the private `confusables`
 //!    module; summary in the README);
-//! 6. keeps letters, marks and digits; every run of anything else (white
-//!    space, punctuation, symbols and emoji, `#` of hashtags) becomes one
-//!    space; the result is trimmed.
+//! 6. keeps letters, marks and digits, and the `#` that starts a hashtag;
+//!    every run of anything else (white space, punctuation, symbols and
+//!    emoji) becomes one space; the result is trimmed;
+//! 7. undoes the evasions that span letters and words (private `evasions`
+//!    module): spaced-out letters are joined, and digits standing in for
+//!    letters inside words are letters again (the shingler then reads `l`
+//!    as `i`, closing the `l`/`I`/`1` swaps).
 //!
 //! ASCII input, most of the traffic, takes a fast path that skips the
 //! Unicode tables and gives the same result as the general path.
@@ -28,23 +35,21 @@
 //! let opts = NormalizeOptions::default();
 //! assert_eq!(
 //!     normalize("BOYCOTT   Pаris 2024!!! 🔥 #Olympics https://t.co/x1 @bob", &opts),
-//!     "boycott paris 2024 olympics <url> <mention>"
+//!     "boycott paris 2024 #olympics <url> <mention>"
 //! );
 //! ```
-
-use std::borrow::Cow;
 
 use caseless::Caseless;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
-use super::confusables;
+use super::{confusables, evasions};
 
 /// Version of the normalisation rules. Any change to what [`normalize`]
 /// outputs must bump it: it is part of [`super::TextSettings`], so an index
 /// built with older rules refuses queries normalised with newer ones.
-pub const NORMALIZER_VERSION: u32 = 1;
+pub const NORMALIZER_VERSION: u32 = 2;
 
 /// What a URL becomes when URLs are masked.
 pub const URL_PLACEHOLDER: &str = "<url>";
@@ -78,31 +83,32 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
 /// [`normalize_into`] with the URL detector `U`.
 fn normalize_into_with<U: FindUrl>(text: &str, opts: &NormalizeOptions, out: &mut String) {
     out.clear();
-    let folded: Cow<'_, str> = if text.is_ascii() {
+    if text.is_ascii() {
         // The scanner lower-cases ASCII as it copies it.
-        return scan_folded_with::<U>(text, None, opts, out);
+        scan_folded_with::<U>(text, None, opts, out);
     } else if let Some(f) = fold_latin1(text) {
         // Latin-1 letters have no ASCII look-alike in the TR39 data (a test
         // checks it), so there is nothing to fold: skip the script analysis.
-        return scan_folded_with::<U>(&f, None, opts, out);
+        scan_folded_with::<U>(&f, None, opts, out);
     } else {
-        Cow::Owned(fold_unicode(text))
-    };
-    let dominant = if folded.is_ascii() {
-        None
-    } else {
-        Some(confusables::dominant_script(&folded))
-    };
-    scan_folded_with::<U>(&folded, dominant, opts, out);
-    if dominant.is_some()
-        && unicode_normalization::is_nfc_quick(out.chars())
-            != unicode_normalization::IsNormalized::Yes
-    {
-        // Removing separators can leave combining marks out of canonical
-        // order; one more composition keeps the output a fixed point.
-        let nfc: String = out.nfc().collect();
-        *out = nfc;
+        let folded = fold_unicode(text);
+        let dominant = if folded.is_ascii() {
+            None
+        } else {
+            Some(confusables::dominant_script(&folded))
+        };
+        scan_folded_with::<U>(&folded, dominant, opts, out);
+        if dominant.is_some()
+            && unicode_normalization::is_nfc_quick(out.chars())
+                != unicode_normalization::IsNormalized::Yes
+        {
+            // Removing separators can leave combining marks out of canonical
+            // order; one more composition keeps the output a fixed point.
+            let nfc: String = out.nfc().collect();
+            *out = nfc;
+        }
     }
+    evasions::refine(out);
 }
 
 /// Steps 4 to 6 with the URL detector `U` (the tests also pass the former,
@@ -136,21 +142,82 @@ fn fold_latin1(text: &str) -> Option<String> {
             // Þ and þ are left to the general path: TR39 lists þ as a
             // look-alike of p.
             '\u{C0}'..='\u{DD}' if c != '\u{D7}' => {
-                out.push(char::from_u32(u32::from(c) + 0x20)?);
+                out.push(latin1_base(char::from_u32(u32::from(c) + 0x20)?));
             }
             'ß' => out.push_str("ss"),
-            '\u{E0}'..='\u{FD}' | '\u{FF}' | latin1_punct!() => out.push(c),
+            '\u{E0}'..='\u{FD}' | '\u{FF}' => out.push(latin1_base(c)),
+            latin1_punct!() => out.push(c),
             _ => return None,
         }
     }
     Some(out)
 }
 
+/// A lower-case Latin-1 letter without its diacritic (`é` -> `e`); letters
+/// that are not a base letter plus a mark (`æ`, `ø`, `ð`) stay.
+fn latin1_base(c: char) -> char {
+    match c {
+        'à'..='å' => 'a',
+        'ç' => 'c',
+        'è'..='ë' => 'e',
+        'ì'..='ï' => 'i',
+        'ñ' => 'n',
+        'ò'..='ö' => 'o',
+        'ù'..='ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        c => c,
+    }
+}
+
+/// True for the combining marks that decorate letters in any script (the
+/// Combining Diacritical Marks blocks and their supplements, extensions and
+/// the marks for symbols and half marks). The vowel signs and points of
+/// Indic, Arabic, Hebrew and other scripts live in those scripts' own
+/// blocks and are kept: there they spell the word.
+fn is_diacritic(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// True for the blocks whose precomposed letters carry diacritics: Latin
+/// (Latin-1 to Extended-B, Extended Additional), Greek (and Extended),
+/// Cyrillic, letter-like symbols, and Todhri (U+105C0, Unicode 16). Other
+/// scripts are not
+/// decomposed, which keeps the common case of non-Latin text fast.
+fn may_carry_diacritic(c: char) -> bool {
+    matches!(c, '\u{00C0}'..='\u{024F}' | '\u{0370}'..='\u{04FF}' | '\u{1E00}'..='\u{1FFF}' | '\u{2100}'..='\u{214F}' | '\u{105C0}'..='\u{105FF}')
+}
+
+/// Removes diacritics: the text decomposed, [`is_diacritic`] marks
+/// dropped, recomposed. `é`, `e` + U+0301 and a letter stacked with marks
+/// (`b̃o̧ýc̈ott`, "Zalgo" text) all become the bare letter.
+fn strip_diacritics(text: String) -> String {
+    let has = text.chars().any(|c| {
+        if c.is_ascii() {
+            return false;
+        }
+        let mut found = is_diacritic(c);
+        if !found && may_carry_diacritic(c) {
+            unicode_normalization::char::decompose_canonical(c, |d| found |= is_diacritic(d));
+        }
+        found
+    });
+    if !has {
+        return text;
+    }
+    text.nfd().filter(|&c| !is_diacritic(c)).nfc().collect()
+}
+
 /// Steps 1 to 3 for non-ASCII text: invisible characters out, NFKC, full
-/// case folding, NFKC again, Turkic `i` fold.
+/// case folding, NFKC again, Turkic `i` fold, diacritics out.
 fn fold_unicode(text: &str) -> String {
     let mut prev = '\0';
-    text.chars()
+    let folded: String = text
+        .chars()
         .filter(|&c| !is_invisible(c))
         .nfkc()
         .default_case_fold()
@@ -170,7 +237,8 @@ fn fold_unicode(text: &str) -> String {
         })
         .nfkc()
         .filter(|&c| !is_invisible(c))
-        .collect()
+        .collect();
+    strip_diacritics(folded)
 }
 
 /// Punctuation and symbols that are NFKC-stable (or NFKC to punctuation),
@@ -216,6 +284,11 @@ pub fn is_invisible(c: char) -> bool {
     ) || c.general_category() == GeneralCategory::Format
 }
 
+/// True if `s` starts with a word character.
+fn starts_word(s: &str) -> bool {
+    s.chars().next().is_some_and(is_word_char)
+}
+
 /// True for characters kept inside words: letters, marks and digits.
 fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
@@ -257,6 +330,16 @@ impl Scanner<'_> {
                         prev_word = false;
                         continue;
                     }
+                }
+                if bytes[i] == b'#' && starts_word(&s[i + 1..]) {
+                    // A hashtag keeps its `#`: the hasher sets hashtags
+                    // aside from the text they are appended to.
+                    self.end_word();
+                    self.begin_word();
+                    self.out.push('#');
+                    i += 1;
+                    prev_word = true;
+                    continue;
                 }
                 if !opts.keep_mentions && bytes[i] == b'@' {
                     let len = mention_len(&s[i + 1..]);
@@ -727,12 +810,47 @@ mod tests {
     }
 
     #[test]
+    fn every_letter_with_a_diacritic_is_in_the_decomposed_blocks() {
+        // `strip_diacritics` decomposes only `may_carry_diacritic` blocks.
+        for cp in 0x80u32..0x3_0000 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let mut found = false;
+            unicode_normalization::char::decompose_canonical(c, |d| found |= is_diacritic(d));
+            // Symbols (`≠` is `=` + U+0338) become separators either way.
+            if found && !is_diacritic(c) && is_word_char(c) {
+                assert!(may_carry_diacritic(c), "U+{cp:04X}");
+            }
+        }
+    }
+
+    #[test]
+    fn evasions_normalise_to_the_template() {
+        // No `l` in the template: the shingler, not the normaliser, folds it.
+        let t = n("Boycott the Paris games, they hid the budget again");
+        for v in [
+            "B̃o̧ýc̈ott the P̀aris gáme̊s, they hid the budget again",
+            "Bôycött thé Pàris gâmes, they hid the budget again",
+            "ʙᴏʏᴄᴏᴛᴛ ᴛʜᴇ ᴘᴀʀɪꜱ games, they hid the budget again",
+            "B0yc0tt the Par1s games, they h1d the budget aga1n",
+            "B O Y C O T T the P-a-r-i-s games, they h.i.d the budget again",
+            "Βογcοtt thε Ρaris games, thεy hid the budget again",
+            "Ｂｏｙｃｏｔｔ the 𝐏𝐚𝐫𝐢𝐬 games, they hid the budget again",
+        ] {
+            assert_eq!(n(v), t, "{v}");
+        }
+        // Numbers stay numbers.
+        assert_eq!(n("Paris 2024, Paris2024"), "paris 2024 paris2024");
+    }
+
+    #[test]
     fn ascii_and_unicode_paths_agree() {
-        // The same ASCII words reached through the Unicode path (an é
-        // elsewhere forces it) must come out identical.
+        // The same ASCII words reached through the Unicode path (a
+        // Cyrillic letter elsewhere forces it) must come out identical.
         let ascii = n("Hello, World!! visit bit.ly/abc @joe_1 #Tag");
-        let uni = n("Hello, World!! visit bit.ly/abc @joe_1 #Tag é");
-        assert_eq!(format!("{ascii} é"), uni);
+        let uni = n("Hello, World!! visit bit.ly/abc @joe_1 #Tag ж");
+        assert_eq!(format!("{ascii} ж"), uni);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod ffmpeg;
 pub mod frames;
 pub mod h264;
 pub mod probe;
+pub mod stored;
 pub mod vpdq;
 pub mod yuv;
 

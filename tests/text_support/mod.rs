@@ -36,7 +36,7 @@ impl Rng {
 }
 
 /// Kinds of campaign edits.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 17] = [
     "hashtag",
     "mention",
     "link",
@@ -46,6 +46,27 @@ pub const KINDS: [&str; 9] = [
     "lookalike",
     "zero_width",
     "combo",
+    "greek",
+    "styled",
+    "small_caps",
+    "diacritics",
+    "digits",
+    "i_l_swap",
+    "spaced",
+    "drowned",
+];
+
+/// The evasions of look-alike text, each an edit kind of [`KINDS`].
+pub const EVASIONS: [&str; 9] = [
+    "lookalike",
+    "zero_width",
+    "greek",
+    "styled",
+    "small_caps",
+    "diacritics",
+    "digits",
+    "i_l_swap",
+    "spaced",
 ];
 
 const EMOJI: [&str; 8] = ["🔥", "😡", "👉", "🇫🇷", "❤️", "👍🏽", "🙏", "‼️"];
@@ -97,6 +118,84 @@ pub fn lookalike(text: &str, p: f64, rng: &mut Rng) -> String {
         .collect()
 }
 
+/// Replaces Latin letters by Greek look-alikes with probability `p`.
+fn greek(text: &str, p: f64, rng: &mut Rng) -> String {
+    swap_chars(text, p, rng, |c| match c {
+        'o' => Some('ο'),
+        'i' => Some('ι'),
+        'v' => Some('ν'),
+        'A' => Some('Α'),
+        'B' => Some('Β'),
+        'E' => Some('Ε'),
+        'H' => Some('Η'),
+        'K' => Some('Κ'),
+        'M' => Some('Μ'),
+        'N' => Some('Ν'),
+        'O' => Some('Ο'),
+        'P' => Some('Ρ'),
+        'T' => Some('Τ'),
+        'X' => Some('Χ'),
+        'Z' => Some('Ζ'),
+        _ => None,
+    })
+}
+
+/// Each character `c` for which `sub` has a replacement is replaced with
+/// probability `p`.
+fn swap_chars(text: &str, p: f64, rng: &mut Rng, sub: impl Fn(char) -> Option<char>) -> String {
+    text.chars()
+        .map(|c| match sub(c) {
+            Some(s) if rng.unit() < p => s,
+            _ => c,
+        })
+        .collect()
+}
+
+/// Applies `style` to each letter of about a third of the words.
+fn restyle_words(text: &str, rng: &mut Rng, style: impl Fn(char) -> Option<char>) -> String {
+    words_of(text)
+        .into_iter()
+        .map(|w| {
+            if rng.unit() < 0.35 {
+                w.chars().map(|c| style(c).unwrap_or(c)).collect()
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Full-width (U+FF21...) or mathematical bold (U+1D400...) form of an
+/// ASCII letter.
+fn styled_letter(c: char, math: bool) -> Option<char> {
+    let (upper, lower) = if math {
+        (0x1D400, 0x1D41A)
+    } else {
+        (0xFF21, 0xFF41)
+    };
+    match c {
+        'A'..='Z' => char::from_u32(upper + (c as u32 - 'A' as u32)),
+        'a'..='z' => char::from_u32(lower + (c as u32 - 'a' as u32)),
+        _ => None,
+    }
+}
+
+/// Latin small capital of an ASCII letter (none for `x`).
+fn small_capital(c: char) -> Option<char> {
+    const CAPS: [char; 26] = [
+        'ᴀ', 'ʙ', 'ᴄ', 'ᴅ', 'ᴇ', 'ꜰ', 'ɢ', 'ʜ', 'ɪ', 'ᴊ', 'ᴋ', 'ʟ', 'ᴍ', 'ɴ', 'ᴏ', 'ᴘ', 'ꞯ', 'ʀ',
+        'ꜱ', 'ᴛ', 'ᴜ', 'ᴠ', 'ᴡ', 'x', 'ʏ', 'ᴢ',
+    ];
+    c.is_ascii_alphabetic()
+        .then(|| CAPS[(c.to_ascii_lowercase() as u8 - b'a') as usize])
+}
+
+/// Combining marks stacked on letters.
+const MARKS: [char; 8] = [
+    '\u{300}', '\u{301}', '\u{303}', '\u{308}', '\u{30A}', '\u{327}', '\u{331}', '\u{1DC4}',
+];
+
 /// Applies one campaign edit of the given kind.
 pub fn campaign_edit(text: &str, kind: &str, donor_words: &[String], rng: &mut Rng) -> String {
     match kind {
@@ -143,6 +242,62 @@ pub fn campaign_edit(text: &str, kind: &str, donor_words: &[String], rng: &mut R
                 std::iter::once(c).chain(z)
             })
             .collect(),
+        "drowned" => {
+            // What a campaign adds to a short template: four hashtags, two
+            // mentions, a link and emoji, around the text.
+            let tags: Vec<&str> = (0..4).map(|_| *rng.pick(&TAGS)).collect();
+            format!(
+                "{} {text} {} {} @acct_{} @user{} https://t.co/{:x} {}",
+                rng.pick(&EMOJI),
+                rng.pick(&EMOJI),
+                tags.join(" "),
+                rng.below(1000),
+                rng.below(1000),
+                rng.next(),
+                rng.pick(&EMOJI)
+            )
+        }
+        "greek" => greek(text, 0.5, rng),
+        "styled" => {
+            let math = rng.unit() < 0.5;
+            restyle_words(text, rng, |c| styled_letter(c, math))
+        }
+        "small_caps" => restyle_words(text, rng, small_capital),
+        "diacritics" => text
+            .chars()
+            .flat_map(|c| {
+                let m = (c.is_alphabetic() && rng.unit() < 0.3).then(|| *rng.pick(&MARKS));
+                std::iter::once(c).chain(m)
+            })
+            .collect(),
+        "digits" => swap_chars(text, 0.5, rng, |c| match c {
+            'o' | 'O' => Some('0'),
+            'i' | 'I' => Some('1'),
+            'e' | 'E' => Some('3'),
+            'a' | 'A' => Some('4'),
+            's' | 'S' => Some('5'),
+            't' | 'T' => Some('7'),
+            _ => None,
+        }),
+        "i_l_swap" => swap_chars(text, 0.6, rng, |c| match c {
+            'l' => Some('I'),
+            'I' => Some('l'),
+            'i' => Some('1'),
+            _ => None,
+        }),
+        "spaced" => words_of(text)
+            .into_iter()
+            .map(|w| {
+                let letters = w.chars().all(char::is_alphabetic) && w.chars().count() >= 4;
+                if letters && rng.unit() < 0.25 {
+                    let sep = *rng.pick(&[" ", ".", "-", " "]);
+                    w.chars().map(String::from).collect::<Vec<_>>().join(sep)
+                } else {
+                    w
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
         _ => {
             let t = campaign_edit(text, "lookalike", donor_words, rng);
             let t = campaign_edit(&t, "emoji", donor_words, rng);
@@ -168,11 +323,19 @@ pub struct Item {
 /// exact shingle Jaccard with a template is >= 0.2 (the corpus has real
 /// near-duplicates of its own, which are not errors of the method).
 pub fn campaign_set(templates: usize) -> Vec<Item> {
+    campaign_set_of_lengths(templates, 60..=280)
+}
+
+/// [`campaign_set`] with templates of `lengths` characters.
+pub fn campaign_set_of_lengths(
+    templates: usize,
+    lengths: std::ops::RangeInclusive<usize>,
+) -> Vec<Item> {
     let texts = fortunes();
     let mut rng = Rng(2023);
     let donor: Vec<String> = texts.iter().flat_map(|t| words_of(t)).take(5000).collect();
     let chosen: Vec<usize> = (0..texts.len())
-        .filter(|&i| (60..=280).contains(&texts[i].chars().count()))
+        .filter(|&i| lengths.contains(&texts[i].chars().count()))
         .step_by(7)
         .take(templates)
         .collect();

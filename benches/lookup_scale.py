@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""One-shot PDQ lookups at scale: a hash list of N synthetic 256-bit codes
+(random, plus one planted neighbour 1-19 bits away after every 1,000th code)
+is imported with `neardup index --hashes`, compacted to one segment, and
+looked up with `neardup query --pdq` in fresh processes.
+
+    python3 benches/lookup_scale.py --work DIR [--sizes 1000000,10000000]
+        [--queries 20] [--exe PATH]
+
+Reports per size: index and compact wall time and peak RSS, the index size,
+and for the lookups (each a planted code, which must find its neighbour)
+the median wall time of the whole process and the median and largest peak
+resident memory (wait4). `neardup verify` is timed once (it reads every
+byte). Everything is written under DIR/SIZE/; remove DIR afterwards.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jobs_scale import ROOT, run  # noqa: E402
+
+
+def hash_list(path, n, seed=7):
+    """Writes `id,hex` rows; returns [(query hex, planted neighbour id)]."""
+    rng = random.Random(seed)
+    planted = []
+    with open(path, "w") as f:
+        prev = 0
+        for i in range(n):
+            if i % 1000 == 1 and i > 1:
+                x = prev ^ sum(1 << b for b in rng.sample(range(256), rng.randrange(1, 20)))
+                planted.append((f"{prev:064x}", f"p{i}"))
+            else:
+                x = rng.getrandbits(256)
+            prev = x
+            f.write(f"p{i},{x:064x}\n")
+    return planted
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--queries", type=int, default=20)
+    ap.add_argument("--exe", default=None, help="a built neardup (default: cargo build --release)")
+    args = ap.parse_args()
+    exe = args.exe
+    if exe is None:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+        exe = os.path.join(target, "release", "neardup")
+
+    print("| codes | index s / MiB | compact s / MiB | index MB | lookup ms (whole process, median) | lookup peak RSS MiB (median / max) | verify s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n in [int(s) for s in args.sizes.split(",")]:
+        work = os.path.join(args.work, str(n))
+        os.makedirs(work, exist_ok=True)
+        csv = os.path.join(work, "hashes.csv")
+        planted = hash_list(csv, n)
+        index = os.path.join(work, "index")
+        subprocess.run(["rm", "-rf", index], check=True)
+        wi, ri, _ = run([exe, "index", "-q", "--index", index, "--hashes", csv])
+        wc, rc, _ = run([exe, "compact", "--index", index])
+        size = sum(os.path.getsize(os.path.join(index, f)) for f in os.listdir(index))
+        walls, rss = [], []
+        for q, neighbour in random.Random(1).sample(planted, min(args.queries, len(planted))):
+            w, r, out = run([exe, "query", "--index", index, "--pdq", q, "--format", "jsonl"])
+            if neighbour.encode() not in out:
+                sys.exit(f"{n}: lookup of {q} missed {neighbour}")
+            walls.append(w)
+            rss.append(r)
+        wv, _, _ = run([exe, "verify", "--index", index])
+        print(
+            f"| {n:,} | {wi:.1f} / {ri:.0f} | {wc:.1f} / {rc:.0f} | {size / 1e6:.0f} "
+            f"| {statistics.median(walls) * 1000:.1f} | {statistics.median(rss):.1f} / {max(rss):.1f} | {wv:.2f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Type stubs of the neardup package (see neardup/__init__.py)."""
+
+import os
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+DEFAULT_MAX_PIXELS: int
+
+PathLike = Union[str, os.PathLike]
+Picture = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Any]
+
+class NeardupError(Exception): ...
+class ImageError(NeardupError): ...
+
+def hash_image(
+    src: Picture, *, dihedral: bool = ..., extra: bool = ..., max_pixels: int = ...
+) -> Dict[str, Any]: ...
+def hash_images(
+    srcs: Iterable[Picture],
+    jobs: Optional[int] = ...,
+    *,
+    dihedral: bool = ...,
+    extra: bool = ...,
+    max_pixels: int = ...,
+    errors: str = ...,
+) -> List[Dict[str, Any]]: ...
+def text_signature(text: str, *, keep_urls: bool = ..., keep_mentions: bool = ...) -> npt.NDArray[np.uint32]: ...
+def text_signatures(
+    texts: Sequence[str], *, keep_urls: bool = ..., keep_mentions: bool = ...
+) -> npt.NDArray[np.uint32]: ...
+def normalize(text: str, *, keep_urls: bool = ..., keep_mentions: bool = ...) -> str: ...
+def compare_texts(a: str, b: str, *, keep_urls: bool = ..., keep_mentions: bool = ...) -> Dict[str, Any]: ...
+
+class Index:
+    path: str
+    def __init__(self, path: PathLike) -> None: ...
+    def query_image(
+        self,
+        src: Picture,
+        *,
+        max_distance: int = ...,
+        max_phash_distance: int = ...,
+        limit: int = ...,
+        dihedral: bool = ...,
+        max_pixels: int = ...,
+    ) -> List[Dict[str, Any]]: ...
+    def query_text(self, text: str, *, min_similarity: float = ..., limit: int = ...) -> List[Dict[str, Any]]: ...
+    def query_pdq(self, pdq: str, *, max_distance: int = ..., limit: int = ...) -> List[Dict[str, Any]]: ...
+    def query_phash(self, phash: str, *, max_distance: int = ..., limit: int = ...) -> List[Dict[str, Any]]: ...
+    def dedupe(
+        self, kind: str = ..., *, max_distance: int = ..., min_similarity: float = ..., hub_cap: int = ...
+    ) -> Iterator[Dict[str, Any]]: ...
+    def stats(self) -> Dict[str, Any]: ...
+
+class IndexWriter:
+    path: str
+    def __init__(
+        self,
+        path: PathLike,
+        *,
+        keep_urls: bool = ...,
+        keep_mentions: bool = ...,
+        id_field: str = ...,
+        text_field: str = ...,
+        author_field: str = ...,
+        time_field: str = ...,
+        media_field: str = ...,
+        batch: int = ...,
+    ) -> None: ...
+    def add(self, *paths: PathLike) -> None: ...
+    def add_hashes(self, path: PathLike) -> None: ...
+    def add_posts(self, posts: Iterable[Dict[str, Any]], *, media_base: Optional[PathLike] = ...) -> None: ...
+    def commit(self) -> Dict[str, Any]: ...

@@ -1,0 +1,183 @@
+//! Videos in the index, end to end through the binary: a clip found in its
+//! source by `query --video`, a still found in its video with its second,
+//! idempotent re-indexing, a vPDQ file imported with `index --hashes`, and
+//! dedupe joining posts that share a video. Everything here decodes with
+//! the bundled OpenH264 (the sample videos are H.264 MP4): no ffmpeg.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use support::{json_lines, neardup, sorted_members, write};
+
+/// The sample video campaign of `cargo run --example make_samples`.
+fn media(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/campaign/media")
+        .join(name)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `neardup query --format jsonl` with `args`: the matches of each query.
+fn query(index: &Path, args: &[&str]) -> (Option<i32>, Vec<Vec<Value>>) {
+    let mut all = vec!["query", "--index", s(index), "--format", "jsonl"];
+    all.extend_from_slice(args);
+    let o = neardup(&all, None);
+    let answers = json_lines(&o)
+        .into_iter()
+        .map(|a| a["matches"].as_array().cloned().unwrap_or_default())
+        .collect();
+    (o.status.code(), answers)
+}
+
+fn index(index: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["index", "--index", s(index)];
+    all.extend_from_slice(args);
+    neardup(&all, None)
+}
+
+/// A video unrelated to the sample's (one of Meta's vPDQ samples).
+fn unrelated() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/video/test-padded-dimensions.mp4")
+}
+
+/// The sample's source video indexed on its own.
+fn indexed_source(dir: &Path) -> PathBuf {
+    let idx = dir.join("idx");
+    let o = index(&idx, &[s(&media("clip.mp4"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    idx
+}
+
+#[test]
+fn a_clip_is_found_in_its_source_video_with_the_segment_where_it_was_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = indexed_source(dir.path());
+    let (code, answers) = query(&idx, &["--video", s(&media("clip-cut.mp4"))]);
+    assert_eq!(code, Some(0));
+    let m = &answers[0][0];
+    assert_eq!(m["kind"], "video", "{m}");
+    assert_eq!(m["query_match_percent"].as_f64(), Some(100.0), "{m}");
+    assert!(m["compared_match_percent"].as_f64().unwrap() < 100.0, "{m}");
+    assert_eq!(m["match"], true);
+    // The cut starts 2 s into the source (make_samples cuts seconds 2-6).
+    let seg = &m["segments"][0];
+    assert!(
+        (seg["compared_start"].as_f64().unwrap() - 2.0).abs() <= 1.0,
+        "{seg}"
+    );
+    // The re-encoded smaller copy is found too.
+    let (code, answers) = query(&idx, &["--video", s(&media("clip-small.mp4"))]);
+    assert_eq!(code, Some(0));
+    assert_eq!(answers[0].len(), 1, "{:?}", answers[0]);
+    // An unrelated video matches nothing: exit 1.
+    let (code, answers) = query(&idx, &["--video", s(&unrelated())]);
+    assert_eq!(code, Some(1), "{answers:?}");
+}
+
+#[test]
+fn a_still_is_found_in_its_video_with_its_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = indexed_source(dir.path());
+    let (code, answers) = query(&idx, &["--image", s(&media("clip-still.jpg"))]);
+    assert_eq!(code, Some(0));
+    let m = &answers[0][0];
+    assert_eq!(m["kind"], "video", "{m}");
+    // make_samples saves the frame shown at 4 s as the still.
+    let at = m["at"].as_f64().expect("at");
+    assert!((at - 4.0).abs() <= 1.5, "at {at}");
+}
+
+#[test]
+fn re_indexing_videos_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = indexed_source(dir.path());
+    let o = index(&idx, &[s(&media("clip.mp4"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 indexed, 1 unchanged"),
+        "{}",
+        stderr(&o)
+    );
+    let (_, answers) = query(&idx, &["--video", s(&media("clip.mp4"))]);
+    assert_eq!(answers[0].len(), 1, "one item, not two: {:?}", answers[0]);
+}
+
+#[test]
+fn a_vpdq_file_with_a_byte_order_mark_is_imported_as_a_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/video");
+    let text = std::fs::read_to_string(fixture.join("test-padded-dimensions.vpdq.txt")).unwrap();
+    let hashes = write(
+        dir.path(),
+        "meta.vpdq.txt",
+        format!("\u{feff}{text}").as_bytes(),
+    );
+    let idx = dir.path().join("idx");
+    let o = index(&idx, &["--hashes", &hashes]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (code, answers) = query(
+        &idx,
+        &["--video", s(&fixture.join("test-padded-dimensions.mp4"))],
+    );
+    assert_eq!(code, Some(0));
+    let m = &answers[0][0];
+    assert_eq!(
+        (m["kind"].as_str(), m["id"].as_str()),
+        (Some("video"), Some(hashes.as_str()))
+    );
+    assert_eq!(m["match"], true, "{m}");
+    // A damaged line is one error naming the file and the line.
+    let bad = write(
+        dir.path(),
+        "bad.vpdq.txt",
+        format!("{text}7,100,zz,1.0\n").as_bytes(),
+    );
+    let o = index(&idx, &["--hashes", &bad]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("bad vPDQ file") && stderr(&o).contains("bad.vpdq.txt"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn dedupe_joins_posts_that_share_a_video_and_not_unrelated_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let post = |id: &str, text: &str, file: &Path| {
+        serde_json::json!({"id": id, "text": text, "author": id, "media": [s(file)]}).to_string()
+    };
+    let mut lines = vec![
+        post("a", "first caption about nothing", &media("clip.mp4")),
+        post(
+            "b",
+            "second, unrelated words entirely",
+            &media("clip-cut.mp4"),
+        ),
+    ];
+    let other = unrelated();
+    lines.push(post("c", "a third text of its own", &other));
+    let posts = write(
+        dir.path(),
+        "posts.jsonl",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let idx = dir.path().join("idx");
+    let o = index(&idx, &[&posts]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = neardup(&["dedupe", "--index", s(&idx)], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let clusters = json_lines(&o);
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    assert_eq!(sorted_members(&clusters[0]), ["a", "b"]);
+}
