@@ -379,3 +379,52 @@ fn sigterm_lets_the_answer_in_flight_finish() {
     // New connections are refused once it has gone.
     assert!(std::net::TcpStream::connect(&addr).is_err());
 }
+
+#[test]
+fn a_video_item_has_a_thumbnail_of_the_frame_a_still_matched() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/campaign/media");
+    let index = dir.path().join("idx");
+    let out = neardup(
+        &[
+            "index",
+            "--index",
+            index.to_str().unwrap(),
+            media.join("clip.mp4").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = start(&index, &[]);
+    let url = |p: &str| format!("{}{p}", server.base());
+    // The still finds the video with the second it shows.
+    let still = std::fs::read(media.join("clip-still.jpg")).unwrap();
+    let (st, _, body) = call(
+        "POST",
+        &url("/v1/query"),
+        &[("Content-Type", "image/jpeg")],
+        Some(&still),
+    );
+    assert_eq!(st, 200);
+    let m = &json(&body)["matches"][0];
+    assert_eq!(m["kind"], "video", "{m}");
+    let (id, at) = (m["id"].as_str().unwrap(), m["at"].as_f64().unwrap());
+    let id_url = id.replace('%', "%25").replace('/', "%2F");
+    let (st, ct, jpeg) = call(
+        "GET",
+        &url(&format!("/v1/items/{id_url}/thumb?at={at}")),
+        &[],
+        None,
+    );
+    assert_eq!((st, ct.as_str()), (200, "image/jpeg"));
+    // The frame shown is the one the still was taken from.
+    let pdq = |p: &image::RgbImage| neardup::image::pdq::pdq_from_rgb(p).hash;
+    let shown = pdq(&image::load_from_memory(&jpeg).unwrap().to_rgb8());
+    let want = pdq(&image::load_from_memory(&still).unwrap().to_rgb8());
+    let d = shown.distance(&want);
+    assert!(d <= 48, "the thumbnail is {d} bits from the still");
+}

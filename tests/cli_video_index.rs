@@ -50,6 +50,23 @@ fn unrelated() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/video/test-padded-dimensions.mp4")
 }
 
+/// Posts (id, caption, one media file; the author is the id) indexed into
+/// `dir/idx`.
+fn indexed_posts(dir: &Path, posts: &[(&str, &str, &Path)]) -> PathBuf {
+    let lines: Vec<String> = posts
+        .iter()
+        .map(|(id, text, file)| {
+            serde_json::json!({"id": id, "text": text, "author": id, "media": [s(file)]})
+                .to_string()
+        })
+        .collect();
+    let posts = write(dir, "posts.jsonl", (lines.join("\n") + "\n").as_bytes());
+    let idx = dir.join("idx");
+    let o = index(&idx, &[&posts]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    idx
+}
+
 /// The sample's source video indexed on its own.
 fn indexed_source(dir: &Path) -> PathBuf {
     let idx = dir.join("idx");
@@ -154,30 +171,76 @@ fn a_vpdq_file_with_a_byte_order_mark_is_imported_as_a_video() {
 #[test]
 fn dedupe_joins_posts_that_share_a_video_and_not_unrelated_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let post = |id: &str, text: &str, file: &Path| {
-        serde_json::json!({"id": id, "text": text, "author": id, "media": [s(file)]}).to_string()
-    };
-    let mut lines = vec![
-        post("a", "first caption about nothing", &media("clip.mp4")),
-        post(
-            "b",
-            "second, unrelated words entirely",
-            &media("clip-cut.mp4"),
-        ),
-    ];
-    let other = unrelated();
-    lines.push(post("c", "a third text of its own", &other));
-    let posts = write(
+    let idx = indexed_posts(
         dir.path(),
-        "posts.jsonl",
-        (lines.join("\n") + "\n").as_bytes(),
+        &[
+            ("a", "first caption about nothing", &media("clip.mp4")),
+            (
+                "b",
+                "second, unrelated words entirely",
+                &media("clip-cut.mp4"),
+            ),
+            ("c", "a third text of its own", &unrelated()),
+        ],
     );
-    let idx = dir.path().join("idx");
-    let o = index(&idx, &[&posts]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = neardup(&["dedupe", "--index", s(&idx)], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let clusters = json_lines(&o);
     assert_eq!(clusters.len(), 1, "{clusters:?}");
     assert_eq!(sorted_members(&clusters[0]), ["a", "b"]);
+}
+
+#[test]
+fn the_report_shows_video_members_by_the_frame_that_matched() {
+    use base64::Engine;
+    use scraper::{Html, Selector};
+
+    let dir = tempfile::tempdir().unwrap();
+    let idx = indexed_posts(
+        dir.path(),
+        &[
+            ("still", "a screenshot, first", &media("clip-still.jpg")),
+            ("whole", "the whole clip", &media("clip.mp4")),
+            ("cut", "a cut of it", &media("clip-cut.mp4")),
+        ],
+    );
+    let out = dir.path().join("report.html");
+    let o = neardup(&["report", "--index", s(&idx), "--out", s(&out)], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let page = Html::parse_document(&std::fs::read_to_string(&out).unwrap());
+    let sel = |q: &str| Selector::parse(q).unwrap();
+    let card = page.select(&sel("article.card")).next().expect("a card");
+    // One thumbnail per member, each a real picture; the videos' say which
+    // second they show.
+    let figures: Vec<_> = card.select(&sel(".thumbs figure")).collect();
+    assert_eq!(figures.len(), 3, "{}", card.html());
+    let mut pictures = Vec::new();
+    let mut video_captions = 0;
+    for f in &figures {
+        let img = f
+            .select(&sel("img"))
+            .next()
+            .unwrap_or_else(|| panic!("no thumbnail in {}", f.html()));
+        let src = img.value().attr("src").unwrap();
+        let b64 = src.strip_prefix("data:image/jpeg;base64,").expect(src);
+        let jpeg = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        pictures.push(image::load_from_memory(&jpeg).unwrap().to_rgb8());
+        let caption = f.text().collect::<String>();
+        if caption.contains("video at") {
+            video_captions += 1;
+        }
+    }
+    assert_eq!(video_captions, 2);
+    // The frames shown are those closest to the first picture (the still):
+    // their thumbnails look like it, far closer than unrelated pictures'
+    // 128 bits.
+    let pdq = |p: &image::RgbImage| neardup::image::pdq::pdq_from_rgb(p).hash;
+    let first = pdq(&pictures[0]);
+    for p in &pictures[1..] {
+        let d = first.distance(&pdq(p));
+        assert!(d <= 48, "a video thumbnail {d} bits from the still");
+    }
 }

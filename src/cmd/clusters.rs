@@ -10,6 +10,8 @@ use neardup::dedupe::{DedupeOptions, Mode};
 pub enum KindArg {
     /// Images by PDQ.
     Image,
+    /// The image clusters that hold a video.
+    Video,
     /// Texts by MinHash.
     Text,
     /// Posts joined through their pictures and captions.
@@ -54,7 +56,7 @@ pub fn base_options(
         anyhow::bail!("--min-similarity must lie in 0..=1, not {min_similarity}");
     }
     let mode = match kind {
-        KindArg::Image => Mode::Image,
+        KindArg::Image | KindArg::Video => Mode::Image,
         KindArg::Text => Mode::Text,
         KindArg::All => Mode::All,
     };
@@ -128,7 +130,42 @@ pub fn find(
 )> {
     let reader = open(dir)?;
     let opts = args.options(dir)?;
-    let found = neardup::dedupe::dedupe(&reader, &opts)
+    let mut found = neardup::dedupe::dedupe(&reader, &opts)
         .with_context(|| format!("{}: dedupe failed", dir.display()))?;
+    if args.kind == KindArg::Video {
+        keep_video_clusters(&reader, &mut found)
+            .with_context(|| format!("{}: cannot read the clusters' items", dir.display()))?;
+    }
     Ok((reader, opts, found))
+}
+
+/// Keeps the clusters (of an image run) with at least one video member.
+pub fn keep_video_clusters(
+    reader: &neardup_index::Reader,
+    found: &mut neardup::dedupe::DedupeReport,
+) -> neardup_index::Result<()> {
+    let is_video = |id: &str| -> neardup_index::Result<bool> {
+        Ok(match reader.get_by_id(id)? {
+            Some(r) => {
+                neardup::schema::Kind::from_byte(reader.record(r.item)?.kind)
+                    == Some(neardup::schema::Kind::Video)
+            }
+            None => false,
+        })
+    };
+    let mut kept = Vec::with_capacity(found.clusters.len());
+    for c in found.clusters.drain(..) {
+        let mut any = false;
+        for m in &c.members {
+            if is_video(m)? {
+                any = true;
+                break;
+            }
+        }
+        if any {
+            kept.push(c);
+        }
+    }
+    found.clusters = kept;
+    Ok(())
 }

@@ -122,12 +122,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         time: String::new(),
     };
     let (start, advances) = since(args.since.as_deref(), &dir, &opts, &mark)?;
+    // `--kind video` shows a part of an image run: it reads the image
+    // watermark but never moves it (the other image clusters were not shown).
+    let advances = advances && args.kind != KindArg::Video;
     let opts = DedupeOptions {
         since: start,
         ..opts
     };
-    let report =
+    let mut report =
         dedupe(&reader, &opts).with_context(|| format!("{}: dedupe failed", dir.display()))?;
+    if args.kind == KindArg::Video {
+        super::clusters::keep_video_clusters(&reader, &mut report)
+            .with_context(|| format!("{}: cannot read the clusters' items", dir.display()))?;
+    }
     if !report.hubs.is_empty() {
         let shown: Vec<String> = report
             .hubs

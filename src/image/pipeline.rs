@@ -293,6 +293,13 @@ pub fn fit_picture(decoded: Decoded, side: u32) -> RgbImage {
     apply_orientation(small, decoded.orientation)
 }
 
+/// Upright pixels (a video frame, say) shrunk to fit `side` x `side`, as
+/// [`fit_picture`] shrinks a decoded picture.
+pub fn fit_rgb(pixels: RgbImage, side: u32) -> RgbImage {
+    let (tw, th) = thumbnail_size(pixels.width(), pixels.height(), side);
+    shrink(pixels, tw, th)
+}
+
 /// Pillow's `Image.thumbnail((side, side))` size for a `w` x `h` picture:
 /// the aspect ratio kept, each side rounded down or up, whichever keeps the
 /// aspect closer; pictures that already fit are left alone.

@@ -36,6 +36,9 @@ pub struct ThumbRef {
     pub thumb: Option<Thumb>,
     /// PDQ distance to the first picture shown (0 for that one).
     pub distance: Option<u32>,
+    /// For a video: the frame shown (display order) and its second; the
+    /// frame closest to the first picture shown.
+    pub frame: Option<(u64, f64)>,
 }
 
 /// What the page says about itself.
@@ -263,11 +266,14 @@ fn thumbs_html(h: &mut String, thumbs: &[ThumbRef], page: &PageInfo) {
     }
     h.push_str(r#"<div class="thumbs">"#);
     for (i, t) in thumbs.iter().enumerate() {
-        let dist = match (i, t.distance) {
+        let mut dist = match (i, t.distance) {
             (0, _) => "first picture".to_string(),
             (_, Some(d)) => format!("PDQ distance {d}"),
             (_, None) => "no PDQ code".to_string(),
         };
+        if let Some((_, at)) = t.frame {
+            let _ = write!(dist, " · video at {at:.1} s");
+        }
         let link = href(&page.out_dir, &t.media.path);
         match &t.thumb {
             Some(Ok(url)) => {

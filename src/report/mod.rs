@@ -87,9 +87,10 @@ pub fn render(
     Ok(html::page(&inv, &thumbs, &info))
 }
 
-/// Chooses up to [`THUMBS_PER_CLUSTER`] pictures per cluster (members in
-/// order, one picture per member first), measures their PDQ distance to the
-/// first, and makes thumbnails for the first `budget` of them.
+/// Chooses up to [`THUMBS_PER_CLUSTER`] pictures and videos per cluster
+/// (members in order, one each; pictures shown before videos), measures
+/// their PDQ distance to the first, and makes thumbnails for the first
+/// `budget` of them; a video shows its frame closest to the first.
 fn thumbnails(
     reader: &Reader,
     inv: &Investigation,
@@ -108,43 +109,82 @@ fn thumbnails(
                         media: media.clone(),
                         thumb: None,
                         distance: None,
+                        frame: None,
                     });
                 }
             }
         }
+        // Pictures before videos, so that a video shows the frame closest
+        // to a picture of the cluster when it has one.
+        picks.sort_by_key(|p| p.media.kind == Kind::Video);
         if let Some(first) = picks.first().map(|p| p.media.item) {
             for p in &mut picks {
-                p.distance = model::pdq_distance(reader, first, p.media.item)?;
+                let closest = model::pdq_closest(reader, first, p.media.item)?;
+                p.distance = closest.map(|(d, _)| d);
+                if p.media.kind == Kind::Video {
+                    p.frame = Some(shown_frame(reader, p.media.item, closest.map(|(_, j)| j))?);
+                }
+            }
+            // A video shown first: its frame closest to the second one.
+            if let [head, second, ..] = picks.as_mut_slice() {
+                if head.media.kind == Kind::Video {
+                    let closest = model::pdq_closest(reader, second.media.item, head.media.item)?;
+                    head.frame = Some(shown_frame(
+                        reader,
+                        head.media.item,
+                        closest.map(|(_, j)| j),
+                    )?);
+                }
             }
         }
         chosen.push(picks);
     }
-    // Thumbnails for the first `budget` pictures with pixels, made in
-    // parallel; hash-list entries have none to show.
+    // Thumbnails for the first `budget` pictures and video frames, made in
+    // parallel; hash-list entries have no pixels to show.
     let mut wanted: Vec<(usize, usize)> = Vec::new();
     for (ci, picks) in chosen.iter().enumerate() {
         for (pi, p) in picks.iter().enumerate() {
-            if p.media.kind == Kind::Image && wanted.len() < budget {
+            if matches!(p.media.kind, Kind::Image | Kind::Video) && wanted.len() < budget {
                 wanted.push((ci, pi));
             }
         }
     }
-    let paths: Vec<&str> = wanted
+    let sources: Vec<thumbs::Source<'_>> = wanted
         .iter()
-        .map(|&(ci, pi)| chosen[ci][pi].media.path.as_str())
+        .map(|&(ci, pi)| {
+            let p = &chosen[ci][pi];
+            match p.frame {
+                Some((frame, _)) => thumbs::Source::Frame(&p.media.path, frame),
+                None => thumbs::Source::Picture(&p.media.path),
+            }
+        })
         .collect();
-    let made = thumbs::make_all(&paths);
+    let made = thumbs::make_all(&sources);
     for ((ci, pi), thumb) in wanted.into_iter().zip(made) {
         chosen[ci][pi].thumb = Some(thumb);
     }
     for picks in &mut chosen {
         for p in picks.iter_mut() {
-            match p.media.kind {
-                Kind::Hash => p.thumb = Some(Err("an imported hash: no pixels to show".into())),
-                Kind::Video => p.thumb = Some(Err("a video: open it to see it".into())),
-                _ => {}
+            if p.media.kind == Kind::Hash {
+                p.thumb = Some(Err("an imported hash: no pixels to show".into()));
             }
         }
     }
     Ok(chosen)
+}
+
+/// The frame a video's thumbnail shows, with its second: the frame of its
+/// `code`-th stored code (the one closest to the cluster's first picture),
+/// else its first stored frame, else frame 0.
+fn shown_frame(
+    reader: &Reader,
+    item: u64,
+    code: Option<usize>,
+) -> neardup_index::Result<(u64, f64)> {
+    let view = reader.record(item)?;
+    let frames = crate::schema::VideoRecord::from_snippet(view.snippet)
+        .map(|r| r.frames)
+        .unwrap_or_default();
+    let f = code.and_then(|j| frames.get(j)).or(frames.first());
+    Ok(f.map_or((0, 0.0), |f| (f.frame, f.t)))
 }

@@ -348,16 +348,18 @@ fn burst(members: &[Member]) -> usize {
     best
 }
 
-/// The smallest PDQ distance between any stored code of picture `a` and
-/// any of picture `b` (`None` when either has no PDQ code).
-pub fn pdq_distance(reader: &Reader, a: u64, b: u64) -> neardup_index::Result<Option<u32>> {
+/// The smallest PDQ distance between any code of item `a` and any code of
+/// item `b`, with the index of `b`'s code that reached it (a video's frame).
+pub fn pdq_closest(reader: &Reader, a: u64, b: u64) -> neardup_index::Result<Option<(u32, usize)>> {
     let ca = reader.hamming_codes(FIELD_PDQ, a)?;
     let cb = reader.hamming_codes(FIELD_PDQ, b)?;
-    let mut best: Option<u32> = None;
+    let mut best: Option<(u32, usize)> = None;
     for x in &ca {
-        for y in &cb {
+        for (j, y) in cb.iter().enumerate() {
             let d = neardup_index::hamming::distance(x, y);
-            best = Some(best.map_or(d, |old| old.min(d)));
+            if best.is_none_or(|(old, _)| d < old) {
+                best = Some((d, j));
+            }
         }
     }
     Ok(best)

@@ -3,9 +3,10 @@
 //!
 //! A picture is decoded at reduced scale (as for hashing, with the same
 //! pixel budget), shrunk to fit [`THUMB_SIDE`] and encoded at JPEG quality
-//! [`THUMB_QUALITY`]: about 5-10 KB each. A picture that cannot be read any
-//! more (moved, deleted, damaged) gets a reason instead, which the page
-//! shows in a placeholder.
+//! [`THUMB_QUALITY`]: about 5-10 KB each. A video shows one frame, decoded
+//! up to that frame only ([`crate::video::frame_image`]). Media that cannot
+//! be read any more (moved, deleted, damaged) get a reason instead, which
+//! the page shows in a placeholder.
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use base64::Engine;
 use rayon::prelude::*;
 
 use crate::image::decode::{decode_bytes, DecodeOptions, DEFAULT_MAX_PIXELS};
-use crate::image::pipeline::{fit_picture, read_image_file};
+use crate::image::pipeline::{fit_picture, fit_rgb, read_image_file};
 
 /// Longer side of a thumbnail, in pixels.
 pub const THUMB_SIDE: u32 = 160;
@@ -23,18 +24,49 @@ pub const THUMB_QUALITY: u8 = 70;
 /// A thumbnail as the page embeds it, or why there is none.
 pub type Thumb = Result<String, String>;
 
-/// Makes the thumbnails of `paths` in parallel: a `data:image/jpeg;base64`
-/// URL each, or the reason it could not be made.
-pub fn make_all(paths: &[&str]) -> Vec<Thumb> {
-    paths.par_iter().map(|p| make(Path::new(p))).collect()
+/// What a thumbnail shows.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    /// A picture file.
+    Picture(&'a str),
+    /// Frame `frame` (display order, from 0) of a video file.
+    Frame(&'a str, u64),
 }
 
-/// One thumbnail.
+/// Makes the thumbnails of `sources` in parallel: a
+/// `data:image/jpeg;base64` URL each, or the reason it could not be made.
+pub fn make_all(sources: &[Source<'_>]) -> Vec<Thumb> {
+    sources
+        .par_iter()
+        .map(|s| {
+            let jpeg = match *s {
+                Source::Picture(p) => make_jpeg(Path::new(p)),
+                Source::Frame(p, frame) => frame_jpeg(Path::new(p), frame),
+            }?;
+            Ok(data_url(&jpeg))
+        })
+        .collect()
+}
+
+/// One picture's thumbnail.
 pub fn make(path: &Path) -> Thumb {
-    let jpeg = make_jpeg(path)?;
+    Ok(data_url(&make_jpeg(path)?))
+}
+
+fn data_url(jpeg: &[u8]) -> String {
     let mut url = String::from("data:image/jpeg;base64,");
-    base64::engine::general_purpose::STANDARD.encode_string(&jpeg, &mut url);
-    Ok(url)
+    base64::engine::general_purpose::STANDARD.encode_string(jpeg, &mut url);
+    url
+}
+
+/// The thumbnail of frame `frame` of a video as JPEG bytes, or why there is
+/// none.
+pub fn frame_jpeg(path: &Path, frame: u64) -> Result<Vec<u8>, String> {
+    let rgb = crate::video::frame_image(path, frame, DEFAULT_MAX_PIXELS)
+        .map_err(|e| short_reason(&e.to_string(), path))?;
+    let small = std::panic::catch_unwind(|| fit_rgb(rgb, THUMB_SIDE))
+        .map_err(|_| "the frame could not be shrunk".to_string())?;
+    encode(&small)
 }
 
 /// One thumbnail as JPEG bytes (as `neardup serve` sends it), or why there
@@ -48,9 +80,13 @@ pub fn make_jpeg(path: &Path) -> Result<Vec<u8>, String> {
     let decoded = decode_bytes(&bytes, &opts).map_err(|e| e.to_string())?;
     let small = std::panic::catch_unwind(|| fit_picture(decoded, THUMB_SIDE))
         .map_err(|_| "the picture could not be shrunk".to_string())?;
+    encode(&small)
+}
+
+fn encode(small: &image::RgbImage) -> Result<Vec<u8>, String> {
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, THUMB_QUALITY)
-        .encode_image(&small)
+        .encode_image(small)
         .map_err(|e| format!("cannot encode the thumbnail: {e}"))?;
     Ok(jpeg)
 }

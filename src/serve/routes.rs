@@ -216,20 +216,36 @@ async fn item(
 async fn thumb(
     StateOf(state): StateOf<AppState>,
     Path(id): Path<String>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
     let index = state.index.clone();
+    // `?at=SECONDS` picks a video's frame (a match's `at`).
+    let at = uri
+        .query()
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|kv| kv.strip_prefix("at="))
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|t| t.is_finite());
     let jpeg = blocking(&state, move || {
         let reader = index.snapshot();
         let m = Searcher::new(&reader, index.max_pixels())?
             .item(&id)?
             .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no live item has this id"))?;
-        if m.kind != "image" || m.path.is_empty() {
+        if !matches!(m.kind, "image" | "video") || m.path.is_empty() {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
-                format!("item {id:?} is not a picture"),
+                format!("item {id:?} is not a picture or a video"),
             ));
         }
-        crate::report::thumbs::make_jpeg(std::path::Path::new(&m.path)).map_err(|reason| {
+        let path = std::path::Path::new(&m.path);
+        let made = if m.kind == "video" {
+            let frame = video_frame(&reader, &id, at).map_err(QueryError::from)?;
+            crate::report::thumbs::frame_jpeg(path, frame)
+        } else {
+            crate::report::thumbs::make_jpeg(path)
+        };
+        made.map_err(|reason| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("{}: no thumbnail: {reason}", m.path),
@@ -245,6 +261,28 @@ async fn thumb(
         jpeg,
     )
         .into_response())
+}
+
+/// The frame of stored video `id` to show: the stored frame nearest to
+/// second `at`, else its first stored frame, else frame 0.
+fn video_frame(
+    reader: &neardup_index::Reader,
+    id: &str,
+    at: Option<f64>,
+) -> neardup_index::Result<u64> {
+    let Some(r) = reader.get_by_id(id)? else {
+        return Ok(0);
+    };
+    let frames = crate::schema::VideoRecord::from_snippet(reader.record(r.item)?.snippet)
+        .map(|v| v.frames)
+        .unwrap_or_default();
+    let nearest = match at {
+        Some(t) => frames
+            .iter()
+            .min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs())),
+        None => frames.first(),
+    };
+    Ok(nearest.map_or(0, |f| f.frame))
 }
 
 async fn healthz(StateOf(state): StateOf<AppState>) -> Response {

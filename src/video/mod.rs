@@ -36,7 +36,9 @@ use mp4parse::CodecType;
 
 use crate::image::decode::DEFAULT_MAX_PIXELS;
 use error::VideoError;
-use frames::{frame_step, FrameHash, Hasher, Limits, DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES};
+use frames::{
+    frame_step, FrameHash, FrameSink, Hasher, Limits, DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES,
+};
 use probe::{matroska_codec, sniff_container, Container};
 
 /// How videos are hashed.
@@ -100,18 +102,105 @@ pub struct VideoHash {
 /// Hashes one video: decodes it, samples frames every
 /// `opts.frame_interval` seconds and computes their PDQ.
 pub fn hash_video(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError> {
-    // OpenH264 is C++ and mp4parse is fuzzed, but a panic in either (or in
-    // this code) must not end a batch: it becomes this file's error.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash_inner(path, opts)))
-        .unwrap_or_else(|_| {
-            Err(VideoError::Decode {
-                path: path.to_path_buf(),
-                reason: "the decoder failed on this file (internal panic)".into(),
-            })
+    let interval = opts.frame_interval;
+    let (meta, hasher) = guarded(path, || {
+        read_video(path, &limits_of(opts), |fps| {
+            let step = frame_step(interval, fps);
+            (Hasher::new(step), step)
         })
+    })?;
+    Ok(VideoHash {
+        width: meta.width,
+        height: meta.height,
+        fps: meta.fps,
+        duration: meta.duration,
+        codec: meta.codec,
+        decoder: meta.decoder,
+        frames_decoded: meta.frames_decoded,
+        cut: meta.cut,
+        truncated: meta.truncated,
+        decode_errors: meta.decode_errors,
+        frames: hasher.frames,
+    })
 }
 
-fn hash_inner(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError> {
+/// Frame `frame` (display order, from 0) of a video as an RGB picture, for
+/// thumbnails: decoding stops there. A video with fewer frames gives its
+/// last one; `max_pixels` is the pixel budget.
+pub fn frame_image(
+    path: &Path,
+    frame: u64,
+    max_pixels: u64,
+) -> Result<image::RgbImage, VideoError> {
+    let limits = Limits {
+        max_pixels,
+        max_frames: frame.saturating_add(1),
+    };
+    let (_, grab) = guarded(path, || read_video(path, &limits, |_| (Grab::default(), 1)))?;
+    grab.picture.ok_or_else(|| VideoError::NoFrames {
+        path: path.to_path_buf(),
+    })
+}
+
+/// Keeps the last frame it is given (every frame is wanted; the frame
+/// budget ends decoding at the one asked for).
+#[derive(Default)]
+struct Grab {
+    picture: Option<image::RgbImage>,
+}
+
+impl FrameSink for Grab {
+    fn wants(&self, _index: u64) -> bool {
+        true
+    }
+
+    fn frame(&mut self, _index: u64, _t: f64, width: u32, height: u32, rgb: &[u8]) {
+        if let Some(img) = image::RgbImage::from_raw(width, height, rgb.to_vec()) {
+            self.picture = Some(img);
+        }
+    }
+}
+
+fn limits_of(opts: &VideoOptions) -> Limits {
+    Limits {
+        max_pixels: opts.max_pixels,
+        max_frames: opts.max_frames,
+    }
+}
+
+/// Runs `run`, turning a panic into this file's error: OpenH264 is C++ and
+/// mp4parse is fuzzed, but a panic in either (or in this code) must not end
+/// a batch.
+fn guarded<T>(path: &Path, run: impl FnOnce() -> Result<T, VideoError>) -> Result<T, VideoError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+        Err(VideoError::Decode {
+            path: path.to_path_buf(),
+            reason: "the decoder failed on this file (internal panic)".into(),
+        })
+    })
+}
+
+/// What decoding a video told of it, whatever its frames went to.
+struct Meta {
+    width: u32,
+    height: u32,
+    fps: f64,
+    duration: f64,
+    codec: String,
+    decoder: DecoderKind,
+    frames_decoded: u64,
+    cut: bool,
+    truncated: bool,
+    decode_errors: u64,
+}
+
+/// Decodes one video into the sink that `sink_for` makes once the frame
+/// rate is known (with the sampling step that `ffmpeg` is asked to apply).
+fn read_video<S: FrameSink>(
+    path: &Path,
+    limits: &Limits,
+    sink_for: impl FnOnce(f64) -> (S, u64),
+) -> Result<(Meta, S), VideoError> {
     let io = |source| VideoError::Io {
         path: path.to_path_buf(),
         source,
@@ -131,33 +220,29 @@ fn hash_inner(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError>
             path: path.to_path_buf(),
         });
     }
-    let limits = Limits {
-        max_pixels: opts.max_pixels,
-        max_frames: opts.max_frames,
-    };
     let container = sniff_container(&head);
     if container == Some(Container::Mp4) {
         let mut track = demux::Mp4Track::open(path)?;
         if track.codec == CodecType::H264 {
-            return hash_h264(&mut track, opts, &limits);
+            return read_h264(&mut track, limits, sink_for);
         }
         let codec = track.codec_name().to_string();
-        return hash_with_ffmpeg(path, opts, &limits, Container::Mp4, codec);
+        return read_with_ffmpeg(path, limits, Container::Mp4, codec, sink_for);
     }
     let codec = match container {
         Some(Container::Matroska) => matroska_codec(&head).unwrap_or("unknown codec"),
         _ => "unknown codec",
     };
     match container {
-        Some(c) => hash_with_ffmpeg(path, opts, &limits, c, codec.to_string()),
+        Some(c) => read_with_ffmpeg(path, limits, c, codec.to_string(), sink_for),
         // Not a container this crate knows: ffmpeg may still read it (it
         // knows hundreds); without it, this is not a video.
-        None if ffmpeg::available() => hash_with_ffmpeg(
+        None if ffmpeg::available() => read_with_ffmpeg(
             path,
-            opts,
-            &limits,
+            limits,
             Container::Other("unknown"),
             codec.into(),
+            sink_for,
         ),
         None => Err(VideoError::NotAVideo {
             path: path.to_path_buf(),
@@ -165,17 +250,17 @@ fn hash_inner(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError>
     }
 }
 
-fn hash_h264(
+fn read_h264<S: FrameSink>(
     track: &mut demux::Mp4Track,
-    opts: &VideoOptions,
     limits: &Limits,
-) -> Result<VideoHash, VideoError> {
+    sink_for: impl FnOnce(f64) -> (S, u64),
+) -> Result<(Meta, S), VideoError> {
     let fps = track.fps();
-    let mut hasher = Hasher::new(frame_step(opts.frame_interval, fps));
-    let d = h264::decode(track, limits, &mut hasher)?;
+    let (mut sink, _) = sink_for(fps);
+    let d = h264::decode(track, limits, &mut sink)?;
     let last = track.display_times().last().copied().unwrap_or(0.0);
     let duration = if fps > 0.0 { last + 1.0 / fps } else { last };
-    Ok(VideoHash {
+    let meta = Meta {
         width: d.width,
         height: d.height,
         fps,
@@ -186,17 +271,17 @@ fn hash_h264(
         cut: d.hit_frame_budget,
         truncated: track.truncated,
         decode_errors: d.errors,
-        frames: hasher.frames,
-    })
+    };
+    Ok((meta, sink))
 }
 
-fn hash_with_ffmpeg(
+fn read_with_ffmpeg<S: FrameSink>(
     path: &Path,
-    opts: &VideoOptions,
     limits: &Limits,
     container: Container,
     codec: String,
-) -> Result<VideoHash, VideoError> {
+    sink_for: impl FnOnce(f64) -> (S, u64),
+) -> Result<(Meta, S), VideoError> {
     if !ffmpeg::available() {
         return Err(VideoError::NeedsFfmpeg {
             path: path.to_path_buf(),
@@ -205,9 +290,8 @@ fn hash_with_ffmpeg(
         });
     }
     let p = ffmpeg::probe(path)?;
-    let step = frame_step(opts.frame_interval, p.fps);
-    let mut hasher = Hasher::new(step);
-    let (decoded, cut) = ffmpeg::decode(path, &p, step, limits, &mut hasher)?;
+    let (mut sink, step) = sink_for(p.fps);
+    let (decoded, cut) = ffmpeg::decode(path, &p, step, limits, &mut sink)?;
     let duration = if p.duration > 0.0 {
         p.duration
     } else if p.fps > 0.0 {
@@ -215,7 +299,7 @@ fn hash_with_ffmpeg(
     } else {
         0.0
     };
-    Ok(VideoHash {
+    let meta = Meta {
         width: p.width,
         height: p.height,
         fps: p.fps,
@@ -226,6 +310,6 @@ fn hash_with_ffmpeg(
         cut,
         truncated: false,
         decode_errors: 0,
-        frames: hasher.frames,
-    })
+    };
+    Ok((meta, sink))
 }
