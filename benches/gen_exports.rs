@@ -6,6 +6,9 @@
 //! neardup index --index DEST/idx-telegram DEST/telegram
 //! neardup dedupe --index DEST/idx-telegram
 //! ```
+//!
+//! The yt-dlp "videos" are stubs, not decodable: indexing reports each as a
+//! corrupt MP4 and keeps the post from its sidecar.
 
 #[path = "support/exports.rs"]
 mod exports;

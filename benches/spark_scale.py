@@ -4,7 +4,8 @@
 
     python3 benches/spark_scale.py --corpus DIR [--posts 20000]
         [--campaigns 50] [--per-campaign 20] [--master local[2]]
-        [--bin target/release/neardup] [--work DIR]
+        [--bin target/release/neardup] [--work DIR] [--driver-memory 6g]
+        [--shuffle-partitions N]
 
 DIR holds text/fortunes.jsonl (../shared/datasets/fetch.sh DIR fetches
 it). The posts are those of benches/jobs_scale.py (background posts of
@@ -44,6 +45,10 @@ def main():
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "neardup"))
     ap.add_argument("--work", default=os.path.join(HERE, "..", "target", "spark-scale"))
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--driver-memory", default="6g", help="the local session's heap (executors share it)")
+    ap.add_argument(
+        "--shuffle-partitions", type=int, default=0, help="default: 8, or one per 25,000 posts when more"
+    )
     a = ap.parse_args()
 
     os.makedirs(a.work, exist_ok=True)
@@ -55,6 +60,7 @@ def main():
     shutil.rmtree(index, ignore_errors=True)
     t = time.perf_counter()
     subprocess.run([a.bin, "index", "--quiet", "--index", index, posts], check=True)
+    cli_index = time.perf_counter() - t
     out = subprocess.run(
         [a.bin, "dedupe", "--index", index, "--kind", "text", "--format", "csv"], capture_output=True, text=True
     )
@@ -62,6 +68,8 @@ def main():
     cli_rows = list(csv.DictReader(out.stdout.splitlines()))
     cli_clusters = [r["members"].split("|") for r in cli_rows]
 
+    # Spark's Python workers use this interpreter (the venv's, with pandas).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     import neardup.spark
@@ -70,8 +78,8 @@ def main():
         SparkSession.builder.master(a.master)
         .appName("neardup-spark-scale")
         .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "3g")
-        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.driver.memory", a.driver_memory)
+        .config("spark.sql.shuffle.partitions", str(a.shuffle_partitions or max(8, a.posts // 25000)))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
@@ -89,7 +97,8 @@ def main():
     same = {frozenset(c) for c in cli_clusters} == {frozenset(c) for c in spark_clusters}
     pc, rc = score(cli_clusters, planted)
     ps, rs = score(spark_clusters, planted)
-    print(f"posts: {a.posts}, planted: {a.campaigns} x {a.per_campaign}, master {a.master}")
+    print(f"posts: {a.posts}, planted: {a.campaigns} x {a.per_campaign}, master {a.master}, "
+          f"CLI index {cli_index:.1f} s + dedupe {cli_wall - cli_index:.1f} s")
     print("| run | clusters | precision | recall | F1 | wall s |")
     print("|---|---:|---:|---:|---:|---:|")
     print(f"| neardup index + dedupe --kind text | {len(cli_clusters)} | {pc:.4f} | {rc:.4f} | {f1(pc, rc):.4f} | {cli_wall:.1f} |")
