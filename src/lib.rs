@@ -33,6 +33,7 @@
 pub mod cluster;
 pub mod dedupe;
 pub mod discover;
+pub mod evidence;
 pub mod formats;
 pub mod image;
 pub mod ingest;

@@ -99,6 +99,14 @@ fn since(
     })
 }
 
+/// A cluster's line: its row, then why it holds.
+#[derive(serde::Serialize)]
+struct WithEvidence<'a> {
+    #[serde(flatten)]
+    row: ClusterRow<'a>,
+    evidence: &'a neardup::evidence::Evidence,
+}
+
 /// Runs `neardup dedupe`: exit 0 when a cluster was found, 1 when none was.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = args.index.dir();
@@ -156,8 +164,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Jsonl => {
             use std::io::Write;
-            for c in &report.clusters {
-                serde_json::to_writer(&mut out, &ClusterRow::with_urls(c, &urls))?;
+            let evidence = neardup::evidence::for_report(&reader, &report, opts.mode)
+                .with_context(|| format!("{}: cannot read the clusters' posts", dir.display()))?;
+            for (c, e) in report.clusters.iter().zip(&evidence) {
+                let row = WithEvidence {
+                    row: ClusterRow::with_urls(c, &urls),
+                    evidence: e,
+                };
+                serde_json::to_writer(&mut out, &row)?;
                 writeln!(out)?;
             }
             out.flush()?;

@@ -300,52 +300,16 @@ fn hashtags(members: &[Member]) -> Vec<(String, usize)> {
     out
 }
 
-/// The hashtags of a caption, lower-cased: `#` at the start of a word
-/// followed by letters, digits or `_` (one pass over the text).
+/// The hashtags of a caption, lower-cased (see [`crate::evidence`]).
 pub fn hashtags_of(text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut prev: Option<char> = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let at_word_start = prev.is_none_or(|p| !(p.is_alphanumeric() || p == '_'));
-        prev = Some(c);
-        if c != '#' || !at_word_start {
-            continue;
-        }
-        let start = i + c.len_utf8();
-        let mut end = start;
-        while let Some(&(j, d)) = chars.peek() {
-            if d.is_alphanumeric() || d == '_' {
-                end = j + d.len_utf8();
-                prev = Some(d);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        // A tag cut by the snippet's end (`#Boyc…`) is not a tag.
-        let cut = text[end..].starts_with('…') && text[end..].chars().count() == 1;
-        if end > start && !cut {
-            out.insert(text[start..end].to_lowercase());
-        }
-    }
-    out
+    crate::evidence::hashtags_of(text)
 }
 
 /// The most members posted within one hour of each other (a sliding
 /// window over their times).
 fn burst(members: &[Member]) -> usize {
-    let mut times: Vec<i64> = members.iter().filter_map(|m| m.time).collect();
-    times.sort_unstable();
-    let mut best = 0;
-    let mut lo = 0;
-    for hi in 0..times.len() {
-        while times[hi] - times[lo] >= 3600 {
-            lo += 1;
-        }
-        best = best.max(hi - lo + 1);
-    }
-    best
+    let times: Vec<i64> = members.iter().filter_map(|m| m.time).collect();
+    crate::evidence::busiest_hour(&times).map_or(0, |(_, n)| n)
 }
 
 /// The smallest PDQ distance between any code of item `a` and any code of
