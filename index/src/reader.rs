@@ -636,7 +636,8 @@ impl Reader {
 
     /// Calls `on_pair` once for every pair of live items whose signatures in
     /// `field` share an LSH band and agree on at least `min_jaccard` of the
-    /// positions; `since` as for [`Reader::hamming_pairs`].
+    /// positions (in no particular order); `since` as for
+    /// [`Reader::hamming_pairs`].
     pub fn minhash_pairs(
         &self,
         field: &str,
