@@ -28,18 +28,45 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+PEAKS = {}
+
+
+def sample(pid, peaks, done):
+    """Polls /proc/PID/status every 20 ms for the largest anonymous (heap)
+    and file-backed (mapped index pages) resident sizes, in KiB."""
+    path = f"/proc/{pid}/status"
+    while not done.is_set():
+        try:
+            with open(path) as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key in ("RssAnon", "RssFile"):
+                        peaks[key] = max(peaks.get(key, 0), int(value.split()[0]))
+        except (OSError, ValueError):
+            return
+        done.wait(0.02)
+
+
 def run(cmd, **kw):
-    """Runs a command; returns (wall seconds, peak RSS in MiB, stdout)."""
+    """Runs a command; returns (wall seconds, peak RSS in MiB, stdout).
+    The largest RssAnon and RssFile seen (MiB) go to PEAKS[cmd[1]]."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, **kw)
+    peaks, done = {}, threading.Event()
+    sampler = threading.Thread(target=sample, args=(proc.pid, peaks, done))
+    sampler.start()
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    PEAKS["last"] = (peaks.get("RssAnon", 0) / 1024, peaks.get("RssFile", 0) / 1024)
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         sys.exit(f"{cmd[:3]} failed with status {status}")
     return wall, usage.ru_maxrss / 1024, out
@@ -182,53 +209,79 @@ def main():
     ap.add_argument("--datasketch", type=int, default=20_000, help="posts for the datasketch comparison (0: skip)")
     ap.add_argument("--corpus", default=os.path.join(ROOT, "target", "corpus"))
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "jobs-scale"))
+    ap.add_argument("--exe", help="the neardup binary to measure (default: build the release one)")
+    ap.add_argument("--compare", help="another neardup binary: its full dedupe runs on the same index too, and its output must be identical")
+    ap.add_argument("--reuse", action="store_true", help="keep the posts already generated under --work")
     args = ap.parse_args()
 
     if not os.path.exists(os.path.join(args.corpus, "text", "fortunes.jsonl")):
         subprocess.run([os.path.join(ROOT, "..", "shared", "datasets", "fetch.sh"), args.corpus], check=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    exe = os.path.join(ROOT, "target", "release", "neardup")
+    exe = args.exe
+    if exe is None:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+        exe = os.path.join(target, "release", "neardup")
 
     rng = random.Random(42)
     pool = sentences(args.corpus)
     os.makedirs(args.work, exist_ok=True)
     posts = os.path.join(args.work, "posts.jsonl")
     night = os.path.join(args.work, "night.jsonl")
-    planted = generate(posts, args.posts, args.campaigns, args.per_campaign, pool, rng)
-    # The night's intake: new posts, some of them more re-posts of old campaigns.
-    night_planted = {}
-    vocab = sorted({w for s in pool for w in s.split()})
-    with open(posts, encoding="utf-8") as f:
-        camp_text = {}
-        for line in f:
-            p = json.loads(line)
-            if p["id"] in planted:
-                camp_text.setdefault(planted[p["id"]], p["text"])
-    with open(night, "w", encoding="utf-8") as f:
-        for i in range(args.night):
-            pid = f"n{i}"
-            if i % 20 == 0:
-                c = rng.randrange(args.campaigns)
-                text = edit(camp_text[c], rng.randrange(8), rng)
-                night_planted[pid] = c
-            else:
-                text = background(pool, vocab, rng)
-            f.write(json.dumps({"id": pid, "text": text, "author": f"user{i}", "created_at": 1_700_000_000 + i}, ensure_ascii=False) + "\n")
+    meta = os.path.join(args.work, "planted.json")
+    if args.reuse and os.path.exists(meta):
+        with open(meta, encoding="utf-8") as f:
+            planted, night_planted = json.load(f)
+    else:
+        planted = generate(posts, args.posts, args.campaigns, args.per_campaign, pool, rng)
+        # The night's intake: new posts, some of them more re-posts of old campaigns.
+        night_planted = {}
+        vocab = sorted({w for s in pool for w in s.split()})
+        with open(posts, encoding="utf-8") as f:
+            camp_text = {}
+            for line in f:
+                p = json.loads(line)
+                if p["id"] in planted:
+                    camp_text.setdefault(planted[p["id"]], p["text"])
+        with open(night, "w", encoding="utf-8") as f:
+            for i in range(args.night):
+                pid = f"n{i}"
+                if i % 20 == 0:
+                    c = rng.randrange(args.campaigns)
+                    text = edit(camp_text[c], rng.randrange(8), rng)
+                    night_planted[pid] = c
+                else:
+                    text = background(pool, vocab, rng)
+                f.write(json.dumps({"id": pid, "text": text, "author": f"user{i}", "created_at": 1_700_000_000 + i}, ensure_ascii=False) + "\n")
 
+        with open(meta, "w", encoding="utf-8") as f:
+            json.dump([planted, night_planted], f)
     index = os.path.join(args.work, "index")
     subprocess.run(["rm", "-rf", index], check=True)
     rows = []
     wall, rss, _ = run([exe, "index", "--quiet", "--index", index, posts])
-    rows.append(("index", args.posts, wall, rss))
+    rows.append(("index", args.posts, wall, rss, PEAKS["last"]))
+    if args.compare:
+        wall, rss, before = run([args.compare, "dedupe", "--index", index, "--kind", "text"])
+        rows.append(("dedupe (full), --compare binary", args.posts, wall, rss, PEAKS["last"]))
     wall, rss, out = run([exe, "dedupe", "--index", index, "--kind", "text"])
+    if args.compare and out != before:
+        sys.exit("the two binaries' full dedupe outputs differ")
     clusters = [json.loads(l)["members"] for l in out.decode().splitlines()]
     p, r = score(clusters, planted)
-    rows.append(("dedupe (full)", args.posts, wall, rss))
+    rows.append(("dedupe (full)", args.posts, wall, rss, PEAKS["last"]))
     wall_i, rss_i, _ = run([exe, "index", "--quiet", "--index", index, night])
-    rows.append(("index (night)", args.night, wall_i, rss_i))
-    wall, rss, out = run([exe, "dedupe", "--index", index, "--kind", "text", "--since", "last"])
+    rows.append(("index (night)", args.night, wall_i, rss_i, PEAKS["last"]))
+    # `--since last` reads and moves the state of the previous run; when two
+    # binaries run, both start from the first item of the night instead.
+    since = str(args.posts) if args.compare else "last"
+    if args.compare:
+        wall, rss, before = run([args.compare, "dedupe", "--index", index, "--kind", "text", "--since", since])
+        rows.append(("dedupe (incremental), --compare binary", args.night, wall, rss, PEAKS["last"]))
+    wall, rss, out = run([exe, "dedupe", "--index", index, "--kind", "text", "--since", since])
+    if args.compare and out != before:
+        sys.exit("the two binaries' incremental dedupe outputs differ")
     inc = [json.loads(l)["members"] for l in out.decode().splitlines()]
-    rows.append(("dedupe (incremental)", args.night, wall, rss))
+    rows.append(("dedupe (incremental)", args.night, wall, rss, PEAKS["last"]))
     # A night's re-post is found when its cluster holds its campaign's old posts.
     member_sets = [set(m) for m in inc]
     night_found = sum(
@@ -237,10 +290,10 @@ def main():
         if any(pid in m and any(planted.get(x) == c for x in m) for m in member_sets)
     )
 
-    print(f"| step | items | wall s | items/s | peak RSS MiB |")
-    print(f"|---|---:|---:|---:|---:|")
-    for name, n, wall, rss in rows:
-        print(f"| {name} | {n} | {wall:.2f} | {n / wall:,.0f} | {rss:.0f} |")
+    print(f"| step | items | wall s | items/s | peak RSS MiB | B/post | peak RssAnon MiB | peak RssFile MiB |")
+    print(f"|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, n, wall, rss, (anon, filed) in rows:
+        print(f"| {name} | {n:,} | {wall:.2f} | {n / wall:,.0f} | {rss:,.0f} | {rss * 1048576 / args.posts:,.0f} | {anon:,.0f} | {filed:,.0f} |")
     print()
     print(f"planted campaigns: {args.campaigns} x {args.per_campaign} posts; full dedupe precision {p:.4f}, recall {r:.4f}")
     print(f"incremental run: {len(inc)} clusters reported; {night_found}/{len(night_planted)} night re-posts joined their campaign")

@@ -89,15 +89,22 @@ impl Clusters {
     /// Groups of two or more items, each sorted, largest first (ties by
     /// smallest member), so the order is deterministic.
     pub fn groups(&mut self) -> Vec<Vec<usize>> {
-        let n = self.len();
-        let mut by_root: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for x in 0..n {
+        // (root, member) of the members of groups of two or more only, so
+        // the memory is that of the items clustered, not of all items.
+        let mut members: Vec<(u32, u32)> = Vec::new();
+        for x in 0..self.len() {
             let r = self.find(x);
             if self.size[r] > 1 {
-                by_root[r].push(x);
+                members.push((r as u32, x as u32));
             }
         }
-        let mut groups: Vec<Vec<usize>> = by_root.into_iter().filter(|g| g.len() > 1).collect();
+        // Members come in ascending order, so a stable sort by root keeps
+        // each group sorted.
+        members.sort_by_key(|&(r, _)| r);
+        let mut groups: Vec<Vec<usize>> = members
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|g| g.iter().map(|&(_, x)| x as usize).collect())
+            .collect();
         groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
         groups
     }

@@ -123,11 +123,70 @@ pub struct DedupeReport {
     pub pairs: u64,
 }
 
-/// One live item, borrowed from the index.
-struct Rec<'r> {
-    view: RecordView<'r>,
-    kind: Kind,
+/// One live item: what the pair scans and the joins need, 16 bytes; its
+/// id, author, snippet and group stay in the index and are read back
+/// (with [`Reader::record`]) only for the items a report names.
+#[derive(Clone, Copy, Debug)]
+struct Rec {
+    /// Item number.
+    item: u64,
+    /// The node (member) it stands for.
     node: u32,
+    /// The stored kind byte, flags included.
+    raw_kind: u8,
+    kind: Kind,
+}
+
+/// One node (member of a cluster): the item whose record holds its key,
+/// the first of its items with an author, and its earliest time. 24 bytes;
+/// the strings are read back from the index for the clusters reported.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    key_item: u64,
+    author_item: u64,
+    time: Option<i64>,
+}
+
+/// No item (an unset [`Node::author_item`]).
+const NO_ITEM: u64 = u64::MAX;
+
+/// Records read between two releases of the index's mapped pages in the
+/// pass over every record: about 16 MiB of records at a time resident.
+const RECORDS_PER_RELEASE: usize = 1 << 16;
+
+/// The key that makes items one node: the post (group) in [`Mode::All`],
+/// else the item's own id.
+fn node_key<'v>(view: &RecordView<'v>, mode: Mode) -> &'v str {
+    match mode {
+        Mode::All => view.group.unwrap_or(view.id),
+        _ => view.id,
+    }
+}
+
+/// The id of a node's key, by [`crate::cluster::fnv1a64`] (a fixed hash,
+/// so the node numbering does not depend on a random seed). Unit tests use
+/// a hash that collides for most keys, so that every test takes the path
+/// of keys whose hash another key holds.
+fn key_hash(key: &str) -> u64 {
+    if cfg!(test) {
+        key.len() as u64 % 3
+    } else {
+        crate::cluster::fnv1a64(key.as_bytes())
+    }
+}
+
+/// The member a node stands for, read back from the index.
+fn member_info(reader: &Reader, node: &Node, mode: Mode) -> neardup_index::Result<MemberInfo> {
+    let id = node_key(&reader.record(node.key_item)?, mode).to_string();
+    let author = match node.author_item {
+        NO_ITEM => None,
+        item => Some(reader.record(item)?.author.to_string()),
+    };
+    Ok(MemberInfo {
+        id,
+        author,
+        time: node.time,
+    })
 }
 
 /// Clusters the index's items; see the module documentation.
@@ -139,11 +198,20 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         Mode::All => true,
     };
 
-    // Live items of the wanted kinds, and the node (member) each stands for.
-    let mut recs: Vec<Rec<'_>> = Vec::new();
-    let mut node_keys: HashMap<&str, u32> = HashMap::new();
-    let mut nodes: Vec<MemberInfo> = Vec::new();
-    for view in reader.items() {
+    // Live items of the wanted kinds, and the node (member) each stands
+    // for, numbered in the order of their first item. Nodes are found by
+    // the hash of their key; a key whose hash another key holds already
+    // (checked against that node's record) goes to `spilled`, by its text.
+    let mut recs: Vec<Rec> = Vec::new();
+    let mut by_hash: HashMap<u64, u32> = HashMap::new();
+    let mut spilled: HashMap<String, u32> = HashMap::new();
+    let mut nodes: Vec<Node> = Vec::new();
+    for (n, view) in reader.items().enumerate() {
+        if n % RECORDS_PER_RELEASE == RECORDS_PER_RELEASE - 1 {
+            // The records read so far are not needed again until the
+            // report (which reads back only the members it names).
+            reader.release_pages();
+        }
         let view = view?;
         let Some(kind) = Kind::from_byte(view.kind) else {
             continue;
@@ -151,41 +219,66 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         if !wants(kind) {
             continue;
         }
-        let key = match mode {
-            Mode::All => view.group.unwrap_or(view.id),
-            _ => view.id,
-        };
-        let node = *node_keys.entry(key).or_insert_with(|| {
-            nodes.push(MemberInfo {
-                id: key.to_string(),
-                author: None,
+        let key = node_key(&view, mode);
+        let fresh = |nodes: &mut Vec<Node>| {
+            nodes.push(Node {
+                key_item: view.item,
+                author_item: NO_ITEM,
                 time: None,
             });
             nodes.len() as u32 - 1
-        });
+        };
+        let h = key_hash(key);
+        let node = match by_hash.get(&h) {
+            None => {
+                let node = fresh(&mut nodes);
+                by_hash.insert(h, node);
+                node
+            }
+            Some(&node) => {
+                let holder = nodes[node as usize].key_item;
+                if node_key(&reader.record(holder)?, mode) == key {
+                    node
+                } else if let Some(&node) = spilled.get(key) {
+                    node
+                } else {
+                    let node = fresh(&mut nodes);
+                    spilled.insert(key.to_string(), node);
+                    node
+                }
+            }
+        };
         let info = &mut nodes[node as usize];
-        if info.author.is_none() && !view.author.is_empty() {
-            info.author = Some(view.author.to_string());
+        if info.author_item == NO_ITEM && !view.author.is_empty() {
+            info.author_item = view.item;
         }
         if let Some(t) = view.timestamp {
             info.time = Some(info.time.map_or(t, |old| old.min(t)));
         }
-        recs.push(Rec { view, kind, node });
+        recs.push(Rec {
+            item: view.item,
+            node,
+            raw_kind: view.kind,
+            kind,
+        });
     }
+    drop(by_hash);
+    drop(spilled);
+    reader.release_pages();
 
     // Item number -> position in `recs`. A dense table when the item
     // numbers are not much sparser than the records; otherwise a binary
     // search (`recs` is in item order). The table is sized by the item
     // numbers actually stored, never by the manifest's `next_item`, which a
     // damaged or hostile index may set to anything.
-    let top = recs.last().map_or(0, |r| r.view.item.saturating_add(1));
+    let top = recs.last().map_or(0, |r| r.item.saturating_add(1));
     let dense_limit = (recs.len() as u64)
         .saturating_mul(4)
         .saturating_add(1 << 16);
     let index_of: Vec<u32> = if top <= dense_limit {
         let mut t = vec![u32::MAX; top as usize];
         for (i, r) in recs.iter().enumerate() {
-            t[r.view.item as usize] = i as u32;
+            t[r.item as usize] = i as u32;
         }
         t
     } else {
@@ -198,13 +291,13 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
                 _ => None,
             }
         } else {
-            recs.binary_search_by_key(&item, |r| r.view.item).ok()
+            recs.binary_search_by_key(&item, |r| r.item).ok()
         }
     };
     // Whether a matching pair of items may join their members.
-    let may_join = |a: &Rec<'_>, b: &Rec<'_>| {
-        let low = is_low_info(a.view.kind) || is_low_info(b.view.kind);
-        !(low && mode == Mode::All) && is_low_info(a.view.kind) == is_low_info(b.view.kind)
+    let may_join = |a: &Rec, b: &Rec| {
+        let low = is_low_info(a.raw_kind) || is_low_info(b.raw_kind);
+        !(low && mode == Mode::All) && is_low_info(a.raw_kind) == is_low_info(b.raw_kind)
     };
     let rule = &opts.hub;
     // Ordinary clusters and hub groups, over nodes.
@@ -213,7 +306,7 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
     // One end (its node) of every link made, by class, to count the links
     // that hold each cluster together.
     let mut ends: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
-    let mut join = |class: LinkClass, i: &Rec<'_>, j: &Rec<'_>| {
+    let mut join = |class: LinkClass, i: &Rec, j: &Rec| {
         let (target, ends) = match class {
             LinkClass::Plain => (&mut plain, &mut ends[0]),
             LinkClass::Hub => (&mut hubbed, &mut ends[1]),
@@ -231,6 +324,7 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         scan_pairs(reader, opts, &recs, look, |i, j, s| {
             buf.add(i, j, s, may_join(&recs[i], &recs[j]));
         })?;
+        reader.release_pages();
         let mut apply = |i: usize, j: usize, s: Strength| {
             if may_join(&recs[i], &recs[j]) {
                 let class = rule.classify(buf.matches(i), buf.matches(j), s);
@@ -243,21 +337,23 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
             }
         } else {
             scan_pairs(reader, opts, &recs, look, &mut apply)?;
+            reader.release_pages();
         }
         let hubs: Vec<(usize, usize)> = (0..recs.len())
             .map(|i| (i, buf.matches(i)))
             .filter(|&(_, m)| rule.is_hub(m))
             .collect();
-        return Ok(report(
+        return report(
             [(&mut plain, &ends[0]), (&mut hubbed, &ends[1])],
             1,
+            reader,
             &nodes,
             &recs,
             &hubs,
             mode,
             |_| true,
             recs.len() as u64,
-        ));
+        );
     };
 
     // Incremental run: spread from the new items along the links of each
@@ -281,9 +377,7 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         }
     }
     let mut has_new = vec![false; nodes.len()];
-    let fresh: Vec<usize> = (0..recs.len())
-        .filter(|&i| recs[i].view.item >= since)
-        .collect();
+    let fresh: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].item >= since).collect();
     for &i in &fresh {
         has_new[recs[i].node as usize] = true;
     }
@@ -332,17 +426,18 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         .filter(|&(_, m)| rule.is_hub(m))
         .collect();
     hubs.sort_unstable();
-    Ok(report(
+    report(
         [(&mut plain, &ends[0]), (&mut hubbed, &ends[1])],
         // Every link was made from both its ends.
         2,
+        reader,
         &nodes,
         &recs,
         &hubs,
         mode,
         |group| group.iter().any(|&n| has_new[n]),
         near.len() as u64,
-    ))
+    )
 }
 
 /// Most pairs a full run keeps in memory (16 bytes each, so 256 MiB) while
@@ -360,7 +455,7 @@ const PAIR_BUDGET: usize = 4;
 fn scan_pairs(
     reader: &Reader,
     opts: &DedupeOptions,
-    recs: &[Rec<'_>],
+    recs: &[Rec],
     look: impl Fn(u64) -> Option<usize>,
     mut on_pair: impl FnMut(usize, usize, Strength),
 ) -> neardup_index::Result<()> {
@@ -406,25 +501,25 @@ fn scan_pairs(
 fn pdq_match_distance(
     reader: &Reader,
     opts: &DedupeOptions,
-    (a, a_codes): (&Rec<'_>, Option<&[&[u64]]>),
-    b: &Rec<'_>,
+    (a, a_codes): (&Rec, Option<&[&[u64]]>),
+    b: &Rec,
     distance: u32,
 ) -> neardup_index::Result<Option<u32>> {
     if a.kind == Kind::Video && b.kind == Kind::Video {
         return videos_match(reader, opts, a, b, distance);
     }
-    if !(is_framed(a.view.kind) && is_framed(b.view.kind)) {
+    if !(is_framed(a.raw_kind) && is_framed(b.raw_kind)) {
         return Ok(Some(distance));
     }
     let fetched;
     let ca = match a_codes {
         Some(codes) => codes,
         None => {
-            fetched = reader.hamming_codes(FIELD_PDQ, a.view.item)?;
+            fetched = reader.hamming_codes(FIELD_PDQ, a.item)?;
             &fetched
         }
     };
-    let cb = reader.hamming_codes(FIELD_PDQ, b.view.item)?;
+    let cb = reader.hamming_codes(FIELD_PDQ, b.item)?;
     let d = framed_distance(framed_split(ca), framed_split(&cb));
     Ok((d <= opts.max_distance).then_some(d))
 }
@@ -436,13 +531,13 @@ fn pdq_match_distance(
 fn videos_match(
     reader: &Reader,
     opts: &DedupeOptions,
-    a: &Rec<'_>,
-    b: &Rec<'_>,
+    a: &Rec,
+    b: &Rec,
     distance: u32,
 ) -> neardup_index::Result<Option<u32>> {
-    let frames = |r: &Rec<'_>| -> neardup_index::Result<Vec<FrameHash>> {
-        let codes = reader.hamming_codes(FIELD_PDQ, r.view.item)?;
-        let record = VideoRecord::from_snippet(r.view.snippet);
+    let frames = |r: &Rec| -> neardup_index::Result<Vec<FrameHash>> {
+        let codes = reader.hamming_codes(FIELD_PDQ, r.item)?;
+        let record = VideoRecord::from_snippet(reader.record(r.item)?.snippet);
         Ok(frames_from_stored(record.as_ref(), &codes))
     };
     let params = CompareParams {
@@ -459,12 +554,12 @@ fn videos_match(
 fn neighbours(
     reader: &Reader,
     opts: &DedupeOptions,
-    recs: &[Rec<'_>],
+    recs: &[Rec],
     i: usize,
     look: impl Fn(u64) -> Option<usize>,
 ) -> neardup_index::Result<Vec<(usize, Strength)>> {
     let rec = &recs[i];
-    let item = rec.view.item;
+    let item = rec.item;
     let mut found: Vec<(usize, Strength)> = Vec::new();
     if opts.mode != Mode::Text && rec.kind.is_visual() {
         // Every code of the image (plain and extra), as the pair scan does;
@@ -514,13 +609,14 @@ fn neighbours(
 fn report(
     [(plain, plain_ends), (hubbed, hub_ends)]: [(&mut Clusters, &Vec<u32>); 2],
     per_link: u64,
-    nodes: &[MemberInfo],
-    recs: &[Rec<'_>],
+    reader: &Reader,
+    nodes: &[Node],
+    recs: &[Rec],
     hubs: &[(usize, usize)],
     mode: Mode,
     keep: impl Fn(&[usize]) -> bool,
     searched: u64,
-) -> DedupeReport {
+) -> neardup_index::Result<DedupeReport> {
     let pairs = (plain_ends.len() + hub_ends.len()) as u64 / per_link;
     let links_by_root = |c: &mut Clusters, ends: &[u32]| {
         let mut by_root: HashMap<usize, u64> = HashMap::new();
@@ -536,22 +632,28 @@ fn report(
         Mode::Text => "text",
         Mode::All => "post",
     };
+    let id_of = |i: usize| -> neardup_index::Result<String> {
+        Ok(reader.record(recs[i].item)?.id.to_string())
+    };
     let mut hub_items: HashMap<u32, Vec<String>> = HashMap::new();
     for &(i, _) in hubs {
-        hub_items
-            .entry(recs[i].node)
-            .or_default()
-            .push(recs[i].view.id.to_string());
+        hub_items.entry(recs[i].node).or_default().push(id_of(i)?);
     }
-    let summary = |g: &[usize]| summarize(kind, g.iter().map(|&n| nodes[n].clone()).collect());
+    let summary = |g: &[usize]| -> neardup_index::Result<ClusterSummary> {
+        let members = g
+            .iter()
+            .map(|&n| member_info(reader, &nodes[n], mode))
+            .collect::<neardup_index::Result<Vec<_>>>()?;
+        Ok(summarize(kind, members))
+    };
     let mut out: Vec<ClusterSummary> = Vec::new();
     for g in plain.groups().into_iter().filter(|g| keep(g)) {
-        let mut s = summary(&g);
+        let mut s = summary(&g)?;
         s.links = plain_links.get(&plain.find(g[0])).map(|n| n / per_link);
         out.push(s);
     }
     for g in hubbed.groups().into_iter().filter(|g| keep(g)) {
-        let mut s = summary(&g);
+        let mut s = summary(&g)?;
         s.links = hub_links.get(&hubbed.find(g[0])).map(|n| n / per_link);
         let ids = g
             .iter()
@@ -565,18 +667,20 @@ fn report(
     out.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.cluster.cmp(&b.cluster)));
     let mut hubs: Vec<Hub> = hubs
         .iter()
-        .map(|&(i, matches)| Hub {
-            id: recs[i].view.id.to_string(),
-            matches,
+        .map(|&(i, matches)| {
+            Ok(Hub {
+                id: id_of(i)?,
+                matches,
+            })
         })
-        .collect();
+        .collect::<neardup_index::Result<_>>()?;
     hubs.sort_by(|a, b| b.matches.cmp(&a.matches).then_with(|| a.id.cmp(&b.id)));
-    DedupeReport {
+    Ok(DedupeReport {
         clusters: out,
         hubs,
         searched,
         pairs,
-    }
+    })
 }
 
 /// The web address of every post (and item) that has one, by post id and
@@ -733,6 +837,45 @@ mod tests {
         );
         let texts = dedupe(&r, &opts(Mode::Text, None)).unwrap();
         assert_eq!(members(&texts), vec![vec!["p2#text", "p3#text"]]);
+    }
+
+    /// Nodes are found by the hash of their key, and unit tests hash by
+    /// length mod 3 (see `key_hash`): posts "pa", "pb" and "pc" all share
+    /// one hash, and must stay three posts whose items join each its own,
+    /// with the author of the post's first item that has one and its
+    /// earliest time.
+    #[test]
+    fn posts_whose_keys_share_a_hash_stay_apart() {
+        assert_eq!(key_hash("pa"), key_hash("pb"));
+        assert_eq!(key_hash("pa"), key_hash("pc"));
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::create(dir.path(), params()).unwrap();
+        let mut pa_img = image("pa/1.jpg", Some("pa"), 15, pdq(3, 0), false);
+        pa_img.author = String::new();
+        w.add(pa_img).unwrap();
+        w.add(image("pb/1.jpg", Some("pb"), 20, pdq(4, 0), false))
+            .unwrap();
+        w.add(image("pc/1.jpg", Some("pc"), 30, pdq(3, 2), false))
+            .unwrap();
+        // pa's caption comes later, at an earlier time, with the author.
+        w.add(text("pa", 12, sig(5, 0), false)).unwrap();
+        w.add(text("pb", 22, sig(5, 1), false)).unwrap();
+        w.commit().unwrap();
+        let r = Reader::open(dir.path()).unwrap();
+        let all = dedupe(&r, &opts(Mode::All, None)).unwrap();
+        assert_eq!(members(&all), vec![vec!["pa", "pb", "pc"]]);
+        let c = &all.clusters[0];
+        assert_eq!(c.size, 3);
+        assert_eq!(c.representative, "pa");
+        assert_eq!(c.first_author.as_deref(), Some("acc-pa"));
+        assert_eq!((c.first_seen, c.last_seen), (Some(12), Some(30)));
+        assert_eq!(c.distinct_authors, Some(3));
+        // pa-pc by picture, pa-pb by caption.
+        assert_eq!(c.links, Some(2));
+        // Images alone: pb's picture stands apart; pa and pc join.
+        let images = dedupe(&r, &opts(Mode::Image, None)).unwrap();
+        assert_eq!(members(&images), vec![vec!["pa/1.jpg", "pc/1.jpg"]]);
+        assert_eq!(images.clusters[0].first_author, None);
     }
 
     /// Regression: a MANIFEST whose `next_item` is huge (with a valid CRC)

@@ -460,7 +460,7 @@ impl Container {
     fn check(&self, i: usize, name: &dyn Fn() -> String) -> Result<&[u8]> {
         let data = self.raw(i);
         let bad = *self.checked[i].get_or_init(|| {
-            let got = crc32fast::hash(data);
+            let got = self.crc_releasing(self.sections[i].offset, data);
             (got != self.sections[i].crc).then_some(got)
         });
         match bad {
@@ -472,6 +472,30 @@ impl Container {
                 got,
             }),
         }
+    }
+
+    /// The CRC of `data`, the bytes of the map at `offset`, read in windows
+    /// whose pages are released once read (see [`Container::release_pages`]):
+    /// checking a section on first use then leaves mapped only the pages its
+    /// user goes on to touch, not the whole section.
+    fn crc_releasing(&self, offset: usize, data: &[u8]) -> u32 {
+        const WINDOW: usize = 16 << 20;
+        let mut crc = crc32fast::Hasher::new();
+        for (i, window) in data.chunks(WINDOW).enumerate() {
+            crc.update(window);
+            // SAFETY: as in `release_pages` (a read-only shared map of a
+            // file nobody writes, whose pages fault back in unchanged);
+            // the range lies inside the map (`data` is the map's bytes at
+            // `offset`), and memmap2 widens it to whole pages.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    offset + i * WINDOW,
+                    window.len(),
+                )
+            };
+        }
+        crc.finalize()
     }
 
     /// Checks the CRC of the whole body (every byte but the footer's CRC

@@ -120,6 +120,10 @@ pub struct VerifyReport {
     pub items: u64,
 }
 
+/// New items a pair scan probes the older segments with between two
+/// releases of the probing segment's pages (it reads them in order).
+const ITEMS_PER_RELEASE: usize = 1 << 15;
+
 /// How a reader checks what it maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReaderOptions {
@@ -591,37 +595,49 @@ impl Reader {
                 for (a, b, distance) in pairs {
                     on_pair(Pair { a, b, distance });
                 }
+                seg.release_pages();
             }
-            // Older segments (and this one, unless the join covered it).
+            // Older segments (and this one, unless the join covered it),
+            // one at a time: each is probed by every new item of this one,
+            // then its pages are released, so that the pages mapped at
+            // once are those of two segments, not of the whole index.
             let upto = if bulk { j } else { j + 1 };
             let all = seg.hamming_codes(f)?;
             let w = seg.words(f);
-            self.for_each_new_item(j, f, since, |x, entries| {
-                near.clear();
-                for e in entries.clone() {
-                    let code = &all[e * w..(e + 1) * w];
-                    for si in 0..upto {
+            for si in 0..upto {
+                let mut seen = 0usize;
+                self.for_each_new_item(j, f, since, |x, entries| {
+                    near.clear();
+                    for e in entries.clone() {
+                        let code = &all[e * w..(e + 1) * w];
                         found.clear();
                         items.clear();
                         self.segment_radius(si, f, code, r, &mut found)?;
                         self.entries_to_items(si, f, &found, &mut items)?;
                         near.extend(items.iter().filter(|t| t.0 < x).map(|t| (t.0, t.2)));
                     }
-                }
-                near.sort_unstable();
-                near.dedup_by_key(|t| t.0);
-                for &(a, distance) in &near {
-                    on_pair(Pair { a, b: x, distance });
-                }
-                Ok(())
-            })?;
+                    near.sort_unstable();
+                    near.dedup_by_key(|t| t.0);
+                    for &(a, distance) in &near {
+                        on_pair(Pair { a, b: x, distance });
+                    }
+                    seen += 1;
+                    if seen % ITEMS_PER_RELEASE == 0 {
+                        seg.release_pages();
+                    }
+                    Ok(())
+                })?;
+                self.segments[si].release_pages();
+            }
+            seg.release_pages();
         }
         Ok(())
     }
 
     /// Calls `on_pair` once for every pair of live items whose signatures in
     /// `field` share an LSH band and agree on at least `min_jaccard` of the
-    /// positions; `since` as for [`Reader::hamming_pairs`].
+    /// positions (in no particular order); `since` as for
+    /// [`Reader::hamming_pairs`].
     pub fn minhash_pairs(
         &self,
         field: &str,
@@ -663,33 +679,42 @@ impl Reader {
                 for (a, b, similarity) in pairs {
                     on_pair(SimPair { a, b, similarity });
                 }
+                seg.release_pages();
             }
+            // As in `hamming_pairs`: one probed segment at a time.
             let upto = if bulk { j } else { j + 1 };
             let all = seg.minhash_sigs(f)?;
-            self.for_each_new_item(j, f, since, |x, entries| {
-                near.clear();
-                for e in entries.clone() {
-                    let sig = &all[e * k..(e + 1) * k];
-                    for si in 0..upto {
+            for si in 0..upto {
+                let mut seen = 0usize;
+                self.for_each_new_item(j, f, since, |x, entries| {
+                    near.clear();
+                    for e in entries.clone() {
+                        let sig = &all[e * k..(e + 1) * k];
                         found.clear();
                         items.clear();
                         self.segment_minhash(si, f, sig, min_jaccard, &mut found)?;
                         self.entries_to_items(si, f, &found, &mut items)?;
                         near.extend(items.iter().filter(|t| t.0 < x).map(|t| (t.0, t.2)));
                     }
-                }
-                // Keep the best similarity per item.
-                near.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-                near.dedup_by_key(|t| t.0);
-                for &(a, similarity) in &near {
-                    on_pair(SimPair {
-                        a,
-                        b: x,
-                        similarity,
-                    });
-                }
-                Ok(())
-            })?;
+                    // Keep the best similarity per item.
+                    near.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+                    near.dedup_by_key(|t| t.0);
+                    for &(a, similarity) in &near {
+                        on_pair(SimPair {
+                            a,
+                            b: x,
+                            similarity,
+                        });
+                    }
+                    seen += 1;
+                    if seen % ITEMS_PER_RELEASE == 0 {
+                        seg.release_pages();
+                    }
+                    Ok(())
+                })?;
+                self.segments[si].release_pages();
+            }
+            seg.release_pages();
         }
         Ok(())
     }
@@ -861,6 +886,18 @@ impl Reader {
                 other => Some(other),
             })
         })
+    }
+
+    /// Drops this process's mappings of the index's pages: they stay in the
+    /// page cache, and the next read maps them again. Memory mapped files
+    /// count in the resident set as they are read; a long pass over a large
+    /// index (a full dedupe) calls this between its phases so that its
+    /// resident set holds the pages in use, not every page read. Advice
+    /// only: answers never change.
+    pub fn release_pages(&self) {
+        for seg in &self.segments {
+            seg.release_pages();
+        }
     }
 
     /// Counts and sizes, from the manifest (no file is read).
