@@ -91,11 +91,37 @@ pub fn frame_step(interval: f64, fps: f64) -> u64 {
     }
 }
 
+/// Which extra codes a [`Hasher`] computes for each sampled frame, beside
+/// its plain PDQ (see [`Hasher::extra`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtraCodes {
+    /// The region codes pictures get ([`crate::image::robust::extra_codes`]:
+    /// borders and letterboxes trimmed, a caption band removed, and the
+    /// centre), so that a bordered, letterboxed or captioned copy of a video
+    /// meets its original.
+    pub regions: bool,
+    /// The seven other dihedral codes of the frame (rotated and mirrored),
+    /// so that a mirrored copy of a video meets its original.
+    pub dihedral: bool,
+}
+
+impl ExtraCodes {
+    /// Whether any extra code is computed.
+    pub fn any(&self) -> bool {
+        self.regions || self.dihedral
+    }
+}
+
 /// A [`FrameSink`] that hashes every `step`-th frame.
 pub struct Hasher {
     step: u64,
+    extra_codes: ExtraCodes,
     /// The hashes, in display order.
     pub frames: Vec<FrameHash>,
+    /// The extra codes of the sampled frames, each with its frame's number
+    /// and time, in display order (empty unless asked for with
+    /// [`Hasher::with_extra`]). Only usable codes are kept.
+    pub extra: Vec<FrameHash>,
 }
 
 impl Hasher {
@@ -103,9 +129,81 @@ impl Hasher {
     pub fn new(step: u64) -> Self {
         Hasher {
             step: step.max(1),
+            extra_codes: ExtraCodes::default(),
             frames: Vec::new(),
+            extra: Vec::new(),
         }
     }
+
+    /// Also computes these extra codes for every sampled frame.
+    pub fn with_extra(mut self, extra: ExtraCodes) -> Self {
+        self.extra_codes = extra;
+        self
+    }
+}
+
+/// The usable extra codes of one frame picture (see [`ExtraCodes`]):
+/// its region codes (found and hashed, as a picture's, on the frame shrunk
+/// to fit 512 x 512), then its seven other dihedral codes (of the frame at
+/// its size, as its plain code), each once and none equal to `plain`.
+pub fn frame_extra_codes(img: &image::RgbImage, plain: &Pdq, which: ExtraCodes) -> Vec<Pdq> {
+    use crate::image::decode::{Decoded, HASH_SIDE};
+    let mut out: Vec<Pdq> = Vec::new();
+    if which.regions {
+        let (width, height) = img.dimensions();
+        let codes = if width <= HASH_SIDE && height <= HASH_SIDE {
+            crate::image::robust::extra_codes(img).codes
+        } else {
+            let small = crate::image::pipeline::fit_picture(
+                Decoded {
+                    pixels: img.clone(),
+                    width,
+                    height,
+                    orientation: image::metadata::Orientation::NoTransforms,
+                    format: image::ImageFormat::Png,
+                    reduction: 1,
+                },
+                HASH_SIDE,
+            );
+            crate::image::robust::extra_codes(&small).codes
+        };
+        out.extend(codes.into_iter().map(|c| c.pdq));
+    }
+    if which.dihedral {
+        let d = crate::image::pdq::pdq_dihedral_from_rgb(img);
+        out.extend(d.hashes[1..].iter().map(|&hash| Pdq {
+            hash,
+            quality: d.quality,
+            contrast: d.contrast,
+        }));
+    }
+    let mut seen = vec![plain.hash];
+    out.retain(|p| {
+        let keep = p.usable() && !seen.contains(&p.hash);
+        seen.push(p.hash);
+        keep
+    });
+    out
+}
+
+/// A frame list with each frame's extra codes right after it, as the
+/// index stores them and [`super::compare::compare`] reads them: entries
+/// with the frame's number that follow it. Both lists are in display
+/// order; an extra code whose frame is not in `frames` is left out.
+pub fn with_extra(frames: &[FrameHash], extra: &[FrameHash]) -> Vec<FrameHash> {
+    let mut out = Vec::with_capacity(frames.len() + extra.len());
+    let mut rest = extra;
+    for f in frames {
+        while rest.first().is_some_and(|e| e.frame < f.frame) {
+            rest = &rest[1..];
+        }
+        out.push(*f);
+        while let Some(e) = rest.first().filter(|e| e.frame == f.frame) {
+            out.push(*e);
+            rest = &rest[1..];
+        }
+    }
+    out
 }
 
 impl FrameSink for Hasher {
@@ -117,11 +215,21 @@ impl FrameSink for Hasher {
         let Some(img) = image::RgbImage::from_raw(width, height, rgb.to_vec()) else {
             return;
         };
+        let pdq = pdq_from_rgb(&img);
         self.frames.push(FrameHash {
             frame: index,
             t,
-            pdq: pdq_from_rgb(&img),
+            pdq,
         });
+        if self.extra_codes.any() {
+            for e in frame_extra_codes(&img, &pdq, self.extra_codes) {
+                self.extra.push(FrameHash {
+                    frame: index,
+                    t,
+                    pdq: e,
+                });
+            }
+        }
     }
 }
 

@@ -36,7 +36,9 @@ use mp4parse::CodecType;
 
 use crate::image::decode::DEFAULT_MAX_PIXELS;
 use error::VideoError;
-use frames::{frame_step, FrameHash, Hasher, Limits, DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES};
+use frames::{
+    frame_step, ExtraCodes, FrameHash, Hasher, Limits, DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES,
+};
 use probe::{matroska_codec, sniff_container, Container};
 
 /// How videos are hashed.
@@ -49,6 +51,11 @@ pub struct VideoOptions {
     /// Most frames decoded before the run stops (the result is then marked
     /// [`VideoHash::cut`]).
     pub max_frames: u64,
+    /// Extra codes computed for every sampled frame (none by default: the
+    /// frames are hashed as vPDQ hashes them). Indexing and `query --video`
+    /// ask for the region codes, and `query --video --dihedral` for the
+    /// dihedral ones too.
+    pub extra: ExtraCodes,
 }
 
 impl Default for VideoOptions {
@@ -57,6 +64,7 @@ impl Default for VideoOptions {
             frame_interval: DEFAULT_FRAME_INTERVAL,
             max_pixels: DEFAULT_MAX_PIXELS,
             max_frames: DEFAULT_MAX_FRAMES,
+            extra: ExtraCodes::default(),
         }
     }
 }
@@ -95,6 +103,10 @@ pub struct VideoHash {
     pub decode_errors: u64,
     /// The sampled frames' hashes, in display order (not pruned).
     pub frames: Vec<FrameHash>,
+    /// The sampled frames' extra codes ([`VideoOptions::extra`]), each
+    /// with its frame's number and time, in display order; see
+    /// [`frames::with_extra`] to merge them with [`VideoHash::frames`].
+    pub extra: Vec<FrameHash>,
 }
 
 /// Hashes one video: decodes it, samples frames every
@@ -171,7 +183,7 @@ fn hash_h264(
     limits: &Limits,
 ) -> Result<VideoHash, VideoError> {
     let fps = track.fps();
-    let mut hasher = Hasher::new(frame_step(opts.frame_interval, fps));
+    let mut hasher = Hasher::new(frame_step(opts.frame_interval, fps)).with_extra(opts.extra);
     let d = h264::decode(track, limits, &mut hasher)?;
     let last = track.display_times().last().copied().unwrap_or(0.0);
     let duration = if fps > 0.0 { last + 1.0 / fps } else { last };
@@ -187,6 +199,7 @@ fn hash_h264(
         truncated: track.truncated,
         decode_errors: d.errors,
         frames: hasher.frames,
+        extra: hasher.extra,
     })
 }
 
@@ -206,7 +219,7 @@ fn hash_with_ffmpeg(
     }
     let p = ffmpeg::probe(path)?;
     let step = frame_step(opts.frame_interval, p.fps);
-    let mut hasher = Hasher::new(step);
+    let mut hasher = Hasher::new(step).with_extra(opts.extra);
     let (decoded, cut) = ffmpeg::decode(path, &p, step, limits, &mut hasher)?;
     let duration = if p.duration > 0.0 {
         p.duration
@@ -227,5 +240,6 @@ fn hash_with_ffmpeg(
         truncated: false,
         decode_errors: 0,
         frames: hasher.frames,
+        extra: hasher.extra,
     })
 }
