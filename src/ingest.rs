@@ -735,6 +735,7 @@ pub fn index_video_options() -> VideoOptions {
         extra: crate::video::frames::ExtraCodes {
             regions: true,
             dihedral: false,
+            crops: false,
         },
         ..VideoOptions::default()
     }

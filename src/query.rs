@@ -314,6 +314,9 @@ impl<'r> Searcher<'r> {
             Query::Video(path) => {
                 let mut video = self.video;
                 video.extra.dihedral |= opts.dihedral;
+                // A cropped copy meets the stored centre codes through the
+                // query's centre crops.
+                video.extra.crops = true;
                 let v = crate::video::hash_video(path, &video)?;
                 self.by_video(&retained(&with_extra(&v.frames, &v.extra)), opts)?
             }

@@ -119,10 +119,12 @@ fn bordered(img: &RgbImage) -> RgbImage {
 const REGIONS: ExtraCodes = ExtraCodes {
     regions: true,
     dihedral: false,
+    crops: false,
 };
 const PLAIN: ExtraCodes = ExtraCodes {
     regions: false,
     dihedral: false,
+    crops: false,
 };
 
 #[test]
@@ -172,6 +174,7 @@ fn a_mirrored_copy_matches_with_dihedral_codes_only() {
         ExtraCodes {
             regions: true,
             dihedral: true,
+            crops: false,
         },
     );
     let c = compare(&with, &original, &p);
@@ -206,4 +209,27 @@ fn stored_frames_keep_their_extra_codes_and_times() {
             .map(|f| (f.frame, (f.t * 1000.0).round() / 1000.0, f.pdq.hash))
             .collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn a_cropped_copy_matches_through_the_query_centre_crops() {
+    let frames = clip_frames();
+    let original = hashed(&frames, RgbImage::clone, REGIONS);
+    // 5 % off each side's length, centred.
+    let crop = |img: &RgbImage| {
+        let (w, h) = img.dimensions();
+        let (cw, ch) = (w * 95 / 100, h * 95 / 100);
+        imageops::crop_imm(img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
+    };
+    let p = CompareParams::default();
+    let query = ExtraCodes {
+        regions: true,
+        dihedral: false,
+        crops: true,
+    };
+    let c = compare(&hashed(&frames, crop, query), &original, &p);
+    assert!(c.is_match && c.query_match_percent >= 80.0, "{c:?}");
+    // Without the crops, the region codes alone miss most frames.
+    let without = compare(&hashed(&frames, crop, REGIONS), &original, &p);
+    assert!(without.query_match_percent < 80.0, "{without:?}");
 }

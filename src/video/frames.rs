@@ -83,7 +83,11 @@ pub struct FrameHash {
 
 /// The frame-sampling rule: every `step`-th frame.
 pub fn frame_step(interval: f64, fps: f64) -> u64 {
-    let k = (interval * fps).floor();
+    // A frame rate measured from time stamps (25 frames in 1 s as
+    // 24.999999999999996) must not lose a frame to rounding: floor of 24.99
+    // would sample 24 frames apart where ffmpeg's 25/1 samples 25, and the
+    // two drift apart by 0.04 s a second.
+    let k = (interval * fps + 1e-6).floor();
     if k.is_finite() && k >= 1.0 {
         k as u64
     } else {
@@ -103,12 +107,22 @@ pub struct ExtraCodes {
     /// The seven other dihedral codes of the frame (rotated and mirrored),
     /// so that a mirrored copy of a video meets its original.
     pub dihedral: bool,
+    /// Centre crops of the frame at [`CROP_SCALES`] of its sides, for
+    /// queries: the stored centre code keeps 90 % of each side, so a copy
+    /// cropped to `c` of each side meets it through its own centre at
+    /// `0.9 / c` (a 5 % crop, `c = 0.95`, through its centre at 0.947).
+    pub crops: bool,
 }
+
+/// The shares of each side a query frame's centre crops keep
+/// ([`ExtraCodes::crops`]): together with the centre code (0.90) they meet
+/// copies cropped to between about 92 % and 98 % of each side.
+pub const CROP_SCALES: [f32; 3] = [0.93, 0.947, 0.967];
 
 impl ExtraCodes {
     /// Whether any extra code is computed.
     pub fn any(&self) -> bool {
-        self.regions || self.dihedral
+        self.regions || self.dihedral || self.crops
     }
 }
 
@@ -149,12 +163,13 @@ impl Hasher {
 pub fn frame_extra_codes(img: &image::RgbImage, plain: &Pdq, which: ExtraCodes) -> Vec<Pdq> {
     use crate::image::decode::{Decoded, HASH_SIDE};
     let mut out: Vec<Pdq> = Vec::new();
-    if which.regions {
+    if which.regions || which.crops {
         let (width, height) = img.dimensions();
-        let codes = if width <= HASH_SIDE && height <= HASH_SIDE {
-            crate::image::robust::extra_codes(img).codes
+        let shrunk;
+        let small = if width <= HASH_SIDE && height <= HASH_SIDE {
+            img
         } else {
-            let small = crate::image::pipeline::fit_picture(
+            shrunk = crate::image::pipeline::fit_picture(
                 Decoded {
                     pixels: img.clone(),
                     width,
@@ -165,9 +180,26 @@ pub fn frame_extra_codes(img: &image::RgbImage, plain: &Pdq, which: ExtraCodes) 
                 },
                 HASH_SIDE,
             );
-            crate::image::robust::extra_codes(&small).codes
+            &shrunk
         };
-        out.extend(codes.into_iter().map(|c| c.pdq));
+        if which.regions {
+            let codes = crate::image::robust::extra_codes(small).codes;
+            out.extend(codes.into_iter().map(|c| c.pdq));
+        }
+        if which.crops {
+            let (w, h) = small.dimensions();
+            for scale in CROP_SCALES {
+                let cw = ((w as f32 * scale).round() as u32).clamp(1, w);
+                let ch = ((h as f32 * scale).round() as u32).clamp(1, h);
+                out.push(crate::image::pdq::pdq_from_rgb_region(
+                    small,
+                    (w - cw) / 2,
+                    (h - ch) / 2,
+                    cw,
+                    ch,
+                ));
+            }
+        }
     }
     if which.dihedral {
         let d = crate::image::pdq::pdq_dihedral_from_rgb(img);
@@ -272,6 +304,7 @@ mod tests {
     fn step_follows_vpdq_frame_mod() {
         assert_eq!(frame_step(1.0, 30.0), 30);
         assert_eq!(frame_step(1.0, 29.97), 29);
+        assert_eq!(frame_step(1.0, 300.0 / (299.0 / 25.0 * 300.0 / 299.0)), 25);
         assert_eq!(frame_step(0.0, 30.0), 1);
         assert_eq!(frame_step(1.0, 0.5), 1, "below one frame per interval");
         assert_eq!(frame_step(f64::NAN, 30.0), 1);
