@@ -120,7 +120,7 @@ impl Default for IngestOptions {
             fields: FieldMap::default(),
             format: InputFormat::Auto,
             batch: 50_000,
-            video: VideoOptions::default(),
+            video: index_video_options(),
         }
     }
 }
@@ -615,7 +615,7 @@ fn work(
                     post,
                     digest,
                     (v.width, v.height, v.duration),
-                    &v.frames,
+                    &crate::video::frames::with_extra(&v.frames, &v.extra),
                     fields,
                 )),
                 Err(e) => Done::Failed(Failure {
@@ -727,9 +727,24 @@ fn file_digest(path: &Path) -> std::io::Result<Xxh3> {
     }
 }
 
-/// A video's item: one `pdq` code per retained frame, the frame list in
-/// the snippet ([`crate::schema::VideoRecord`]); low-information when no
-/// frame is usable (a black or flat video).
+/// How videos are hashed for the index unless told otherwise: the default
+/// sampling, with every frame's region codes
+/// ([`crate::video::frames::ExtraCodes::regions`]).
+pub fn index_video_options() -> VideoOptions {
+    VideoOptions {
+        extra: crate::video::frames::ExtraCodes {
+            regions: true,
+            dihedral: false,
+            crops: false,
+        },
+        ..VideoOptions::default()
+    }
+}
+
+/// A video's item: the `pdq` codes of its retained frames (each frame's
+/// plain code then its extra codes, `frames` listing them so), the frame
+/// list in the snippet ([`crate::schema::VideoRecord`]); low-information
+/// when no frame is usable (a black or flat video).
 fn video_item(
     id: String,
     path: &Path,

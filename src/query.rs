@@ -39,7 +39,7 @@ use crate::schema::{
 };
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
 use crate::video::compare::{compare, CompareParams, Comparison};
-use crate::video::frames::FrameHash;
+use crate::video::frames::{with_extra, FrameHash};
 use crate::video::stored::{frames_from_stored, retained};
 use crate::video::VideoOptions;
 
@@ -96,7 +96,7 @@ pub struct QueryOptions {
     pub min_similarity: f64,
     /// Most matches returned per query.
     pub limit: usize,
-    /// Also match rotated and flipped copies of an image.
+    /// Also match rotated and flipped copies of an image or a video.
     pub dihedral: bool,
     /// A video matches a video query when either vPDQ match percentage
     /// reaches this (default 80, as `neardup compare`).
@@ -258,7 +258,7 @@ impl<'r> Searcher<'r> {
             },
             video: VideoOptions {
                 max_pixels,
-                ..VideoOptions::default()
+                ..crate::ingest::index_video_options()
             },
         })
     }
@@ -268,6 +268,14 @@ impl<'r> Searcher<'r> {
     /// would (for measuring what the extra codes cost and bring).
     pub fn with_extra_codes(mut self, on: bool) -> Self {
         self.pipeline.pdq_extra = on;
+        self
+    }
+
+    /// Video queries sample a frame every `seconds` (0: every frame) instead
+    /// of one a second; as the index was made (`neardup index
+    /// --frame-interval`).
+    pub fn with_frame_interval(mut self, seconds: f64) -> Self {
+        self.video.frame_interval = seconds;
         self
     }
 
@@ -304,8 +312,13 @@ impl<'r> Searcher<'r> {
             }
             Query::Text(text) => self.by_text(text, opts.min_similarity)?,
             Query::Video(path) => {
-                let v = crate::video::hash_video(path, &self.video)?;
-                self.by_video(&retained(&v.frames), opts)?
+                let mut video = self.video;
+                video.extra.dihedral |= opts.dihedral;
+                // A cropped copy meets the stored centre codes through the
+                // query's centre crops.
+                video.extra.crops = true;
+                let v = crate::video::hash_video(path, &video)?;
+                self.by_video(&retained(&with_extra(&v.frames, &v.extra)), opts)?
             }
         };
         rank(&mut matches, opts.limit);

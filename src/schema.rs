@@ -51,7 +51,10 @@ use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 /// - 4: PDQ codes of quality < 50 are indexed too when their contrast is
 ///   high enough ([`crate::image::pdq::Pdq::usable`]).
 /// - 5: videos ([`Kind::Video`]) with their frame codes in the `pdq` field.
-pub const SCHEMA_VERSION: u32 = 5;
+/// - 6: a video frame's region codes (borders trimmed, caption band
+///   removed, centre) follow its plain code; its [`VideoFrame::codes`]
+///   says how many codes it owns.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The oldest schema this build reads. A schema-1 index stays correct to
 /// query and dedupe (its codes are plain PDQ codes, a query's extra codes
@@ -328,16 +331,20 @@ pub struct VideoFrame {
     pub frame: u64,
     /// Presentation time in seconds.
     pub t: f64,
-    /// PDQ quality of the frame (0..=100).
+    /// PDQ quality of the frame (0..=100): of its first stored code.
     pub quality: u8,
+    /// How many `pdq` codes the frame owns: its plain code, then its
+    /// extra codes (1 in indexes of schema 5).
+    pub codes: u32,
 }
 
 /// What a video item's record carries besides its codes: its size,
 /// duration and frames. Frame `i` owns the item's `i`-th `pdq` code.
 ///
 /// Stored in the item's snippet as one line, `video/1 WxH DURATION` then
-/// ` FRAME:SECONDS:QUALITY` per frame (seconds with 3 decimals), which the
-/// index stores as any snippet; the index crate never looks inside.
+/// ` FRAME:SECONDS:QUALITY` per frame (seconds with 3 decimals), and
+/// `:CODES` after a frame that owns more than one code, which the index
+/// stores as any snippet; the index crate never looks inside.
 ///
 /// ```
 /// use neardup::schema::{VideoFrame, VideoRecord};
@@ -345,9 +352,12 @@ pub struct VideoFrame {
 ///     width: 640,
 ///     height: 360,
 ///     duration: 12.5,
-///     frames: vec![VideoFrame { frame: 30, t: 1.0, quality: 97 }],
+///     frames: vec![
+///         VideoFrame { frame: 30, t: 1.0, quality: 97, codes: 1 },
+///         VideoFrame { frame: 60, t: 2.0, quality: 90, codes: 3 },
+///     ],
 /// };
-/// assert_eq!(v.to_snippet(), "video/1 640x360 12.500 30:1.000:97");
+/// assert_eq!(v.to_snippet(), "video/1 640x360 12.500 30:1.000:97 60:2.000:90:3");
 /// assert_eq!(VideoRecord::from_snippet(&v.to_snippet()), Some(v));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -373,6 +383,9 @@ impl VideoRecord {
         );
         for f in &self.frames {
             s.push_str(&format!(" {}:{:.3}:{}", f.frame, f.t, f.quality));
+            if f.codes != 1 {
+                s.push_str(&format!(":{}", f.codes));
+            }
         }
         s
     }
@@ -393,10 +406,19 @@ impl VideoRecord {
             let frame = f.next()?.parse().ok()?;
             let t: f64 = f.next()?.parse().ok()?;
             let quality = f.next()?.parse().ok()?;
-            if !t.is_finite() || f.next().is_some() {
+            let codes: u32 = match f.next() {
+                Some(n) => n.parse().ok()?,
+                None => 1,
+            };
+            if !t.is_finite() || codes == 0 || f.next().is_some() {
                 return None;
             }
-            frames.push(VideoFrame { frame, t, quality });
+            frames.push(VideoFrame {
+                frame,
+                t,
+                quality,
+                codes,
+            });
         }
         Some(VideoRecord {
             width: w.parse().ok()?,
@@ -438,11 +460,13 @@ mod tests {
                     frame: 0,
                     t: 0.0,
                     quality: 100,
+                    codes: 1,
                 },
                 VideoFrame {
                     frame: 31,
                     t: 1.033,
                     quality: 50,
+                    codes: 6,
                 },
             ],
         };
@@ -452,6 +476,8 @@ mod tests {
             "video/1",
             "video/1 1x2",
             "video/1 1x2 3 0:0",
+            "video/1 1x2 3 0:0:90:0",
+            "video/1 1x2 3 0:0:90:2:1",
             "a caption",
         ] {
             assert_eq!(VideoRecord::from_snippet(junk), None, "{junk:?}");

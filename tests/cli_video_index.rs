@@ -244,3 +244,42 @@ fn the_report_shows_video_members_by_the_frame_that_matched() {
         assert!(d <= 48, "a video thumbnail {d} bits from the still");
     }
 }
+
+/// The number of `pdq` codes an index holds (`neardup stats`).
+fn pdq_codes(idx: &Path) -> u64 {
+    let o = neardup(&["stats", "--index", s(idx), "--format", "json"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("stats JSON");
+    v["codes"]["pdq"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no pdq count: {v}"))
+}
+
+#[test]
+fn index_frame_interval_samples_more_frames_and_the_query_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = indexed_source(dir.path());
+    let half = dir.path().join("half");
+    let o = index(&half, &["--frame-interval", "0.5", s(&media("clip.mp4"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Frames every half second: more retained frames, so more codes.
+    let (n1, n2) = (pdq_codes(&one), pdq_codes(&half));
+    assert!(n2 > n1, "codes at 1 s: {n1}, at 0.5 s: {n2}");
+    let (code, answers) = query(
+        &half,
+        &["--frame-interval", "0.5", "--video", s(&media("clip.mp4"))],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(answers[0][0]["query_match_percent"].as_f64(), Some(100.0));
+    assert_eq!(
+        answers[0][0]["compared_match_percent"].as_f64(),
+        Some(100.0)
+    );
+    // A negative interval is refused before anything is indexed.
+    let o = index(
+        &dir.path().join("bad"),
+        &["--frame-interval=-1", s(&media("clip.mp4"))],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--frame-interval"), "{}", stderr(&o));
+}

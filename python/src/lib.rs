@@ -612,7 +612,7 @@ fn ingest(
                 },
                 batch,
                 format: Default::default(),
-                video: Default::default(),
+                video: neardup::ingest::index_video_options(),
             };
             let mut sink = Collect(Vec::new());
             for f in &walk_failures {

@@ -106,7 +106,7 @@ pub struct Args {
 }
 
 /// A frame interval: a finite number of seconds, 0 or more.
-fn parse_interval(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_interval(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(format!("{s:?} is not a number of seconds >= 0")),
@@ -134,6 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         frame_interval: args.frame_interval,
         max_pixels: args.max_pixels,
         max_frames: args.max_frames,
+        ..VideoOptions::default()
     };
     let opts = PipelineOptions {
         max_pixels: args.max_pixels,

@@ -57,6 +57,12 @@ pub struct Args {
     /// Refuse images with more pixels than this (checked before decoding).
     #[arg(long, value_name = "N", default_value_t = neardup::image::decode::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
+    /// Videos: seconds between hashed frames (0 = every frame). Query
+    /// with the same `--frame-interval`.
+    #[arg(long, value_name = "SECONDS",
+          default_value_t = neardup::video::frames::DEFAULT_FRAME_INTERVAL,
+          value_parser = super::hash::parse_interval)]
+    frame_interval: f64,
     /// Items per commit: a crash loses at most this many.
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     batch: usize,
@@ -195,7 +201,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         batch: args.batch,
         video: neardup::video::VideoOptions {
             max_pixels: args.max_pixels,
-            ..Default::default()
+            frame_interval: args.frame_interval,
+            ..neardup::ingest::index_video_options()
         },
     };
     let result = ingest(&mut writer, &hasher, &inputs, &opts, &mut sink);

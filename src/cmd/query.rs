@@ -61,9 +61,15 @@ pub struct Args {
     /// Most matches per query.
     #[arg(long, value_name = "N", default_value_t = 50)]
     limit: usize,
-    /// Also match rotated and flipped copies of an image.
+    /// Also match rotated and flipped copies of an image or a video.
     #[arg(long)]
     dihedral: bool,
+    /// Videos: seconds between the query's hashed frames (0 = every
+    /// frame); as the index was made with.
+    #[arg(long, value_name = "SECONDS",
+          default_value_t = neardup::video::frames::DEFAULT_FRAME_INTERVAL,
+          value_parser = super::hash::parse_interval)]
+    frame_interval: f64,
     /// Refuse query images with more pixels than this.
     #[arg(long, value_name = "N", default_value_t = neardup::image::decode::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
@@ -107,7 +113,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reader = neardup_index::Reader::open_with(&dir, neardup_index::ReaderOptions::lazy())
         .with_context(|| format!("{}: cannot open index", dir.display()))?;
     let searcher = Searcher::new(&reader, args.max_pixels)
-        .with_context(|| format!("{}: cannot search index", dir.display()))?;
+        .with_context(|| format!("{}: cannot search index", dir.display()))?
+        .with_frame_interval(args.frame_interval);
     let mut answers = Vec::with_capacity(queries.len());
     for q in &queries {
         answers.push(

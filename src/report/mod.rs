@@ -185,6 +185,14 @@ fn shown_frame(
     let frames = crate::schema::VideoRecord::from_snippet(view.snippet)
         .map(|r| r.frames)
         .unwrap_or_default();
-    let f = code.and_then(|j| frames.get(j)).or(frames.first());
+    // Each frame owns `codes` consecutive codes (its plain code first).
+    let owner = |j: usize| {
+        let mut end = 0usize;
+        frames.iter().find(|f| {
+            end += f.codes.max(1) as usize;
+            j < end
+        })
+    };
+    let f = code.and_then(owner).or(frames.first());
     Ok(f.map_or((0, 0.0), |f| (f.frame, f.t)))
 }

@@ -69,22 +69,64 @@ pub struct Comparison {
     pub segments: Vec<Segment>,
 }
 
-fn usable(frames: &[FrameHash], min_quality: u8) -> Vec<&FrameHash> {
-    frames
-        .iter()
-        .filter(|f| f.pdq.quality >= min_quality)
-        .collect()
+/// One frame's usable codes: its plain code, then the extra codes that
+/// follow it in the frame list with the same frame number (region codes,
+/// dihedral codes). Two frames match when any code of one is within the
+/// distance of any code of the other.
+struct Unit {
+    frame: u64,
+    t: f64,
+    hashes: Vec<Hash256>,
 }
 
-fn unique(frames: &[&FrameHash]) -> Vec<Hash256> {
-    let mut hashes: Vec<Hash256> = frames.iter().map(|f| f.pdq.hash).collect();
-    hashes.sort_unstable_by_key(|h| h.0);
-    hashes.dedup();
-    hashes
+impl Unit {
+    fn distance(&self, other: &Unit) -> u32 {
+        self.hashes
+            .iter()
+            .flat_map(|a| other.hashes.iter().map(move |b| a.distance(b)))
+            .min()
+            .unwrap_or(256)
+    }
+}
+
+/// The frames as units (see [`Unit`]), codes of quality below `min_quality`
+/// left out, frames left with no code dropped.
+fn units(frames: &[FrameHash], min_quality: u8) -> Vec<Unit> {
+    let mut out: Vec<Unit> = Vec::new();
+    let mut previous: Option<u64> = None;
+    for f in frames {
+        let continues = previous == Some(f.frame);
+        previous = Some(f.frame);
+        if f.pdq.quality < min_quality {
+            continue;
+        }
+        match out.last_mut() {
+            Some(u) if continues && u.frame == f.frame => u.hashes.push(f.pdq.hash),
+            _ => out.push(Unit {
+                frame: f.frame,
+                t: f.t,
+                hashes: vec![f.pdq.hash],
+            }),
+        }
+    }
+    out
+}
+
+/// The distinct units: repeated frames (the same codes) count once.
+fn unique(units: &[Unit]) -> Vec<&Unit> {
+    let mut refs: Vec<&Unit> = units.iter().collect();
+    refs.sort_unstable_by(|a, b| {
+        a.hashes
+            .iter()
+            .map(|h| h.0)
+            .cmp(b.hashes.iter().map(|h| h.0))
+    });
+    refs.dedup_by(|a, b| a.hashes == b.hashes);
+    refs
 }
 
 /// Percentage of `a` with a match in `b` (0 when `a` is empty).
-fn percent_found(a: &[Hash256], b: &[Hash256], distance: u32) -> f64 {
+fn percent_found(a: &[&Unit], b: &[&Unit], distance: u32) -> f64 {
     if a.is_empty() {
         return 0.0;
     }
@@ -95,10 +137,13 @@ fn percent_found(a: &[Hash256], b: &[Hash256], distance: u32) -> f64 {
     found as f64 * 100.0 / a.len() as f64
 }
 
-/// Compares a query video's frames with another's.
+/// Compares a query video's frames with another's. A frame's extra codes
+/// (entries after it with its frame number) count as the frame: it is
+/// found when any of its codes is within the distance of any code of a
+/// frame of the other video.
 pub fn compare(query: &[FrameHash], compared: &[FrameHash], p: &CompareParams) -> Comparison {
-    let q = usable(query, p.min_quality);
-    let c = usable(compared, p.min_quality);
+    let q = units(query, p.min_quality);
+    let c = units(compared, p.min_quality);
     let (qu, cu) = (unique(&q), unique(&c));
     let (qp, cp) = if qu.is_empty() || cu.is_empty() {
         (0.0, 0.0)
@@ -117,7 +162,7 @@ pub fn compare(query: &[FrameHash], compared: &[FrameHash], p: &CompareParams) -
 }
 
 /// The typical time between sampled frames (median step), at least 1/60 s.
-fn median_step(frames: &[&FrameHash]) -> f64 {
+fn median_step(frames: &[Unit]) -> f64 {
     let mut steps: Vec<f64> = frames.windows(2).map(|w| w[1].t - w[0].t).collect();
     steps.retain(|s| *s > 0.0);
     if steps.is_empty() {
@@ -127,7 +172,7 @@ fn median_step(frames: &[&FrameHash]) -> f64 {
     steps[steps.len() / 2].max(1.0 / 60.0)
 }
 
-fn segments(q: &[&FrameHash], c: &[&FrameHash], distance: u32) -> Vec<Segment> {
+fn segments(q: &[Unit], c: &[Unit], distance: u32) -> Vec<Segment> {
     let step = median_step(q).max(median_step(c));
     // An offset may drift by two sampling steps (the two videos' samples
     // fall at different instants; half a step more absorbs rounding of the
@@ -137,9 +182,9 @@ fn segments(q: &[&FrameHash], c: &[&FrameHash], distance: u32) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
     let mut open: Option<(Segment, f64)> = None;
     for f in q {
-        let matches: Vec<(&FrameHash, u32)> = c
+        let matches: Vec<(&Unit, u32)> = c
             .iter()
-            .map(|g| (*g, f.pdq.hash.distance(&g.pdq.hash)))
+            .map(|g| (g, f.distance(g)))
             .filter(|(_, d)| *d <= distance)
             .collect();
         if matches.is_empty() {

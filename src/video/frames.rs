@@ -83,7 +83,11 @@ pub struct FrameHash {
 
 /// The frame-sampling rule: every `step`-th frame.
 pub fn frame_step(interval: f64, fps: f64) -> u64 {
-    let k = (interval * fps).floor();
+    // A frame rate measured from time stamps (25 frames in 1 s as
+    // 24.999999999999996) must not lose a frame to rounding: floor of 24.99
+    // would sample 24 frames apart where ffmpeg's 25/1 samples 25, and the
+    // two drift apart by 0.04 s a second.
+    let k = (interval * fps + 1e-6).floor();
     if k.is_finite() && k >= 1.0 {
         k as u64
     } else {
@@ -91,11 +95,47 @@ pub fn frame_step(interval: f64, fps: f64) -> u64 {
     }
 }
 
+/// Which extra codes a [`Hasher`] computes for each sampled frame, beside
+/// its plain PDQ (see [`Hasher::extra`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtraCodes {
+    /// The region codes pictures get ([`crate::image::robust::extra_codes`]:
+    /// borders and letterboxes trimmed, a caption band removed, and the
+    /// centre), so that a bordered, letterboxed or captioned copy of a video
+    /// meets its original.
+    pub regions: bool,
+    /// The seven other dihedral codes of the frame (rotated and mirrored),
+    /// so that a mirrored copy of a video meets its original.
+    pub dihedral: bool,
+    /// Centre crops of the frame at [`CROP_SCALES`] of its sides, for
+    /// queries: the stored centre code keeps 90 % of each side, so a copy
+    /// cropped to `c` of each side meets it through its own centre at
+    /// `0.9 / c` (a 5 % crop, `c = 0.95`, through its centre at 0.947).
+    pub crops: bool,
+}
+
+/// The shares of each side a query frame's centre crops keep
+/// ([`ExtraCodes::crops`]): together with the centre code (0.90) they meet
+/// copies cropped to between about 92 % and 98 % of each side.
+pub const CROP_SCALES: [f32; 3] = [0.93, 0.947, 0.967];
+
+impl ExtraCodes {
+    /// Whether any extra code is computed.
+    pub fn any(&self) -> bool {
+        self.regions || self.dihedral || self.crops
+    }
+}
+
 /// A [`FrameSink`] that hashes every `step`-th frame.
 pub struct Hasher {
     step: u64,
+    extra_codes: ExtraCodes,
     /// The hashes, in display order.
     pub frames: Vec<FrameHash>,
+    /// The extra codes of the sampled frames, each with its frame's number
+    /// and time, in display order (empty unless asked for with
+    /// [`Hasher::with_extra`]). Only usable codes are kept.
+    pub extra: Vec<FrameHash>,
 }
 
 impl Hasher {
@@ -103,9 +143,99 @@ impl Hasher {
     pub fn new(step: u64) -> Self {
         Hasher {
             step: step.max(1),
+            extra_codes: ExtraCodes::default(),
             frames: Vec::new(),
+            extra: Vec::new(),
         }
     }
+
+    /// Also computes these extra codes for every sampled frame.
+    pub fn with_extra(mut self, extra: ExtraCodes) -> Self {
+        self.extra_codes = extra;
+        self
+    }
+}
+
+/// The usable extra codes of one frame picture (see [`ExtraCodes`]):
+/// its region codes (found and hashed, as a picture's, on the frame shrunk
+/// to fit 512 x 512), then its seven other dihedral codes (of the frame at
+/// its size, as its plain code), each once and none equal to `plain`.
+pub fn frame_extra_codes(img: &image::RgbImage, plain: &Pdq, which: ExtraCodes) -> Vec<Pdq> {
+    use crate::image::decode::{Decoded, HASH_SIDE};
+    let mut out: Vec<Pdq> = Vec::new();
+    if which.regions || which.crops {
+        let (width, height) = img.dimensions();
+        let shrunk;
+        let small = if width <= HASH_SIDE && height <= HASH_SIDE {
+            img
+        } else {
+            shrunk = crate::image::pipeline::fit_picture(
+                Decoded {
+                    pixels: img.clone(),
+                    width,
+                    height,
+                    orientation: image::metadata::Orientation::NoTransforms,
+                    format: image::ImageFormat::Png,
+                    reduction: 1,
+                },
+                HASH_SIDE,
+            );
+            &shrunk
+        };
+        if which.regions {
+            let codes = crate::image::robust::extra_codes(small).codes;
+            out.extend(codes.into_iter().map(|c| c.pdq));
+        }
+        if which.crops {
+            let (w, h) = small.dimensions();
+            for scale in CROP_SCALES {
+                let cw = ((w as f32 * scale).round() as u32).clamp(1, w);
+                let ch = ((h as f32 * scale).round() as u32).clamp(1, h);
+                out.push(crate::image::pdq::pdq_from_rgb_region(
+                    small,
+                    (w - cw) / 2,
+                    (h - ch) / 2,
+                    cw,
+                    ch,
+                ));
+            }
+        }
+    }
+    if which.dihedral {
+        let d = crate::image::pdq::pdq_dihedral_from_rgb(img);
+        out.extend(d.hashes[1..].iter().map(|&hash| Pdq {
+            hash,
+            quality: d.quality,
+            contrast: d.contrast,
+        }));
+    }
+    let mut seen = vec![plain.hash];
+    out.retain(|p| {
+        let keep = p.usable() && !seen.contains(&p.hash);
+        seen.push(p.hash);
+        keep
+    });
+    out
+}
+
+/// A frame list with each frame's extra codes right after it, as the
+/// index stores them and [`super::compare::compare`] reads them: entries
+/// with the frame's number that follow it. Both lists are in display
+/// order; an extra code whose frame is not in `frames` is left out.
+pub fn with_extra(frames: &[FrameHash], extra: &[FrameHash]) -> Vec<FrameHash> {
+    let mut out = Vec::with_capacity(frames.len() + extra.len());
+    let mut rest = extra;
+    for f in frames {
+        while rest.first().is_some_and(|e| e.frame < f.frame) {
+            rest = &rest[1..];
+        }
+        out.push(*f);
+        while let Some(e) = rest.first().filter(|e| e.frame == f.frame) {
+            out.push(*e);
+            rest = &rest[1..];
+        }
+    }
+    out
 }
 
 impl FrameSink for Hasher {
@@ -117,11 +247,21 @@ impl FrameSink for Hasher {
         let Some(img) = image::RgbImage::from_raw(width, height, rgb.to_vec()) else {
             return;
         };
+        let pdq = pdq_from_rgb(&img);
         self.frames.push(FrameHash {
             frame: index,
             t,
-            pdq: pdq_from_rgb(&img),
+            pdq,
         });
+        if self.extra_codes.any() {
+            for e in frame_extra_codes(&img, &pdq, self.extra_codes) {
+                self.extra.push(FrameHash {
+                    frame: index,
+                    t,
+                    pdq: e,
+                });
+            }
+        }
     }
 }
 
@@ -164,6 +304,7 @@ mod tests {
     fn step_follows_vpdq_frame_mod() {
         assert_eq!(frame_step(1.0, 30.0), 30);
         assert_eq!(frame_step(1.0, 29.97), 29);
+        assert_eq!(frame_step(1.0, 300.0 / (299.0 / 25.0 * 300.0 / 299.0)), 25);
         assert_eq!(frame_step(0.0, 30.0), 1);
         assert_eq!(frame_step(1.0, 0.5), 1, "below one frame per interval");
         assert_eq!(frame_step(f64::NAN, 30.0), 1);

@@ -37,7 +37,8 @@ use mp4parse::CodecType;
 use crate::image::decode::DEFAULT_MAX_PIXELS;
 use error::VideoError;
 use frames::{
-    frame_step, FrameHash, FrameSink, Hasher, Limits, DEFAULT_FRAME_INTERVAL, DEFAULT_MAX_FRAMES,
+    frame_step, ExtraCodes, FrameHash, FrameSink, Hasher, Limits, DEFAULT_FRAME_INTERVAL,
+    DEFAULT_MAX_FRAMES,
 };
 use probe::{matroska_codec, sniff_container, Container};
 
@@ -51,6 +52,11 @@ pub struct VideoOptions {
     /// Most frames decoded before the run stops (the result is then marked
     /// [`VideoHash::cut`]).
     pub max_frames: u64,
+    /// Extra codes computed for every sampled frame (none by default: the
+    /// frames are hashed as vPDQ hashes them). Indexing and `query --video`
+    /// ask for the region codes, and `query --video --dihedral` for the
+    /// dihedral ones too.
+    pub extra: ExtraCodes,
 }
 
 impl Default for VideoOptions {
@@ -59,6 +65,7 @@ impl Default for VideoOptions {
             frame_interval: DEFAULT_FRAME_INTERVAL,
             max_pixels: DEFAULT_MAX_PIXELS,
             max_frames: DEFAULT_MAX_FRAMES,
+            extra: ExtraCodes::default(),
         }
     }
 }
@@ -97,16 +104,20 @@ pub struct VideoHash {
     pub decode_errors: u64,
     /// The sampled frames' hashes, in display order (not pruned).
     pub frames: Vec<FrameHash>,
+    /// The sampled frames' extra codes ([`VideoOptions::extra`]), each
+    /// with its frame's number and time, in display order; see
+    /// [`frames::with_extra`] to merge them with [`VideoHash::frames`].
+    pub extra: Vec<FrameHash>,
 }
 
 /// Hashes one video: decodes it, samples frames every
 /// `opts.frame_interval` seconds and computes their PDQ.
 pub fn hash_video(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError> {
-    let interval = opts.frame_interval;
+    let (interval, extra) = (opts.frame_interval, opts.extra);
     let (meta, hasher) = guarded(path, || {
         read_video(path, &limits_of(opts), |fps| {
             let step = frame_step(interval, fps);
-            (Hasher::new(step), step)
+            (Hasher::new(step).with_extra(extra), step)
         })
     })?;
     Ok(VideoHash {
@@ -121,6 +132,7 @@ pub fn hash_video(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoEr
         truncated: meta.truncated,
         decode_errors: meta.decode_errors,
         frames: hasher.frames,
+        extra: hasher.extra,
     })
 }
 

@@ -4,8 +4,12 @@
 //! An indexed video keeps the sampled frames of quality >= 50 (vPDQ's
 //! comparison ignores the others, and a dark or flat frame would match
 //! every other dark frame), pruned ([`super::frames::prune`]: a still shot
-//! costs one code). Frame `i` of the [`VideoRecord`] owns the item's `i`-th
-//! `pdq` code, so a matched code maps back to its frame and second.
+//! costs one code). Each kept frame stores its plain code, then its usable
+//! extra codes (region codes: borders trimmed, caption band removed,
+//! centre; see [`super::frames::ExtraCodes`]). The frames of the
+//! [`VideoRecord`] own the item's `pdq` codes in order, each as many as its
+//! [`VideoFrame::codes`] says (one in indexes written before frames had
+//! extra codes), so a matched code maps back to its frame and second.
 //!
 //! ```
 //! use neardup::image::code::Hash256;
@@ -22,6 +26,7 @@
 //! let kept = retained(&[f(0, 0, 100), f(1, 0, 100), f(2, 7, 10), f(3, u64::MAX, 90)]);
 //! assert_eq!(kept.iter().map(|f| f.frame).collect::<Vec<_>>(), [0, 3]);
 //! let record = to_record(640, 360, 4.0, &kept);
+//! assert_eq!(record.frames.iter().map(|f| f.codes).collect::<Vec<_>>(), [1, 1]);
 //! let codes: Vec<&[u64]> = kept.iter().map(|f| f.pdq.hash.0.as_slice()).collect();
 //! assert_eq!(frames_from_stored(Some(&record), &codes), kept.iter().map(|f| FrameHash {
 //!     pdq: Pdq { contrast: 0, ..f.pdq }, ..*f }).collect::<Vec<_>>());
@@ -31,32 +36,67 @@ use crate::image::code::Hash256;
 use crate::image::pdq::{Pdq, PDQ_MIN_QUALITY};
 use crate::schema::{VideoFrame, VideoRecord};
 
-use super::frames::{prune, FrameHash, PRUNE_DISTANCE};
+use super::frames::{FrameHash, PRUNE_DISTANCE};
 
-/// The frames of a video that are indexed: quality >= 50, then pruned.
+/// The frames of a video that are indexed, from a frame list in which each
+/// frame's extra codes follow it with its frame number
+/// ([`super::frames::with_extra`]): codes of quality < 50 dropped (a plain
+/// code so dropped leaves the frame its usable extra codes), frames with no
+/// code left dropped, then the frames pruned by their first code (a frame
+/// within [`PRUNE_DISTANCE`] bits of the last one kept is left out, with
+/// its extra codes).
 pub fn retained(frames: &[FrameHash]) -> Vec<FrameHash> {
-    let usable: Vec<FrameHash> = frames
-        .iter()
-        .filter(|f| f.pdq.quality >= PDQ_MIN_QUALITY)
-        .copied()
-        .collect();
-    prune(&usable, PRUNE_DISTANCE)
+    let mut out: Vec<FrameHash> = Vec::new();
+    let mut last: Option<Hash256> = None;
+    let mut current: Option<(u64, bool)> = None; // (frame, kept)
+    let mut previous: Option<u64> = None;
+    for f in frames {
+        let continues = previous == Some(f.frame);
+        previous = Some(f.frame);
+        if f.pdq.quality < PDQ_MIN_QUALITY {
+            continue;
+        }
+        match current {
+            Some((frame, kept)) if continues && frame == f.frame => {
+                if kept {
+                    out.push(*f);
+                }
+            }
+            _ => {
+                let keep = last.is_none_or(|h| h.distance(&f.pdq.hash) > PRUNE_DISTANCE);
+                if keep {
+                    last = Some(f.pdq.hash);
+                    out.push(*f);
+                }
+                current = Some((f.frame, keep));
+            }
+        }
+    }
+    out
 }
 
-/// The record of a video with these retained frames.
+/// The record of a video with these retained frames (as [`retained`]
+/// returns them: a frame's codes are consecutive entries with its number).
 pub fn to_record(width: u32, height: u32, duration: f64, frames: &[FrameHash]) -> VideoRecord {
+    let mut listed: Vec<VideoFrame> = Vec::new();
+    let mut previous: Option<u64> = None;
+    for f in frames {
+        match listed.last_mut() {
+            Some(v) if previous == Some(f.frame) => v.codes += 1,
+            _ => listed.push(VideoFrame {
+                frame: f.frame,
+                t: f.t,
+                quality: f.pdq.quality,
+                codes: 1,
+            }),
+        }
+        previous = Some(f.frame);
+    }
     VideoRecord {
         width,
         height,
         duration,
-        frames: frames
-            .iter()
-            .map(|f| VideoFrame {
-                frame: f.frame,
-                t: f.t,
-                quality: f.pdq.quality,
-            })
-            .collect(),
+        frames: listed,
     }
 }
 
@@ -65,26 +105,34 @@ pub fn code_hash(code: &[u64]) -> Option<Hash256> {
     <[u64; 4]>::try_from(code).ok().map(Hash256)
 }
 
-/// The frames of a stored video: its record's frames with their codes.
-/// When the record is missing or does not list one frame per code (a
-/// damaged record), frame `i` is the `i`-th code at second `i`, quality
-/// 100, so matching still works and only the times are wrong.
+/// The frames of a stored video: its record's frames with their codes, a
+/// frame with several codes as consecutive entries with its number (as
+/// [`super::compare::compare`] reads them). When the record is missing or
+/// does not account for every code (a damaged record), code `i` is a frame
+/// of its own at second `i`, quality 100, so matching still works and only
+/// the times are wrong.
 pub fn frames_from_stored(record: Option<&VideoRecord>, codes: &[&[u64]]) -> Vec<FrameHash> {
-    let listed = record.filter(|r| r.frames.len() == codes.len());
+    let listed = record
+        .filter(|r| r.frames.iter().map(|f| u64::from(f.codes)).sum::<u64>() == codes.len() as u64);
+    let owners: Vec<(u64, f64, u8)> = match listed {
+        Some(r) => r
+            .frames
+            .iter()
+            .flat_map(|f| std::iter::repeat_n((f.frame, f.t, f.quality), f.codes as usize))
+            .collect(),
+        None => (0..codes.len())
+            .map(|i| (i as u64, i as f64, 100))
+            .collect(),
+    };
     codes
         .iter()
-        .enumerate()
-        .filter_map(|(i, code)| {
-            let hash = code_hash(code)?;
-            let (frame, t, quality) = match listed {
-                Some(r) => (r.frames[i].frame, r.frames[i].t, r.frames[i].quality),
-                None => (i as u64, i as f64, 100),
-            };
+        .zip(owners)
+        .filter_map(|(code, (frame, t, quality))| {
             Some(FrameHash {
                 frame,
                 t,
                 pdq: Pdq {
-                    hash,
+                    hash: code_hash(code)?,
                     quality,
                     contrast: 0,
                 },
@@ -96,6 +144,18 @@ pub fn frames_from_stored(record: Option<&VideoRecord>, codes: &[&[u64]]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn f(frame: u64, word: u64, quality: u8) -> FrameHash {
+        FrameHash {
+            frame,
+            t: frame as f64,
+            pdq: Pdq {
+                hash: Hash256([word, !word, word, !word]),
+                quality,
+                contrast: 0,
+            },
+        }
+    }
 
     #[test]
     fn a_record_that_does_not_list_every_code_falls_back_to_code_order() {
@@ -114,5 +174,52 @@ mod tests {
         );
         assert_eq!(frames[2].pdq.hash, Hash256([2, 0, 0, 0]));
         assert_eq!(code_hash(&[1]), None);
+    }
+
+    #[test]
+    fn extra_codes_stay_with_their_frame_through_pruning_and_storage() {
+        // Frame 0: plain code and one extra; frame 1 repeats frame 0 (pruned
+        // with its extra); frame 2: a dark plain code (dropped) and a usable
+        // extra, which the frame keeps; frame 3: plain only.
+        let frames = [
+            f(0, 0, 100),
+            f(0, 0xff, 90),
+            f(1, 1, 100),
+            f(1, 0xf0f0, 100),
+            f(2, 7, 10),
+            f(2, 0xffff_0000, 80),
+            f(3, u64::MAX, 100),
+        ];
+        let kept = retained(&frames);
+        assert_eq!(
+            kept.iter()
+                .map(|k| (k.frame, k.pdq.hash.0[0]))
+                .collect::<Vec<_>>(),
+            [(0, 0), (0, 0xff), (2, 0xffff_0000), (3, u64::MAX)]
+        );
+        let record = to_record(2, 2, 4.0, &kept);
+        assert_eq!(
+            record
+                .frames
+                .iter()
+                .map(|v| (v.frame, v.codes, v.quality))
+                .collect::<Vec<_>>(),
+            [(0, 2, 100), (2, 1, 80), (3, 1, 100)]
+        );
+        let codes: Vec<&[u64]> = kept.iter().map(|k| k.pdq.hash.0.as_slice()).collect();
+        let back = frames_from_stored(Some(&record), &codes);
+        assert_eq!(
+            back.iter()
+                .map(|b| (b.frame, b.pdq.hash))
+                .collect::<Vec<_>>(),
+            kept.iter()
+                .map(|k| (k.frame, k.pdq.hash))
+                .collect::<Vec<_>>()
+        );
+        // A record written before extra codes (one code a frame) still maps.
+        let old = VideoRecord::from_snippet("video/1 2x2 4.000 0:0.000:100 3:3.000:90").unwrap();
+        let two: Vec<&[u64]> = vec![codes[0], codes[3]];
+        let back = frames_from_stored(Some(&old), &two);
+        assert_eq!(back.iter().map(|b| b.frame).collect::<Vec<_>>(), [0, 3]);
     }
 }
