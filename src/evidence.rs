@@ -60,6 +60,16 @@ pub struct Evidence {
     pub burst: Option<Burst>,
 }
 
+/// A cluster's line of `dedupe --format jsonl`: its row, then why it holds.
+#[derive(Serialize)]
+pub struct RowWithEvidence<'a> {
+    /// The cluster's row.
+    #[serde(flatten)]
+    pub row: crate::cluster::ClusterRow<'a>,
+    /// Why it holds.
+    pub evidence: &'a Evidence,
+}
+
 /// Words that start with `sigil` (at the start of a word), lower-cased,
 /// without the sigil: letters, digits and `_`. A word cut by the snippet's
 /// end (`#Boyc…`) is not taken.

@@ -33,6 +33,7 @@ __all__ = [
     "compare_texts",
     "hash_image",
     "hash_images",
+    "hash_video",
     "normalize",
     "text_signature",
     "text_signatures",
@@ -161,6 +162,21 @@ def normalize(text: str, *, keep_urls: bool = False, keep_mentions: bool = False
     folded, invisible characters dropped, look-alike letters folded, white
     space collapsed, URLs and @mentions masked unless kept."""
     return _neardup.normalize(text, keep_urls, keep_mentions)
+
+
+def hash_video(path: Any, *, frame_interval: float = 1.0, max_pixels: int = DEFAULT_MAX_PIXELS) -> Dict[str, Any]:
+    """vPDQ frame hashes of one video file, as ``neardup hash --format jsonl
+    [--frame-interval S]``: ``path``, ``kind`` ("video"), ``width``,
+    ``height``, ``duration``, ``fps``, ``codec`` and ``frames`` (``frame``,
+    ``t`` in seconds, ``pdq`` in hex, ``quality``), one frame every
+    ``frame_interval`` seconds (0: every frame), near-identical neighbours
+    pruned. H.264 in MP4/MOV decodes with nothing installed; other codecs
+    need ``ffmpeg`` on PATH. The GIL is released while decoding.
+
+    Raises :class:`NeardupError` with the CLI's message when the video
+    cannot be read or decoded, ``ValueError`` for a negative interval.
+    """
+    return json.loads(_neardup.hash_video(os.fspath(path), frame_interval, max_pixels))
 
 
 def compare_texts(a: str, b: str, *, keep_urls: bool = False, keep_mentions: bool = False) -> Dict[str, Any]:

@@ -255,6 +255,35 @@ fn normalize(text: &str, keep_urls: bool, keep_mentions: bool) -> PyResult<Strin
     guarded("normalize", || Ok(h.normalize(text)))
 }
 
+/// What `neardup hash --format jsonl [--frame-interval S]` prints for one
+/// video, as JSON.
+#[pyfunction]
+#[pyo3(signature = (path, frame_interval=1.0, max_pixels=neardup::image::decode::DEFAULT_MAX_PIXELS))]
+fn hash_video(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    frame_interval: f64,
+    max_pixels: u64,
+) -> PyResult<String> {
+    if !(frame_interval.is_finite() && frame_interval >= 0.0) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "frame_interval must be a finite number of seconds, 0 or more, not {frame_interval}"
+        )));
+    }
+    let opts = neardup::video::VideoOptions {
+        frame_interval,
+        max_pixels,
+        ..neardup::video::VideoOptions::default()
+    };
+    let shown = path.to_string_lossy().into_owned();
+    guarded("hash_video", || {
+        let v = py
+            .detach(|| neardup::video::hash_video(&path, &opts))
+            .map_err(err)?;
+        neardup::video::json::to_json(&shown, &v).map_err(err)
+    })
+}
+
 /// What `neardup compare --text A B --format json` prints, as JSON.
 #[pyfunction]
 #[pyo3(signature = (a, b, keep_urls=false, keep_mentions=false))]
@@ -541,10 +570,19 @@ impl Index {
                     .map_err(|e| err(format!("{dir}: cannot deduplicate this index: {e}")))?;
                 let report = neardup::dedupe::dedupe(&self.reader, &opts)
                     .map_err(|e| err(format!("{dir}: dedupe failed: {e}")))?;
+                let evidence = neardup::evidence::for_report(&self.reader, &report, opts.mode)
+                    .map_err(|e| err(format!("{dir}: cannot read the clusters' posts: {e}")))?;
                 report
                     .clusters
                     .iter()
-                    .map(|c| serde_json::to_string(&ClusterRow::new(c)).map_err(err))
+                    .zip(&evidence)
+                    .map(|(c, e)| {
+                        let row = neardup::evidence::RowWithEvidence {
+                            row: ClusterRow::new(c),
+                            evidence: e,
+                        };
+                        serde_json::to_string(&row).map_err(err)
+                    })
                     .collect()
             })
         })
@@ -643,6 +681,7 @@ fn _neardup(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(text_fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(compare_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(hash_video, m)?)?;
     m.add_function(wrap_pyfunction!(ingest, m)?)?;
     m.add_function(wrap_pyfunction!(cluster_ids, m)?)?;
     m.add_function(wrap_pyfunction!(parse_times, m)?)?;

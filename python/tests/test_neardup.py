@@ -53,6 +53,26 @@ def texts(n):
         return [json.loads(line)["text"] for _, line in zip(range(n), f)]
 
 
+# --- videos -----------------------------------------------------------------
+
+
+def test_hash_video_equals_cli():
+    for name in ("clip.mp4", "clip-cut.mp4"):
+        p = SAMPLES / "campaign" / "media" / name
+        for interval in ("1", "0.5"):
+            (want,) = cli_hash([p], "--frame-interval", interval).values()
+            got = neardup.hash_video(p, frame_interval=float(interval))
+            assert got == want, (name, interval)
+            assert got["kind"] == "video" and got["frames"]
+
+
+def test_hash_video_errors_name_the_file():
+    with pytest.raises(neardup.NeardupError, match="nothing.mp4"):
+        neardup.hash_video(SAMPLES / "nothing.mp4")
+    with pytest.raises(ValueError):
+        neardup.hash_video(SAMPLES / "campaign" / "media" / "clip.mp4", frame_interval=-1)
+
+
 # --- pictures ---------------------------------------------------------------
 
 

@@ -99,14 +99,6 @@ fn since(
     })
 }
 
-/// A cluster's line: its row, then why it holds.
-#[derive(serde::Serialize)]
-struct WithEvidence<'a> {
-    #[serde(flatten)]
-    row: ClusterRow<'a>,
-    evidence: &'a neardup::evidence::Evidence,
-}
-
 /// Runs `neardup dedupe`: exit 0 when a cluster was found, 1 when none was.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = args.index.dir();
@@ -167,7 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let evidence = neardup::evidence::for_report(&reader, &report, opts.mode)
                 .with_context(|| format!("{}: cannot read the clusters' posts", dir.display()))?;
             for (c, e) in report.clusters.iter().zip(&evidence) {
-                let row = WithEvidence {
+                let row = neardup::evidence::RowWithEvidence {
                     row: ClusterRow::with_urls(c, &urls),
                     evidence: e,
                 };

@@ -5,70 +5,13 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
 use neardup::video::frames::{prune, PRUNE_DISTANCE};
 use neardup::video::{vpdq, VideoHash};
 
-/// One frame of a video's JSON line.
-#[derive(Serialize)]
-struct FrameRecord {
-    frame: u64,
-    /// Seconds from the first frame, to the millisecond.
-    t: f64,
-    pdq: String,
-    quality: u8,
-}
-
-/// The JSON line of one video.
-#[derive(Serialize)]
-struct VideoRecord<'a> {
-    path: &'a str,
-    kind: &'static str,
-    width: u32,
-    height: u32,
-    /// Seconds.
-    duration: f64,
-    fps: f64,
-    codec: &'a str,
-    /// The frame budget stopped decoding before the end.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    cut: bool,
-    /// The file ends before its sample table does.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    truncated: bool,
-    frames: Vec<FrameRecord>,
-}
-
-fn millis(t: f64) -> f64 {
-    (t * 1000.0).round() / 1000.0
-}
-
-/// Writes the JSON line of a video.
+/// Writes the JSON line of a video ([`neardup::video::json::to_json`]).
 pub fn write_jsonl(out: &mut impl Write, path: &str, v: &VideoHash) -> std::io::Result<()> {
-    let frames = prune(&v.frames, PRUNE_DISTANCE)
-        .into_iter()
-        .map(|f| FrameRecord {
-            frame: f.frame,
-            t: millis(f.t),
-            pdq: f.pdq.hash.to_hex(),
-            quality: f.pdq.quality,
-        })
-        .collect();
-    let record = VideoRecord {
-        path,
-        kind: "video",
-        width: v.width,
-        height: v.height,
-        duration: millis(v.duration),
-        fps: millis(v.fps),
-        codec: &v.codec,
-        cut: v.cut,
-        truncated: v.truncated,
-        frames,
-    };
-    serde_json::to_writer(&mut *out, &record)?;
-    writeln!(out)
+    let line = neardup::video::json::to_json(path, v).map_err(std::io::Error::other)?;
+    writeln!(out, "{line}")
 }
 
 /// Writes Meta's vPDQ lines of a video (every sampled frame).

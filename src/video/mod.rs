@@ -24,6 +24,7 @@ pub mod error;
 pub mod ffmpeg;
 pub mod frames;
 pub mod h264;
+pub mod json;
 pub mod probe;
 pub mod stored;
 pub mod vpdq;
