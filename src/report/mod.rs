@@ -173,26 +173,17 @@ fn thumbnails(
     Ok(chosen)
 }
 
-/// The frame a video's thumbnail shows, with its second: the frame of its
-/// `code`-th stored code (the one closest to the cluster's first picture),
-/// else its first stored frame, else frame 0.
+/// The frame a video's thumbnail shows, with its second: the frame that
+/// owns its `code`-th stored code (the one closest to the cluster's first
+/// picture), else its first stored frame, else frame 0.
 fn shown_frame(
     reader: &Reader,
     item: u64,
     code: Option<usize>,
 ) -> neardup_index::Result<(u64, f64)> {
-    let view = reader.record(item)?;
-    let frames = crate::schema::VideoRecord::from_snippet(view.snippet)
-        .map(|r| r.frames)
-        .unwrap_or_default();
-    // Each frame owns `codes` consecutive codes (its plain code first).
-    let owner = |j: usize| {
-        let mut end = 0usize;
-        frames.iter().find(|f| {
-            end += f.codes.max(1) as usize;
-            j < end
-        })
-    };
-    let f = code.and_then(owner).or(frames.first());
+    let record = crate::schema::VideoRecord::from_snippet(reader.record(item)?.snippet);
+    let codes = reader.hamming_codes(crate::schema::FIELD_PDQ, item)?;
+    let frames = crate::video::stored::frames_from_stored(record.as_ref(), &codes);
+    let f = code.and_then(|j| frames.get(j)).or(frames.first());
     Ok(f.map_or((0, 0.0), |f| (f.frame, f.t)))
 }
