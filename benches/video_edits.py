@@ -226,12 +226,14 @@ def make_corpus(args, work):
     return sources, dis_dir, n
 
 
-def make_edits(sources, work, fontfile):
+def make_edits(sources, work, fontfile, only=None):
     """Returns [(kind, source, edit path, flags)] and [(kind, source, picture, t)]."""
     out_dir = os.path.join(work, "edits")
     os.makedirs(out_dir, exist_ok=True)
     videos, pictures = [], []
     kinds = edits(fontfile)
+    if only:
+        kinds = {k: v for k, v in kinds.items() if k in only}
     for s in sources:
         w, h, d = probe(s)
         base = os.path.splitext(os.path.basename(s))[0]
@@ -398,13 +400,16 @@ def main():
     ap.add_argument("--query-args", default="", help="more `neardup query` arguments")
     ap.add_argument("--index-args", default="", help="more `neardup index` arguments")
     ap.add_argument("--tag", default="", help="suffix of the index folders (parallel runs)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated edit kinds to make and look up (default: all)")
     ap.add_argument("-v", "--verbose", action="store_true", help="list the misses")
     args = ap.parse_args()
     exe = os.path.abspath(args.exe)
     work = os.path.abspath(args.work)
     fontfile = font()
     sources, dis_dir, n_dis = make_corpus(args, work)
-    videos, pictures = make_edits(sources, work, fontfile)
+    only = [k.strip() for k in args.only.split(",")] if args.only else None
+    videos, pictures = make_edits(sources, work, fontfile, only)
     fam = families(sources, args.family)
     print(f"{len(sources)} sources ({len(set(fam.values()))} distinct videos), {n_dis} distractors, "
           f"{len(videos)} edited videos, {len(pictures)} pictures", flush=True)

@@ -495,7 +495,7 @@ impl Run<'_> {
             None,
             xxhash_rust::xxh3::xxh3_64(text),
             (0, 0, duration),
-            &frames,
+            &crate::video::stored::retained(&frames),
             self.fields,
         );
         self.push(Unit::Ready { item }, 0)
@@ -615,7 +615,10 @@ fn work(
                     post,
                     digest,
                     (v.width, v.height, v.duration),
-                    &crate::video::frames::with_extra(&v.frames, &v.extra),
+                    &crate::video::stored::retained_with_drift(
+                        &crate::video::frames::with_extra(&v.frames, &v.extra),
+                        &v.drift,
+                    ),
                     fields,
                 )),
                 Err(e) => Done::Failed(Failure {
@@ -737,12 +740,14 @@ pub fn index_video_options() -> VideoOptions {
             dihedral: false,
             crops: false,
         },
+        drift_frames: true,
         ..VideoOptions::default()
     }
 }
 
-/// A video's item: the `pdq` codes of its retained frames (each frame's
-/// plain code then its extra codes, `frames` listing them so), the frame
+/// A video's item: the `pdq` codes of its retained frames (`kept`, as
+/// [`crate::video::stored::retained`] gives them: each frame's plain code
+/// then its extra codes), the frame
 /// list in the snippet ([`crate::schema::VideoRecord`]); low-information
 /// when no frame is usable (a black or flat video).
 fn video_item(
@@ -751,10 +756,9 @@ fn video_item(
     post: Option<PostInfo>,
     digest: u64,
     (width, height, duration): (u32, u32, f64),
-    frames: &[crate::video::frames::FrameHash],
+    kept: &[crate::video::frames::FrameHash],
     fields: Fields,
 ) -> Item {
-    let kept = crate::video::stored::retained(frames);
     let codes: Vec<Code> = kept
         .iter()
         .map(|f| Code::Hamming {
@@ -772,7 +776,7 @@ fn video_item(
         ),
         author: post.as_ref().map(|p| p.author.clone()).unwrap_or_default(),
         timestamp: post.as_ref().and_then(|p| p.time),
-        snippet: crate::video::stored::to_record(width, height, duration, &kept).to_snippet(),
+        snippet: crate::video::stored::to_record(width, height, duration, kept).to_snippet(),
         group: post.map(|p| p.id),
         digest,
         codes,

@@ -40,7 +40,7 @@ use crate::schema::{
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
 use crate::video::compare::{compare, CompareParams, Comparison};
 use crate::video::frames::{with_extra, FrameHash};
-use crate::video::stored::{frames_from_stored, retained};
+use crate::video::stored::{frames_from_stored, retained_with_drift};
 use crate::video::VideoOptions;
 
 /// What to look up.
@@ -317,8 +317,11 @@ impl<'r> Searcher<'r> {
                 // A cropped copy meets the stored centre codes through the
                 // query's centre crops.
                 video.extra.crops = true;
+                // The query's own sampled frames meet the stored drift frames.
+                video.drift_frames = false;
                 let v = crate::video::hash_video(path, &video)?;
-                self.by_video(&retained(&with_extra(&v.frames, &v.extra)), opts)?
+                let frames = retained_with_drift(&with_extra(&v.frames, &v.extra), &v.drift);
+                self.by_video(&frames, opts)?
             }
         };
         rank(&mut matches, opts.limit);

@@ -220,8 +220,71 @@ fn compare_agrees_with_meta_on_same_and_different_videos() {
     );
     let other = run("chair-19-sd-bar", "pattern-sd-grey-bar");
     assert_eq!(other["match"], false, "{other}");
+    // Plain frame codes (Meta's own comparison) give Meta's figures too.
+    let plain = compare_json(
+        &path("chair-19-sd-bar"),
+        &path("chair-22-sd-grey-bar"),
+        &["--plain-frames"],
+    );
+    let compared = plain["compared_match_percent"].as_f64().unwrap();
+    assert!((84.0..=88.0).contains(&compared), "{plain}");
     assert!(
         other["query_match_percent"].as_f64().unwrap() <= 5.0,
         "{other}"
+    );
+}
+
+/// `neardup compare --format json --frame-interval 0 [flags] a b`.
+fn compare_json(a: &Path, b: &Path, flags: &[&str]) -> serde_json::Value {
+    let mut cmd = command();
+    cmd.args(["compare", "--format", "json", "--frame-interval", "0"])
+        .args(flags);
+    let out = cmd.arg(a).arg(b).output().expect("run neardup");
+    json_lines(&out).into_iter().next().unwrap_or_default()
+}
+
+#[test]
+fn compare_matches_a_letterboxed_sd_copy_where_plain_vpdq_finds_nothing() {
+    // Meta's vPDQ gives 0 % both ways for a letterboxed SD copy of an HD
+    // video; neardup's region codes (the bars trimmed) find it.
+    if !neardup::video::ffmpeg::available() {
+        println!("note: this test skipped: it makes its letterboxed copy with ffmpeg, not on PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/campaign/media/clip.mp4");
+    let copy = dir.path().join("clip-sd-bar.mp4");
+    let status = std::process::Command::new(neardup::video::ffmpeg::program())
+        .args(["-v", "error", "-y", "-nostdin", "-i"])
+        .arg(&src)
+        .args([
+            "-vf",
+            "scale=480:-2,pad=480:720:0:(oh-ih)/2:0x808080",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-an",
+        ])
+        .arg(&copy)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success());
+    let plain = compare_json(&copy, &src, &["--plain-frames"]);
+    assert_eq!(plain["match"], false, "{plain}");
+    assert!(
+        plain["query_match_percent"].as_f64().unwrap() < 20.0,
+        "{plain}"
+    );
+    let ours = compare_json(&copy, &src, &[]);
+    assert_eq!(ours["match"], true, "{ours}");
+    assert!(
+        ours["query_match_percent"].as_f64().unwrap() >= 90.0,
+        "{ours}"
+    );
+    assert!(
+        ours["compared_match_percent"].as_f64().unwrap() >= 90.0,
+        "{ours}"
     );
 }

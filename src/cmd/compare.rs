@@ -28,6 +28,11 @@ pub struct Args {
     /// Videos: seconds between hashed frames (0 = every frame).
     #[arg(long, value_name = "SECONDS", default_value_t = neardup::video::frames::DEFAULT_FRAME_INTERVAL)]
     pub frame_interval: f64,
+    /// Videos: compare the frames' plain PDQ codes only, exactly as Meta's
+    /// vPDQ does (by default each frame also brings its region codes, so a
+    /// letterboxed, bordered or captioned copy matches).
+    #[arg(long)]
+    pub plain_frames: bool,
     /// Videos: the pair matches when either match percentage reaches this.
     #[arg(long, default_value_t = 80.0)]
     pub match_percent: f64,

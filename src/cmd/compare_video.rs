@@ -1,6 +1,7 @@
 //! `neardup compare A B` for two videos (or vPDQ hash files): Meta's vPDQ
 //! comparison (unique frames of quality >= 50, frames matching at distance
-//! <= 31) both ways, neardup's verdict (either percentage >= 80, so a clip
+//! <= 31) both ways, each frame with its region codes unless
+//! `--plain-frames` (a vPDQ file has none), neardup's verdict (either percentage >= 80, so a clip
 //! matches its source) and the segments they share. Exit code 0 on a match,
 //! 1 when not, 2 on error.
 
@@ -12,7 +13,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use neardup::video::compare::{compare, CompareParams, Comparison};
-use neardup::video::frames::FrameHash;
+use neardup::video::frames::{with_extra, ExtraCodes, FrameHash};
 use neardup::video::probe::looks_like_video;
 use neardup::video::{hash_video, vpdq, VideoOptions};
 
@@ -35,7 +36,8 @@ fn frames_of(item: &str, opts: &VideoOptions) -> anyhow::Result<Vec<FrameHash>> 
         let text = std::fs::read_to_string(item).with_context(|| format!("{item}: cannot read"))?;
         return vpdq::parse(&text).with_context(|| format!("{item}: not a vPDQ file"));
     }
-    Ok(hash_video(Path::new(item), opts)?.frames)
+    let v = hash_video(Path::new(item), opts)?;
+    Ok(with_extra(&v.frames, &v.extra))
 }
 
 #[derive(Serialize)]
@@ -54,8 +56,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !(args.frame_interval.is_finite() && args.frame_interval >= 0.0) {
         anyhow::bail!("--frame-interval must be a number of seconds >= 0");
     }
+    let extra = if args.plain_frames {
+        ExtraCodes::default()
+    } else {
+        ExtraCodes {
+            regions: true,
+            ..ExtraCodes::default()
+        }
+    };
     let opts = VideoOptions {
         frame_interval: args.frame_interval,
+        extra,
         ..VideoOptions::default()
     };
     let (fa, fb) = (frames_of(a, &opts)?, frames_of(b, &opts)?);

@@ -7,7 +7,8 @@
 //! first video stream to raw RGB24 on a pipe, read one frame at a time.
 //! Frames are passed through without duplication or dropping
 //! (`-fps_mode passthrough`) so they number as in the file; the sampling
-//! rule runs in ffmpeg (`select`), so unsampled frames never cross the pipe.
+//! rule runs in ffmpeg (`select`), so unsampled frames never cross the pipe
+//! (a sink that glances at every frame, for drift frames, gets them all).
 //! Reading stops at the frame budget and the child is killed: a long video
 //! costs a bounded run.
 
@@ -17,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 
 use super::error::VideoError;
 use super::frames::{FrameSink, Limits};
+use super::yuv::rgb_cells;
 
 /// What `ffmpeg -i` says of a file's first video stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -165,6 +167,8 @@ pub fn decode(
     cmd.args(["-v", "error", "-nostdin", "-noautorotate", "-i"])
         .arg(path)
         .args(["-map", "0:v:0", "-an", "-sn", "-fps_mode", "passthrough"]);
+    // A sink that glances at every frame gets them all.
+    let step = if sink.glances() { 1 } else { step.max(1) };
     if step > 1 {
         cmd.args(["-vf", &format!("select=not(mod(n\\,{step}))")]);
     }
@@ -208,7 +212,11 @@ pub fn decode(
         if !read_frame(&mut stdout, &mut buf) {
             break;
         }
-        sink.frame(n, n as f64 / fps, probe.width, probe.height, &buf);
+        let (w, h) = (probe.width as usize, probe.height as usize);
+        let glanced = sink.glances() && sink.glance(n, rgb_cells(&buf, w, h).as_deref());
+        if glanced || sink.wants(n) {
+            sink.frame(n, n as f64 / fps, probe.width, probe.height, &buf);
+        }
         k += 1;
     }
     drop(stdout);

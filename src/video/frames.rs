@@ -68,6 +68,18 @@ pub trait FrameSink {
     fn wants(&self, index: u64) -> bool;
     /// A wanted frame: `rgb` holds `width * height` RGB pixels.
     fn frame(&mut self, index: u64, t: f64, width: u32, height: u32, rgb: &[u8]);
+    /// Whether the sink takes a glance at every decoded frame
+    /// ([`FrameSink::glance`]); the decoder then converts only the frames
+    /// that `wants` or the glance asks for.
+    fn glances(&self) -> bool {
+        false
+    }
+    /// A look at frame `index` before it is converted: its luma as 64 x 64
+    /// cell means ([`super::yuv::cell_means`]; `None` for a frame too small
+    /// to glance at). Returns whether the frame is wanted too.
+    fn glance(&mut self, _index: u64, _cells: Option<&[f32]>) -> bool {
+        false
+    }
 }
 
 /// The PDQ of one sampled frame.
@@ -126,16 +138,35 @@ impl ExtraCodes {
     }
 }
 
+/// A frame between sampled ones is hashed too (a *drift frame*, see
+/// [`Hasher::with_drift_frames`]) when its glance is more than this many
+/// bits from the last hashed frame's: every frame then lies within about
+/// this distance of a hashed one, well inside the match distance (31) that
+/// a still, a screenshot or a clip cut between samples must meet.
+pub const DRIFT_DISTANCE: u32 = 12;
+
+/// At most this many drift frames per sampling interval (8 a second at
+/// the default interval): a shaky or noisy video costs at most 9 frames
+/// where it would cost one.
+pub const DRIFT_FRAMES_PER_INTERVAL: u64 = 8;
+
 /// A [`FrameSink`] that hashes every `step`-th frame.
 pub struct Hasher {
     step: u64,
     extra_codes: ExtraCodes,
+    /// Frames at least this far apart may be drift frames (0: none).
+    drift_gap: u64,
+    /// The last hashed frame's number and glance.
+    last_glance: Option<(u64, Hash256)>,
     /// The hashes, in display order.
     pub frames: Vec<FrameHash>,
     /// The extra codes of the sampled frames, each with its frame's number
     /// and time, in display order (empty unless asked for with
     /// [`Hasher::with_extra`]). Only usable codes are kept.
     pub extra: Vec<FrameHash>,
+    /// The drift frames' plain codes, in display order (empty unless asked
+    /// for with [`Hasher::with_drift_frames`]).
+    pub drift: Vec<FrameHash>,
 }
 
 impl Hasher {
@@ -144,14 +175,35 @@ impl Hasher {
         Hasher {
             step: step.max(1),
             extra_codes: ExtraCodes::default(),
+            drift_gap: 0,
+            last_glance: None,
             frames: Vec::new(),
             extra: Vec::new(),
+            drift: Vec::new(),
         }
     }
 
     /// Also computes these extra codes for every sampled frame.
     pub fn with_extra(mut self, extra: ExtraCodes) -> Self {
         self.extra_codes = extra;
+        self
+    }
+
+    /// Also hashes *drift frames* (when `on`): the decoder shows the hasher
+    /// every frame's luma as 64 x 64 cell means, whose PDQ (a glance, close
+    /// to the frame's own PDQ and cheap: no colour conversion, no filter)
+    /// is compared with the last hashed frame's; a frame more than
+    /// [`DRIFT_DISTANCE`] bits away is hashed as well, at most
+    /// [`DRIFT_FRAMES_PER_INTERVAL`] per sampling step. Fast-changing
+    /// stretches then keep frames close enough together that any instant
+    /// (a still, the first frame of a clip cut between samples) is near a
+    /// hashed frame, while a slow video costs nothing more.
+    pub fn with_drift_frames(mut self, on: bool) -> Self {
+        self.drift_gap = if on && self.step > 1 {
+            (self.step / DRIFT_FRAMES_PER_INTERVAL).max(1)
+        } else {
+            0
+        };
         self
     }
 }
@@ -243,16 +295,44 @@ impl FrameSink for Hasher {
         index % self.step == 0
     }
 
+    fn glances(&self) -> bool {
+        self.drift_gap > 0
+    }
+
+    fn glance(&mut self, index: u64, cells: Option<&[f32]>) -> bool {
+        let Some(cells) = cells else {
+            return false;
+        };
+        let side = super::yuv::GLANCE_SIDE;
+        let glance = crate::image::pdq::pdq_from_luma(cells, side, side).hash;
+        let due = self.wants(index);
+        let drifted = self.last_glance.is_some_and(|(n, g)| {
+            index >= n + self.drift_gap && g.distance(&glance) > DRIFT_DISTANCE
+        });
+        if due || drifted {
+            self.last_glance = Some((index, glance));
+        }
+        drifted
+    }
+
     fn frame(&mut self, index: u64, t: f64, width: u32, height: u32, rgb: &[u8]) {
         let Some(img) = image::RgbImage::from_raw(width, height, rgb.to_vec()) else {
             return;
         };
         let pdq = pdq_from_rgb(&img);
-        self.frames.push(FrameHash {
+        let hash = FrameHash {
             frame: index,
             t,
             pdq,
-        });
+        };
+        // A drift frame keeps its plain code only: it is there for stills,
+        // screenshots and clips cut between samples, whose own extra codes
+        // (a caption band removed, borders trimmed) meet a plain code.
+        if !self.wants(index) {
+            self.drift.push(hash);
+            return;
+        }
+        self.frames.push(hash);
         if self.extra_codes.any() {
             for e in frame_extra_codes(&img, &pdq, self.extra_codes) {
                 self.extra.push(FrameHash {
@@ -328,6 +408,67 @@ mod tests {
         // bits away; frame 4 is 2 bits from frame 3.
         assert_eq!(kept, [0, 3]);
         assert_eq!(prune(&frames, 0).len(), 5);
+    }
+
+    /// 64 x 64 cell means of a pattern: smooth bands whose direction
+    /// depends on `seed` (two seeds give far-apart PDQ codes).
+    fn cells(seed: u32) -> Vec<f32> {
+        (0..64 * 64)
+            .map(|i| {
+                let (x, y) = ((i % 64) as f32, (i / 64) as f32);
+                let a = seed as f32 * 0.7;
+                128.0 + 100.0 * ((x * a.cos() + y * a.sin()) / 6.0).sin()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn drift_frames_are_hashed_where_the_picture_moves_on_and_only_there() {
+        let mut h = Hasher::new(10).with_drift_frames(true);
+        assert!(h.glances());
+        let (a, b) = (cells(1), cells(3));
+        let mut wanted = Vec::new();
+        for n in 0..30u64 {
+            let c = if n < 15 { &a } else { &b };
+            if h.glance(n, Some(c)) || h.wants(n) {
+                wanted.push(n);
+            }
+        }
+        // Grid frames 0, 10, 20; frame 15 is the first of the new picture.
+        assert_eq!(wanted, [0, 10, 15, 20]);
+        // Without drift frames nothing is glanced at.
+        assert!(!Hasher::new(10).glances());
+        assert!(!Hasher::new(1).with_drift_frames(true).glances());
+    }
+
+    #[test]
+    fn drift_frames_are_at_most_a_few_per_interval_and_keep_only_their_plain_code() {
+        let mut h = Hasher::new(16)
+            .with_drift_frames(true)
+            .with_extra(ExtraCodes {
+                regions: true,
+                ..ExtraCodes::default()
+            });
+        // A new picture every frame: drift frames are spaced by the gap.
+        assert!(h.glance(0, Some(&cells(0))) || h.wants(0));
+        let drift: Vec<u64> = (1..16u64)
+            .filter(|&n| h.glance(n, Some(&cells(n as u32 % 5 + 1))))
+            .collect();
+        assert!(drift.len() >= 2, "{drift:?}");
+        assert!(drift.len() as u64 <= DRIFT_FRAMES_PER_INTERVAL, "{drift:?}");
+        assert!(drift
+            .windows(2)
+            .all(|w| w[1] - w[0] >= 16 / DRIFT_FRAMES_PER_INTERVAL));
+        // A drift frame hashed gets no extra codes; a grid frame does.
+        let img = image::RgbImage::from_fn(96, 80, |x, y| {
+            let v = ((x * 7 + y * 13) % 23 * 11) as u8;
+            image::Rgb([v, v / 2, 255 - v])
+        });
+        h.frame(3, 0.1, img.width(), img.height(), img.as_raw());
+        assert_eq!((h.frames.len(), h.extra.len(), h.drift.len()), (0, 0, 1));
+        h.frame(16, 0.5, img.width(), img.height(), img.as_raw());
+        assert_eq!((h.frames.len(), h.drift.len()), (1, 1));
+        assert!(h.extra.iter().all(|e| e.frame == 16));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use openh264::OpenH264API;
 use super::demux::Mp4Track;
 use super::error::VideoError;
 use super::frames::{FrameSink, Limits};
-use super::yuv::{to_rgb, Planes};
+use super::yuv::{luma_cells, to_rgb, Planes};
 
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
@@ -173,9 +173,6 @@ impl Output {
         }
         let n = self.next;
         self.next += 1;
-        if !sink.wants(n) {
-            return Ok(());
-        }
         let (ys, us, _) = yuv.strides();
         let planes = Planes {
             y: yuv.y(),
@@ -186,6 +183,10 @@ impl Output {
             width: w,
             height: h,
         };
+        let glanced = sink.glances() && sink.glance(n, luma_cells(&planes).as_deref());
+        if !(glanced || sink.wants(n)) {
+            return Ok(());
+        }
         to_rgb(&planes, &mut self.rgb);
         // Past the container's times (a stream with more pictures than
         // samples) the frame time is extrapolated from the last step.

@@ -58,6 +58,10 @@ pub struct VideoOptions {
     /// ask for the region codes, and `query --video --dihedral` for the
     /// dihedral ones too.
     pub extra: ExtraCodes,
+    /// Also hash *drift frames*: frames between the sampled ones where the
+    /// picture has moved on ([`frames::Hasher::with_drift_frames`]). Off by
+    /// default (vPDQ's sampling); indexing turns it on.
+    pub drift_frames: bool,
 }
 
 impl Default for VideoOptions {
@@ -67,6 +71,7 @@ impl Default for VideoOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
             max_frames: DEFAULT_MAX_FRAMES,
             extra: ExtraCodes::default(),
+            drift_frames: false,
         }
     }
 }
@@ -109,16 +114,21 @@ pub struct VideoHash {
     /// with its frame's number and time, in display order; see
     /// [`frames::with_extra`] to merge them with [`VideoHash::frames`].
     pub extra: Vec<FrameHash>,
+    /// The drift frames' plain codes ([`VideoOptions::drift_frames`]), in
+    /// display order: frames between the sampled ones where the picture
+    /// moved on. Not part of [`VideoHash::frames`] (vPDQ's frames).
+    pub drift: Vec<FrameHash>,
 }
 
 /// Hashes one video: decodes it, samples frames every
 /// `opts.frame_interval` seconds and computes their PDQ.
 pub fn hash_video(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError> {
-    let (interval, extra) = (opts.frame_interval, opts.extra);
+    let (interval, extra, drift) = (opts.frame_interval, opts.extra, opts.drift_frames);
     let (meta, hasher) = guarded(path, || {
         read_video(path, &limits_of(opts), |fps| {
             let step = frame_step(interval, fps);
-            (Hasher::new(step).with_extra(extra), step)
+            let hasher = Hasher::new(step).with_extra(extra).with_drift_frames(drift);
+            (hasher, step)
         })
     })?;
     Ok(VideoHash {
@@ -134,6 +144,7 @@ pub fn hash_video(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoEr
         decode_errors: meta.decode_errors,
         frames: hasher.frames,
         extra: hasher.extra,
+        drift: hasher.drift,
     })
 }
 

@@ -75,6 +75,41 @@ pub fn retained(frames: &[FrameHash]) -> Vec<FrameHash> {
     out
 }
 
+/// The retained frames ([`retained`] of `frames`) with the drift frames
+/// (plain codes of frames between the sampled ones, see
+/// [`super::frames::Hasher::with_drift_frames`]) merged in time order: a
+/// drift frame of quality < 50, or within [`PRUNE_DISTANCE`] bits of the
+/// frame before it, is left out. The sampled frames are pruned among
+/// themselves only, so each keeps its extra codes as without drift frames.
+pub fn retained_with_drift(frames: &[FrameHash], drift: &[FrameHash]) -> Vec<FrameHash> {
+    let kept = retained(frames);
+    let mut out: Vec<FrameHash> = Vec::with_capacity(kept.len() + drift.len());
+    // The plain code of the frame before the next one merged in.
+    let mut last: Option<Hash256> = None;
+    let mut previous_frame: Option<u64> = None;
+    let mut rest = drift.iter().peekable();
+    let mut take_drift_before =
+        |limit: Option<u64>, out: &mut Vec<FrameHash>, last: &mut Option<Hash256>| {
+            while let Some(d) = rest.next_if(|d| limit.is_none_or(|l| d.frame < l)) {
+                let near = last.is_some_and(|h| h.distance(&d.pdq.hash) <= PRUNE_DISTANCE);
+                if d.pdq.quality >= PDQ_MIN_QUALITY && !near {
+                    *last = Some(d.pdq.hash);
+                    out.push(*d);
+                }
+            }
+        };
+    for f in &kept {
+        if previous_frame != Some(f.frame) {
+            take_drift_before(Some(f.frame), &mut out, &mut last);
+            last = Some(f.pdq.hash);
+        }
+        previous_frame = Some(f.frame);
+        out.push(*f);
+    }
+    take_drift_before(None, &mut out, &mut last);
+    out
+}
+
 /// The record of a video with these retained frames (as [`retained`]
 /// returns them: a frame's codes are consecutive entries with its number).
 pub fn to_record(width: u32, height: u32, duration: f64, frames: &[FrameHash]) -> VideoRecord {
@@ -174,6 +209,41 @@ mod tests {
         );
         assert_eq!(frames[2].pdq.hash, Hash256([2, 0, 0, 0]));
         assert_eq!(code_hash(&[1]), None);
+    }
+
+    #[test]
+    fn drift_frames_merge_in_time_order_without_pruning_the_sampled_frames() {
+        // Sampled frames 0 (with an extra code) and 30; drift frames 10
+        // (new), 12 (2 bits from 10: left out), 20 (dark: left out) and 28
+        // (new), and 31 after the last sampled frame.
+        let g = |frame: u64, word: u64| f(frame, word, 100);
+        let frames = [g(0, 0), g(0, 0xff00), g(30, 0x0f0f_0f0f)];
+        let drift = [
+            g(10, 0xffff),
+            g(12, 0xfffc),
+            f(20, 0xabcd_ef00, 10),
+            g(28, 0x0f0f_0f0e),
+            g(31, u64::MAX),
+        ];
+        let merged = retained_with_drift(&frames, &drift);
+        let got: Vec<(u64, u64)> = merged.iter().map(|m| (m.frame, m.pdq.hash.0[0])).collect();
+        // Frame 30 is within 8 bits of drift frame 28 but is kept: sampled
+        // frames are pruned among themselves only.
+        assert_eq!(
+            got,
+            [
+                (0, 0),
+                (0, 0xff00),
+                (10, 0xffff),
+                (28, 0x0f0f_0f0e),
+                (30, 0x0f0f_0f0f),
+                (31, u64::MAX)
+            ]
+        );
+        let record = to_record(2, 2, 2.0, &merged);
+        assert_eq!(record.frames.len(), 5);
+        assert_eq!(record.frames[0].codes, 2);
+        assert_eq!(retained_with_drift(&frames, &[]), retained(&frames));
     }
 
     #[test]

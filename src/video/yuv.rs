@@ -42,6 +42,63 @@ pub fn to_rgb(p: &Planes, out: &mut Vec<u8>) {
     }
 }
 
+/// Side of the grid of cell means a glance takes ([`luma_cells`]).
+pub const GLANCE_SIDE: usize = 64;
+
+/// The picture's luma as `GLANCE_SIDE x GLANCE_SIDE` cell means (row-major),
+/// read from every other row and column, for a cheap look at every decoded
+/// frame ([`super::frames::FrameSink::glance`]); `None` for a picture too
+/// small to give every cell a pixel. `luma(x, y)` reads one pixel.
+pub fn cell_means(
+    width: usize,
+    height: usize,
+    luma: impl Fn(usize, usize) -> u8,
+) -> Option<Vec<f32>> {
+    const S: usize = GLANCE_SIDE;
+    if width < 2 * S || height < 2 * S {
+        return None;
+    }
+    let mut sums = vec![0u32; S * S];
+    let mut counts = vec![0u32; S * S];
+    let column_cell: Vec<usize> = (0..width).step_by(2).map(|x| x * S / width).collect();
+    for y in (0..height).step_by(2) {
+        let row = (y * S / height) * S;
+        for (i, &cx) in column_cell.iter().enumerate() {
+            sums[row + cx] += u32::from(luma(2 * i, y));
+            counts[row + cx] += 1;
+        }
+    }
+    Some(
+        sums.iter()
+            .zip(&counts)
+            .map(|(&s, &c)| s as f32 / c.max(1) as f32)
+            .collect(),
+    )
+}
+
+/// [`cell_means`] of a 4:2:0 picture's luma plane (limited range: the
+/// scale does not change a hash's bits).
+pub fn luma_cells(p: &Planes) -> Option<Vec<f32>> {
+    cell_means(p.width, p.height, |x, y| {
+        p.y.get(y * p.y_stride + x).copied().unwrap_or(16)
+    })
+}
+
+/// [`cell_means`] of an RGB24 picture (`width * height * 3` bytes), its
+/// luma by BT.601 weights.
+pub fn rgb_cells(rgb: &[u8], width: usize, height: usize) -> Option<Vec<f32>> {
+    cell_means(width, height, |x, y| {
+        let i = (y * width + x) * 3;
+        match rgb.get(i..i + 3) {
+            Some(px) => {
+                ((299 * u32::from(px[0]) + 587 * u32::from(px[1]) + 114 * u32::from(px[2])) / 1000)
+                    as u8
+            }
+            None => 0,
+        }
+    })
+}
+
 fn clamp(v: i32) -> u8 {
     v.clamp(0, 255) as u8
 }
