@@ -58,6 +58,9 @@ pub struct VideoOptions {
     /// ask for the region codes, and `query --video --dihedral` for the
     /// dihedral ones too.
     pub extra: ExtraCodes,
+    /// When decoding must stop with [`VideoError::Deadline`] (none by
+    /// default); bounds the time one video may take.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for VideoOptions {
@@ -67,6 +70,7 @@ impl Default for VideoOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
             max_frames: DEFAULT_MAX_FRAMES,
             extra: ExtraCodes::default(),
+            deadline: None,
         }
     }
 }
@@ -148,6 +152,7 @@ pub fn frame_image(
     let limits = Limits {
         max_pixels,
         max_frames: frame.saturating_add(1),
+        deadline: None,
     };
     let (_, grab) = guarded(path, || read_video(path, &limits, |_| (Grab::default(), 1)))?;
     grab.picture.ok_or_else(|| VideoError::NoFrames {
@@ -178,6 +183,7 @@ fn limits_of(opts: &VideoOptions) -> Limits {
     Limits {
         max_pixels: opts.max_pixels,
         max_frames: opts.max_frames,
+        deadline: opts.deadline,
     }
 }
 
