@@ -10,8 +10,10 @@ looked up with `neardup query --pdq` in fresh processes.
 Reports per size: index and compact wall time and peak RSS, the index size,
 and for the lookups (each a planted code, which must find its neighbour)
 the median wall time of the whole process and the median and largest peak
-resident memory (wait4). `neardup verify` is timed once (it reads every
-byte). Everything is written under DIR/SIZE/; remove DIR afterwards.
+resident memory (wait4); the median wall time of a lookup of a random code
+(a miss: index open and a search that finds nothing) and of `neardup
+stats` (index open and counting, no search), both in fresh processes.
+`neardup verify` is timed once (it reads every byte). Everything is written under DIR/SIZE/; remove DIR afterwards.
 """
 
 import argparse
@@ -55,8 +57,8 @@ def main():
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
         exe = os.path.join(target, "release", "neardup")
 
-    print("| codes | index s / MiB | compact s / MiB | index MB | lookup ms (whole process, median) | lookup peak RSS MiB (median / max) | verify s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| codes | index s / MiB | compact s / MiB | index MB | lookup ms (whole process, median) | lookup peak RSS MiB (median / max) | miss lookup ms | stats ms | verify s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in [int(s) for s in args.sizes.split(",")]:
         work = os.path.join(args.work, str(n))
         os.makedirs(work, exist_ok=True)
@@ -74,10 +76,17 @@ def main():
                 sys.exit(f"{n}: lookup of {q} missed {neighbour}")
             walls.append(w)
             rss.append(r)
+        rng = random.Random(3)
+        misses = []
+        for _ in range(args.queries):
+            w, _, out = run([exe, "query", "--index", index, "--pdq", f"{rng.getrandbits(256):064x}", "--format", "jsonl"])
+            misses.append(w)
+        stats = [run([exe, "stats", "--index", index])[0] for _ in range(5)]
         wv, _, _ = run([exe, "verify", "--index", index])
         print(
             f"| {n:,} | {wi:.1f} / {ri:.0f} | {wc:.1f} / {rc:.0f} | {size / 1e6:.0f} "
-            f"| {statistics.median(walls) * 1000:.1f} | {statistics.median(rss):.1f} / {max(rss):.1f} | {wv:.2f} |",
+            f"| {statistics.median(walls) * 1000:.1f} | {statistics.median(rss):.1f} / {max(rss):.1f} "
+            f"| {statistics.median(misses) * 1000:.1f} | {statistics.median(stats) * 1000:.1f} | {wv:.2f} |",
             flush=True,
         )
 

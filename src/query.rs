@@ -58,6 +58,9 @@ pub enum Query {
     ImageBytes(Vec<u8>),
     /// A video file.
     Video(PathBuf),
+    /// An encoded video held in memory (an upload to `neardup serve`):
+    /// written to a temporary file for the decoder, which is removed after.
+    VideoBytes(Vec<u8>),
 }
 
 impl Query {
@@ -70,6 +73,7 @@ impl Query {
             Query::Phash(h) => format!("phash {}", h.to_hex()),
             Query::ImageBytes(b) => format!("image upload of {} bytes", b.len()),
             Query::Video(p) => format!("video {}", p.display()),
+            Query::VideoBytes(b) => format!("video upload of {} bytes", b.len()),
         }
     }
 }
@@ -271,6 +275,21 @@ impl<'r> Searcher<'r> {
         self
     }
 
+    /// Video queries decode at most `frames` frames (default
+    /// [`crate::video::frames::DEFAULT_MAX_FRAMES`]); the rest of a longer
+    /// video is not looked at.
+    pub fn with_max_frames(mut self, frames: u64) -> Self {
+        self.video.max_frames = frames;
+        self
+    }
+
+    /// Video queries stop decoding with an error once `deadline` has
+    /// passed (none by default).
+    pub fn with_deadline(mut self, deadline: Option<std::time::Instant>) -> Self {
+        self.video.deadline = deadline;
+        self
+    }
+
     /// Video queries sample a frame every `seconds` (0: every frame) instead
     /// of one a second; as the index was made (`neardup index
     /// --frame-interval`).
@@ -311,21 +330,47 @@ impl<'r> Searcher<'r> {
                 self.by_image(&fp, opts)?
             }
             Query::Text(text) => self.by_text(text, opts.min_similarity)?,
-            Query::Video(path) => {
-                let mut video = self.video;
-                video.extra.dihedral |= opts.dihedral;
-                // A cropped copy meets the stored centre codes through the
-                // query's centre crops.
-                video.extra.crops = true;
-                // The query's own sampled frames meet the stored drift frames.
-                video.drift_frames = false;
-                let v = crate::video::hash_video(path, &video)?;
-                let frames = retained_with_drift(&with_extra(&v.frames, &v.extra), &v.drift);
-                self.by_video(&frames, opts)?
+            Query::Video(path) => self.by_video_file(path, opts)?,
+            Query::VideoBytes(bytes) => {
+                // The decoders read files (mp4parse seeks, ffmpeg takes a
+                // path): the upload goes to a temporary file, removed when
+                // `file` is dropped, whatever the outcome.
+                let io = |source| crate::video::error::VideoError::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                };
+                let mut file = tempfile::Builder::new()
+                    .prefix("neardup-upload-")
+                    .tempfile()
+                    .map_err(io)?;
+                std::io::Write::write_all(&mut file, bytes)
+                    .and_then(|()| std::io::Write::flush(&mut file))
+                    .map_err(io)?;
+                self.by_video_file(file.path(), opts)?
             }
         };
         rank(&mut matches, opts.limit);
         Ok(matches)
+    }
+
+    /// Hashes the video in `path` as at indexing time (with the query's
+    /// centre crops, and with `dihedral` its turned and flipped codes) and
+    /// looks it up.
+    fn by_video_file(
+        &self,
+        path: &std::path::Path,
+        opts: &QueryOptions,
+    ) -> Result<Vec<Match>, QueryError> {
+        let mut video = self.video;
+        video.extra.dihedral |= opts.dihedral;
+        // A cropped copy meets the stored centre codes through the
+        // query's centre crops.
+        video.extra.crops = true;
+        // The query's own sampled frames meet the stored drift frames.
+        video.drift_frames = false;
+        let v = crate::video::hash_video(path, &video)?;
+        let frames = retained_with_drift(&with_extra(&v.frames, &v.extra), &v.drift);
+        self.by_video(&frames, opts)
     }
 
     /// How a query image must be hashed (as at indexing time; with

@@ -192,7 +192,19 @@ fn every_endpoint_answers_and_every_refusal_is_a_json_4xx() {
             400,
             "max_distance",
         ),
-        ("video/mp4", &b"\0\0\0\x18ftypmp42"[..], 415, "video"),
+        // A truncated MP4, and text sent as a video.
+        (
+            "video/mp4",
+            &b"\0\0\0\x18ftypmp42"[..],
+            422,
+            "the video cannot be read",
+        ),
+        (
+            "video/mp4",
+            &b"hello, not a video at all"[..],
+            422,
+            "the video cannot be read",
+        ),
         ("text/plain", &b"hello"[..], 415, "text/plain"),
         ("image/png", &too_big[..], 413, "limit"),
     ] {
@@ -427,4 +439,109 @@ fn a_video_item_has_a_thumbnail_of_the_frame_a_still_matched() {
     let want = pdq(&image::load_from_memory(&still).unwrap().to_rgb8());
     let d = shown.distance(&want);
     assert!(d <= 48, "the thumbnail is {d} bits from the still");
+}
+
+/// (status, JSON answer) of a video upload with this content type.
+fn post_video(url: &str, content_type: &str, bytes: &[u8]) -> (u16, serde_json::Value) {
+    let (st, _, body) = call("POST", url, &[("Content-Type", content_type)], Some(bytes));
+    (st, json(&body))
+}
+
+#[test]
+fn an_uploaded_video_finds_its_indexed_source_as_query_video_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/campaign/media");
+    let index = dir.path().join("idx");
+    let out = neardup(
+        &[
+            "index",
+            "--index",
+            index.to_str().unwrap(),
+            media.join("clip.mp4").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The server's own temporary directory, to see that uploads leave
+    // nothing behind.
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut cmd = support::command();
+    cmd.args(["serve", "--index"])
+        .arg(&index)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("TMPDIR", &tmp);
+    let server = serve::start(cmd);
+    let url = |p: &str| format!("{}{p}", server.base());
+
+    // The cut (seconds 2-6 of the source): the same matches as the CLI,
+    // with the second of the closest frame and the shared segment.
+    let cut = media.join("clip-cut.mp4");
+    let bytes = std::fs::read(&cut).unwrap();
+    let (st, got) = post_video(&url("/v1/query"), "video/mp4", &bytes);
+    assert_eq!(st, 200, "{got}");
+    assert_eq!(
+        got["query"],
+        format!("video upload of {} bytes", bytes.len())
+    );
+    let cli = neardup(
+        &[
+            "query",
+            "--index",
+            index.to_str().unwrap(),
+            "--video",
+            cut.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    assert_eq!(got["matches"], json_lines(&cli)[0]["matches"]);
+    let m = &got["matches"][0];
+    assert_eq!(m["kind"], "video", "{m}");
+    assert_eq!(m["match"], true, "{m}");
+    assert!(m["at"].as_f64().is_some(), "{m}");
+    let seg = &m["segments"][0];
+    assert!(
+        (seg["compared_start"].as_f64().unwrap() - 2.0).abs() <= 1.0,
+        "{seg}"
+    );
+
+    // Untyped and octet-stream bodies are sniffed; the options of the query
+    // string apply (dihedral, limit).
+    let small = std::fs::read(media.join("clip-small.mp4")).unwrap();
+    let (st, got) = post_video(
+        &url("/v1/query?dihedral=true&limit=1"),
+        "application/octet-stream",
+        &small,
+    );
+    assert_eq!(st, 200, "{got}");
+    assert_eq!(got["matches"].as_array().map(Vec::len), Some(1), "{got}");
+    assert_eq!(got["matches"][0]["kind"], "video");
+    assert!(got["query"].as_str().unwrap().starts_with("video upload"));
+
+    // A damaged copy (the source with its middle overwritten, and cut
+    // short): a 4xx naming the problem, and the service goes on.
+    let mut broken = std::fs::read(media.join("clip.mp4")).unwrap();
+    broken.truncate(broken.len() / 3);
+    let (st, got) = post_video(&url("/v1/query"), "video/mp4", &broken[..64]);
+    assert_eq!(st, 422, "{got}");
+    assert!(
+        got["error"]
+            .as_str()
+            .unwrap()
+            .contains("the video cannot be read"),
+        "{got}"
+    );
+    let (st, got) = post_video(&url("/v1/query"), "video/mp4", &broken);
+    assert!((400..500).contains(&st) || st == 200, "{st} {got}");
+    let (st, _, body) = call("GET", &url("/healthz"), &[], None);
+    assert_eq!(st, 200);
+    assert_eq!(json(&body)["status"], "ok");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
 }

@@ -44,6 +44,7 @@ fn clip_frames() -> Vec<(u64, f64, RgbImage)> {
     let limits = Limits {
         max_pixels: 1 << 24,
         max_frames: 10_000,
+        deadline: None,
     };
     h264::decode(&mut track, &limits, &mut grab).expect("the sample clip decodes");
     assert_eq!(grab.frames.len(), 8, "eight seconds at one frame a second");

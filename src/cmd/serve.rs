@@ -28,9 +28,13 @@ pub struct Args {
     /// Largest request body, in bytes (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = neardup::serve::DEFAULT_MAX_BODY)]
     max_body: usize,
-    /// Refuse query pictures with more pixels than this.
+    /// Refuse query pictures and video frames with more pixels than this.
     #[arg(long, value_name = "N", default_value_t = neardup::image::decode::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
+    /// Decode at most this many frames of an uploaded video (the rest of
+    /// a longer video is not looked at).
+    #[arg(long, value_name = "N", default_value_t = neardup::serve::DEFAULT_MAX_FRAMES)]
+    max_frames: u64,
     /// Longest a lookup may take, in seconds (longer: 503).
     #[arg(long, value_name = "SECS", default_value_t = neardup::serve::DEFAULT_TIMEOUT.as_secs_f64())]
     timeout: f64,
@@ -46,6 +50,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     opts.insecure = args.insecure;
     opts.max_body = args.max_body;
     opts.max_pixels = args.max_pixels;
+    if args.max_frames == 0 {
+        anyhow::bail!("--max-frames must be at least 1");
+    }
+    opts.max_frames = args.max_frames;
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
         anyhow::bail!(
             "--timeout must be a positive number of seconds, not {}",

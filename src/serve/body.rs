@@ -4,11 +4,14 @@
 //! - an image (`Content-Type: image/*`, `application/octet-stream`, or
 //!   none): looked up with the default limits, or those of the URL's query
 //!   string (`?max_distance=20&dihedral=true`);
+//! - a video (`video/*`, or `application/octet-stream` or none whose first
+//!   bytes are a video container, [`crate::video::probe::sniff_container`]):
+//!   looked up as `neardup query --video` looks a file up, with the limits
+//!   of the query string;
 //! - JSON (`application/json`): exactly one of `text`, `pdq` (64 hex
 //!   digits), `phash` (16 hex digits), `image_base64`, and optionally
 //!   `max_distance`, `max_phash_distance`, `min_similarity`, `limit`,
 //!   `dihedral`;
-//! - a video (`video/*`): refused with 415 for now.
 
 use base64::Engine;
 use serde::Deserialize;
@@ -102,16 +105,15 @@ pub fn parse(
     if mime == "application/json" {
         return parse_json(&body);
     }
-    if mime.starts_with("video/") {
+    let video = mime.starts_with("video/");
+    if !(video
+        || mime.is_empty()
+        || mime.starts_with("image/")
+        || mime == "application/octet-stream")
+    {
         return Err(refuse(
             415,
-            "video lookups are not supported yet: send a picture or JSON",
-        ));
-    }
-    if !(mime.is_empty() || mime.starts_with("image/") || mime == "application/octet-stream") {
-        return Err(refuse(
-            415,
-            format!("content type {mime:?} is not accepted: send image/*, application/octet-stream or application/json"),
+            format!("content type {mime:?} is not accepted: send image/*, video/*, application/octet-stream or application/json"),
         ));
     }
     let limits: Limits = match query_string {
@@ -119,9 +121,29 @@ pub fn parse(
         _ => Limits::default(),
     };
     if body.is_empty() {
-        return Err(refuse(400, "the body is empty: send a picture"));
+        return Err(refuse(400, "the body is empty: send a picture or a video"));
     }
-    Ok((Query::ImageBytes(body), limits.options()?))
+    let video = video || (!mime.starts_with("image/") && looks_like_video(&body));
+    let query = if video {
+        Query::VideoBytes(body)
+    } else {
+        Query::ImageBytes(body)
+    };
+    Ok((query, limits.options()?))
+}
+
+/// Whether an untyped body starts like a video container. ISO files whose
+/// brand is a still-image format (HEIF, AVIF) share MP4's `ftyp` box and
+/// are left to the picture decoder.
+fn looks_like_video(body: &[u8]) -> bool {
+    const STILL_BRANDS: &[&[u8; 4]] = &[
+        b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1",
+    ];
+    let still = body.get(4..8) == Some(b"ftyp")
+        && body
+            .get(8..12)
+            .is_some_and(|brand| STILL_BRANDS.iter().any(|b| &b[..] == brand));
+    !still && crate::video::probe::sniff_container(body).is_some()
 }
 
 fn serde_urlencoded_limits(q: &str) -> Result<Limits, Refusal> {
@@ -224,10 +246,22 @@ mod tests {
         assert_eq!(q, Query::ImageBytes(vec![1, 2]));
         let (_, o) = parse(None, Some("max_distance=12&dihedral=true"), vec![1]).unwrap();
         assert_eq!((o.max_distance, o.dihedral), (12, true));
-        assert_eq!(
-            parse(Some("video/mp4"), None, vec![1]).unwrap_err().status,
-            415
-        );
+        let (q, o) = parse(Some("video/mp4"), Some("dihedral=true"), vec![1]).unwrap();
+        assert_eq!((q, o.dihedral), (Query::VideoBytes(vec![1]), true));
+        // An untyped or octet-stream body is a video when it starts like one.
+        let mut mp4 = vec![0, 0, 0, 24];
+        mp4.extend_from_slice(b"ftypisom\0\0\0\0");
+        for ct in [None, Some("application/octet-stream")] {
+            let (q, _) = parse(ct, None, mp4.clone()).unwrap();
+            assert_eq!(q, Query::VideoBytes(mp4.clone()), "{ct:?}");
+        }
+        // ... but not a HEIF still, nor anything typed as a picture.
+        let mut heic = vec![0, 0, 0, 24];
+        heic.extend_from_slice(b"ftypheic\0\0\0\0");
+        let (q, _) = parse(None, None, heic.clone()).unwrap();
+        assert_eq!(q, Query::ImageBytes(heic));
+        let (q, _) = parse(Some("image/png"), None, mp4.clone()).unwrap();
+        assert_eq!(q, Query::ImageBytes(mp4));
         assert_eq!(
             parse(Some("text/plain"), None, vec![1]).unwrap_err().status,
             415

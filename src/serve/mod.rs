@@ -7,7 +7,8 @@
 //!
 //! - [`reload`]: the open index, swapped when a writer commits; the
 //!   background integrity check;
-//! - [`body`]: what a query request may hold (an image, or JSON);
+//! - [`body`]: what a query request may hold (an image, a video, or
+//!   JSON);
 //! - [`routes`]: the endpoints and the lookup page;
 //! - [`metrics`]: Prometheus counters and latency histograms;
 //! - [`auth`]: the optional bearer token.
@@ -36,6 +37,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 pub const DEFAULT_MAX_BODY: usize = 32 << 20;
 /// The default time a lookup may take, waiting for a slot included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default most frames decoded of an uploaded video: 10 minutes at 30
+/// frames per second (the rest of a longer video is not looked at).
+pub const DEFAULT_MAX_FRAMES: u64 = 18_000;
 /// How often the manifest is read to see a writer's commits.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
 
@@ -54,6 +58,9 @@ pub struct ServeOptions {
     pub max_body: usize,
     /// Largest query picture, in pixels (as `query --max-pixels`).
     pub max_pixels: u64,
+    /// Most frames decoded of an uploaded video (the rest is not looked
+    /// at).
+    pub max_frames: u64,
     /// Longest a lookup may take (longer: 503).
     pub timeout: Duration,
     /// Lookups run at once; more wait for a slot (within the timeout).
@@ -75,6 +82,7 @@ impl ServeOptions {
             insecure: false,
             max_body: DEFAULT_MAX_BODY,
             max_pixels: crate::image::decode::DEFAULT_MAX_PIXELS,
+            max_frames: DEFAULT_MAX_FRAMES,
             timeout: DEFAULT_TIMEOUT,
             // Lookups are CPU work: a few per core keeps the cores busy
             // while one waits on a page fault, without a queue of threads.

@@ -24,6 +24,7 @@ use super::metrics::Metrics;
 use super::reload::Index;
 use super::ServeOptions;
 use crate::query::{QueryError, Searcher};
+use crate::video::error::VideoError;
 
 /// What the handlers share.
 pub struct State {
@@ -36,6 +37,7 @@ pub struct State {
     timeout: Duration,
     slots: Semaphore,
     max_body: usize,
+    max_frames: u64,
 }
 
 /// The shared state as handlers take it.
@@ -51,6 +53,7 @@ impl State {
             timeout: opts.timeout,
             slots: Semaphore::new(opts.concurrency.max(1)),
             max_body: opts.max_body,
+            max_frames: opts.max_frames,
         }
     }
 }
@@ -88,11 +91,31 @@ impl From<QueryError> for ApiError {
             // The picture sent is the problem.
             QueryError::Upload(_) | QueryError::Image(_) => StatusCode::UNPROCESSABLE_ENTITY,
             QueryError::Option { .. } => StatusCode::BAD_REQUEST,
+            QueryError::Video(v) => return video_error(&v),
             // The index is: ours.
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
     }
+}
+
+/// The answer to a video upload that could not be hashed. The message
+/// leaves out the temporary file's path: the upload is the subject.
+fn video_error(e: &VideoError) -> ApiError {
+    let status = match e {
+        // Writing the temporary file failed: ours.
+        VideoError::Io { .. } | VideoError::NotAFile { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        // A codec or container only ffmpeg reads, and it is not installed.
+        VideoError::NeedsFfmpeg { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        VideoError::Deadline { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        // The upload is not a readable video.
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    // ffmpeg's own messages name the file too.
+    let reason = e
+        .reason()
+        .replace(&e.path().display().to_string(), "the upload");
+    ApiError::new(status, format!("the video cannot be read: {reason}"))
 }
 
 /// The application: routes, body limit, authentication and metrics.
@@ -185,9 +208,14 @@ async fn query(
         )
     })?;
     let index = state.index.clone();
+    // A video decodes on its blocking thread within the frame budget, and
+    // stops at the request's deadline (its answer is a 503 by then).
+    let (max_frames, deadline) = (state.max_frames, Instant::now() + state.timeout);
     let answer = blocking(&state, move || {
         let reader = index.snapshot();
-        let searcher = Searcher::new(&reader, index.max_pixels())?;
+        let searcher = Searcher::new(&reader, index.max_pixels())?
+            .with_max_frames(max_frames)
+            .with_deadline(Some(deadline));
         Ok(searcher.answer(&q, &opts)?)
     })
     .await?;

@@ -85,6 +85,13 @@ pub enum VideoError {
         /// The decoder's message.
         reason: String,
     },
+    /// The deadline ([`crate::video::frames::Limits::deadline`]) passed
+    /// before decoding ended.
+    #[error("{}: decoding stopped at the deadline", path.display())]
+    Deadline {
+        /// The video.
+        path: PathBuf,
+    },
     /// Decoding produced no frame at all.
     #[error("{}: no frame could be decoded", path.display())]
     NoFrames {
@@ -107,6 +114,7 @@ impl VideoError {
             | VideoError::NeedsFfmpeg { path, .. }
             | VideoError::Ffmpeg { path, .. }
             | VideoError::Decode { path, .. }
+            | VideoError::Deadline { path }
             | VideoError::NoFrames { path } => path,
         }
     }

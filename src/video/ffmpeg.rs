@@ -209,6 +209,8 @@ pub fn decode(
             hit_budget = true;
             break;
         }
+        // Past the deadline the child is killed (the reaper, on return).
+        limits.check_deadline(path)?;
         if !read_frame(&mut stdout, &mut buf) {
             break;
         }

@@ -43,6 +43,9 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Most frames decoded (display order) before stopping.
     pub max_frames: u64,
+    /// When decoding must stop with [`VideoError::Deadline`] (none: no
+    /// deadline); `neardup serve` sets it to the request's timeout.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Limits {
@@ -58,6 +61,16 @@ impl Limits {
             });
         }
         Ok(())
+    }
+
+    /// An error once the deadline has passed.
+    pub fn check_deadline(&self, path: &Path) -> Result<(), VideoError> {
+        match self.deadline {
+            Some(d) if std::time::Instant::now() >= d => Err(VideoError::Deadline {
+                path: path.to_path_buf(),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -120,6 +120,7 @@ pub fn decode(
         if state.next >= limits.max_frames {
             return Ok(state.finish(errors, true));
         }
+        limits.check_deadline(&path)?;
         track.read_sample(i, &mut sample)?;
         packet.clear();
         if i == 0 {

@@ -62,6 +62,9 @@ pub struct VideoOptions {
     /// picture has moved on ([`frames::Hasher::with_drift_frames`]). Off by
     /// default (vPDQ's sampling); indexing turns it on.
     pub drift_frames: bool,
+    /// When decoding must stop with [`VideoError::Deadline`] (none by
+    /// default); bounds the time one video may take.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for VideoOptions {
@@ -72,6 +75,7 @@ impl Default for VideoOptions {
             max_frames: DEFAULT_MAX_FRAMES,
             extra: ExtraCodes::default(),
             drift_frames: false,
+            deadline: None,
         }
     }
 }
@@ -159,6 +163,7 @@ pub fn frame_image(
     let limits = Limits {
         max_pixels,
         max_frames: frame.saturating_add(1),
+        deadline: None,
     };
     let (_, grab) = guarded(path, || read_video(path, &limits, |_| (Grab::default(), 1)))?;
     grab.picture.ok_or_else(|| VideoError::NoFrames {
@@ -189,6 +194,7 @@ fn limits_of(opts: &VideoOptions) -> Limits {
     Limits {
         max_pixels: opts.max_pixels,
         max_frames: opts.max_frames,
+        deadline: opts.deadline,
     }
 }
 
