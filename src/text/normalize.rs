@@ -357,7 +357,11 @@ impl Scanner<'_> {
     /// Notes the word `out[word_start..]`, complete once a separator is
     /// written after it or the scan ends: the facts of step 7.
     fn close_word(&mut self) {
-        let w = &self.out.as_bytes()[self.word_start..];
+        let w = self
+            .out
+            .as_bytes()
+            .get(self.word_start..)
+            .unwrap_or_default();
         if w.is_empty() {
             return;
         }
