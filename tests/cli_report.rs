@@ -210,6 +210,127 @@ fn hostile_captions_stay_text() {
     assert!(caption.contains("\"onerror=alert(1) x=\""), "{caption}");
 }
 
+/// The shared mentions or links of a card: (value, posts) as shown.
+fn shared_on(card: &Html, class: &str) -> BTreeMap<String, usize> {
+    card.select(&sel(&format!(".shared span.{class}")))
+        .map(|s| {
+            let count: String = s.select(&sel("i")).flat_map(|i| i.text()).collect();
+            let text: String = s.text().collect();
+            let value = text
+                .trim_end()
+                .strip_suffix(count.as_str())
+                .unwrap_or(&text);
+            (value.trim_end().to_string(), count.parse().unwrap_or(0))
+        })
+        .collect()
+}
+
+#[test]
+fn cards_show_the_mentions_and_links_their_posts_share() {
+    // Two text campaigns: the first shares a mention and a link (with an
+    // `&` and a `<` to escape) in four posts, one of which adds a mention
+    // of its own; the second shares another mention in two of its three.
+    let dir = tempfile::tempdir().unwrap();
+    let link = "https://ex.org/report?id=7&lang=<en>";
+    let first = "The city council hid the stadium budget from voters, read the full story and share it before Friday";
+    let second = "Our bakery opens a second shop near the station next Monday with free coffee for every visitor";
+    let mut posts = Vec::new();
+    for i in 0..4 {
+        let extra = if i == 3 { " @loner_acct" } else { "" };
+        posts.push(json!({
+            "id": format!("a-{i}"),
+            "author": format!("acct_a{i}"),
+            "created_at": 1_690_000_000 + i * 600,
+            "text": format!("{first} @NGO_alpha {link}{extra}"),
+        }));
+    }
+    for i in 0..3 {
+        let mention = if i < 2 { " @ngo_beta" } else { "" };
+        posts.push(json!({
+            "id": format!("b-{i}"),
+            "author": format!("acct_b{i}"),
+            "created_at": 1_691_000_000 + i * 600,
+            "text": format!("{second}{mention}"),
+        }));
+    }
+    let lines: Vec<String> = posts.iter().map(|p| p.to_string()).collect();
+    std::fs::write(dir.path().join("posts.jsonl"), lines.join("\n") + "\n").unwrap();
+    let index = dir.path().join("idx");
+    let run = neardup(
+        &[
+            "index",
+            "--quiet",
+            "--index",
+            index.to_str().unwrap(),
+            dir.path().join("posts.jsonl").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = dir.path().join("report.html");
+    let (page, cards) = report(&index, &out, &[]);
+    assert_eq!(cards.len(), 2);
+    let card_of = |member: &str| {
+        cards
+            .iter()
+            .find(|c| {
+                c.select(&sel("td.id"))
+                    .any(|td| td.text().collect::<String>() == member)
+            })
+            .expect("a card holding the member")
+    };
+    let (a, b) = (card_of("a-0"), card_of("b-0"));
+
+    let mentions_a = shared_on(a, "mention");
+    assert_eq!(
+        mentions_a,
+        BTreeMap::from([("@ngo_alpha".to_string(), 4)]),
+        "a mention of one post is not shared"
+    );
+    assert_eq!(
+        shared_on(a, "link"),
+        BTreeMap::from([(link.to_string(), 4)])
+    );
+    assert_eq!(
+        shared_on(b, "mention"),
+        BTreeMap::from([("@ngo_beta".to_string(), 2)])
+    );
+    assert!(shared_on(b, "link").is_empty());
+    let text_b: String = b.root_element().text().collect();
+    assert!(!text_b.contains("ngo_alpha") && !text_b.contains("ex.org/report"));
+
+    // The link is text, not a link to follow; and the counts are those of
+    // `dedupe --format jsonl`.
+    for doc in std::iter::once(&page).chain(cards.iter()) {
+        assert!(doc.select(&sel("a[href*='ex.org']")).next().is_none());
+    }
+    let dedupe = neardup(
+        &[
+            "dedupe",
+            "--index",
+            index.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    let clusters = support::json_lines(&dedupe);
+    let with_a = clusters
+        .iter()
+        .find(|c| support::sorted_members(c).contains(&"a-0"))
+        .expect("cluster of a-0");
+    assert_eq!(with_a["evidence"]["links"][0]["value"], json!(link));
+    assert_eq!(with_a["evidence"]["links"][0]["posts"], json!(4));
+    assert_eq!(
+        with_a["evidence"]["mentions"][0]["value"],
+        json!("@ngo_alpha")
+    );
+}
+
 #[test]
 fn moved_media_get_a_placeholder_not_a_failed_run() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,6 +17,7 @@ use super::diff::diff;
 use super::model::{ClusterView, Investigation, Media, Member};
 use super::svg;
 use super::thumbs::Thumb;
+use crate::evidence::Shared;
 use crate::posts::format_time;
 
 /// Cards in the page as HTML before any script runs.
@@ -230,9 +231,34 @@ pub fn card(c: &ClusterView, thumbs: &[ThumbRef], page: &PageInfo) -> String {
         }
         h.push_str("</p>");
     }
+    shared_html(&mut h, "mentions", "mention", &c.mentions);
+    shared_html(&mut h, "links", "link", &c.links);
     members_html(&mut h, c, page);
     h.push_str("</article>");
     h
+}
+
+/// One line of values several posts share (`label`, then each value with
+/// its number of posts), none when there is none. Links are shown as text,
+/// not made into links: the reader copies one on purpose rather than
+/// following a campaign's link by a slip of the mouse.
+fn shared_html(h: &mut String, label: &str, class: &str, values: &[Shared]) {
+    if values.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        r#"<p class="shared {class}s"><span class="label">shared {label}</span> "#
+    );
+    for v in values {
+        let _ = write!(
+            h,
+            r#"<span class="{class}">{} <i>{}</i></span> "#,
+            esc(&v.value),
+            v.posts
+        );
+    }
+    h.push_str("</p>");
 }
 
 /// The hub and chain warnings of a cluster.

@@ -11,6 +11,7 @@ use neardup_index::Reader;
 
 use crate::cluster::ClusterSummary;
 use crate::dedupe::{DedupeReport, Mode};
+use crate::evidence::{self, Shared};
 use crate::schema::{Kind, FIELD_PDQ};
 
 /// One picture of a member.
@@ -56,6 +57,13 @@ pub struct ClusterView {
     /// The hashtags of its captions with the number of members carrying
     /// each, most common first.
     pub hashtags: Vec<(String, usize)>,
+    /// The mentions (`@name`) at least two of its posts carry, with the
+    /// number of posts carrying each, most common first (at most
+    /// [`crate::evidence::MAX_SHARED`]; as `dedupe --format jsonl` lists
+    /// them).
+    pub mentions: Vec<Shared>,
+    /// The links at least two of its posts carry, likewise.
+    pub links: Vec<Shared>,
     /// Members posted in its busiest hour (0 when no member has a time).
     pub burst: usize,
 }
@@ -202,7 +210,20 @@ pub fn gather(
             .iter()
             .map(|id| member(id, mode, &all))
             .collect();
+        // Each post's caption once, whatever number of its items are
+        // members (the counting of `crate::evidence::for_report`).
+        let captions: BTreeMap<&str, &str> = summary
+            .members
+            .iter()
+            .filter_map(|id| {
+                let key = all.key(id, mode);
+                let caption = all.posts.get(key)?.caption.as_deref()?;
+                Some((key, caption))
+            })
+            .collect();
         clusters.push(ClusterView {
+            mentions: evidence::shared(captions.values().copied(), evidence::mentions_of, "@"),
+            links: evidence::shared(captions.values().copied(), evidence::links_of, ""),
             hashtags: hashtags(&members),
             burst: burst(&members),
             summary: summary.clone(),

@@ -16,22 +16,25 @@
 
 /// Applies the rules above to `out` in place.
 pub(crate) fn refine(out: &mut String) {
-    if has_spaced_run(out) {
+    let spaced = has_spaced_run(out);
+    let digit = out.bytes().any(|b| b.is_ascii_digit());
+    refine_known(out, spaced, digit);
+}
+
+/// [`refine`] when it is already known whether `out` has a run of
+/// spaced-out letters (`spaced`, as [`has_spaced_run`] says) and an ASCII
+/// digit (`digit`): most texts have neither, and then nothing is read.
+pub(crate) fn refine_known(out: &mut String, spaced: bool, digit: bool) {
+    if spaced {
         *out = join_spaced(out);
     }
-    if !out.bytes().any(|b| b.is_ascii_digit()) {
-        return;
+    if digit {
+        swap_digits(out);
     }
-    let mut bytes = std::mem::take(out).into_bytes();
-    swap_in_place(&mut bytes);
-    // Only ASCII bytes were replaced by ASCII bytes, so this cannot fail;
-    // the lossy fallback keeps the function total without a panic.
-    *out = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 /// Shortest run of one-character words that is joined.
-const MIN_SPACED_RUN: usize = 3;
+pub(crate) const MIN_SPACED_RUN: usize = 3;
 
 /// True for a word of one character.
 fn is_single_char(token: &str) -> bool {
@@ -104,34 +107,39 @@ fn letter_of_digit(d: u8) -> Option<u8> {
     })
 }
 
-/// The digit swaps, byte by byte (ASCII only, so the UTF-8 of other
-/// characters is untouched).
-fn swap_in_place(b: &mut [u8]) {
+/// The digit swaps (ASCII only, so the UTF-8 of other characters is
+/// untouched). The runs are found by reading the bytes; the few that
+/// change are rewritten in place, each as its own (ASCII) string.
+fn swap_digits(out: &mut String) {
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            d if d.is_ascii_digit() => {
-                let end = b[i..]
-                    .iter()
-                    .position(|c| !c.is_ascii_digit())
-                    .map_or(b.len(), |p| i + p);
-                let before = i.checked_sub(1).map(|p| b[p]);
-                let after = b.get(end).copied();
-                let next_to_letter = before.is_some_and(|c| c.is_ascii_alphabetic())
-                    || after.is_some_and(|c| c.is_ascii_alphabetic());
-                if end - i <= 2 && next_to_letter {
-                    for x in &mut b[i..end] {
-                        if let Some(l) = letter_of_digit(*x) {
-                            *x = l;
-                        }
-                    }
-                }
-                i = end;
-                continue;
-            }
-            _ => {}
+    while i < out.len() {
+        let b = out.as_bytes();
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
         }
-        i += 1;
+        let end = b[i..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(b.len(), |p| i + p);
+        let before = i.checked_sub(1).map(|p| b[p]);
+        let after = b.get(end).copied();
+        let next_to_letter = before.is_some_and(|c| c.is_ascii_alphabetic())
+            || after.is_some_and(|c| c.is_ascii_alphabetic());
+        if end - i <= 2 && next_to_letter {
+            let mut run = [0u8; 2];
+            let run = &mut run[..end - i];
+            for (x, &d) in run.iter_mut().zip(&b[i..end]) {
+                *x = letter_of_digit(d).unwrap_or(d);
+            }
+            if run != &b[i..end] {
+                // ASCII bytes, so valid UTF-8 on ASCII boundaries.
+                if let Ok(letters) = std::str::from_utf8(run) {
+                    out.replace_range(i..end, letters);
+                }
+            }
+        }
+        i = end;
     }
 }
 

@@ -207,9 +207,8 @@ impl TextHasher {
         norm: &mut String,
         hashes: &mut Vec<u64>,
     ) -> TextFingerprint {
-        normalize::normalize_into(text, &self.settings.normalize_options(), norm);
-        if let Cow::Owned(core) = core_text(norm) {
-            *norm = core;
+        if normalize::normalize_into_tags(text, &self.settings.normalize_options(), norm) {
+            set_tags_aside(norm);
         }
         hashes.clear();
         if !has_content(norm) {
@@ -274,6 +273,46 @@ pub fn core_text(norm: &str) -> Cow<'_, str> {
     }
 }
 
+/// Makes `norm` its [`core_text`] in place, without a second buffer.
+fn set_tags_aside(norm: &mut String) {
+    let is_tag = |w: &str| w.starts_with('#') || w.starts_with('<');
+    if !norm.bytes().any(|b| b == b'#' || b == b'<') {
+        return;
+    }
+    // The core's length in characters, as `core_text` would build it.
+    let (mut words, mut chars) = (0usize, 0usize);
+    for w in norm.split(' ').filter(|w| !w.is_empty() && !is_tag(w)) {
+        words += 1;
+        chars += w.chars().count();
+    }
+    if chars + words.saturating_sub(1) < SHORT_TEXT_CHARS {
+        return;
+    }
+    // Normalised text is words separated by single spaces, with `#` and `<`
+    // only at the start of a tag, which holds no space: drop each tag with
+    // the space after it, then a space left at the end.
+    let mut word_start = true;
+    let mut in_tag = false;
+    norm.retain(|c| {
+        let keep = if in_tag {
+            if c == ' ' {
+                in_tag = false;
+            }
+            false
+        } else if word_start && (c == '#' || c == '<') {
+            in_tag = true;
+            false
+        } else {
+            true
+        };
+        word_start = c == ' ';
+        keep
+    });
+    if norm.ends_with(' ') {
+        norm.pop();
+    }
+}
+
 /// True if the normalised text has a word that is not a placeholder.
 fn has_content(norm: &str) -> bool {
     norm.split(' ').any(|w| {
@@ -321,6 +360,25 @@ mod tests {
         let c = h.normalize("so true #Paris2024 #NoOlympics");
         assert_eq!(core_text(&c), c.as_str());
         assert!(h.exact_jaccard("so true #Paris2024", "so true #Boycott") < 0.5);
+    }
+
+    #[test]
+    fn tags_set_aside_in_place_equal_the_core_text() {
+        let h = TextHasher::new(TextSettings::default()).expect("valid");
+        for text in [
+            "#a #b and some words that make the text long enough to keep",
+            "some words that make the text long enough #a to keep #b",
+            "#a some words that make the text long enough to keep #b #c",
+            "short #a #b",
+            "@x https://t.co/y and a few words that are long enough @z",
+            "#only #tags #here #and #more #of #them",
+            "no tags at all in this one, just words",
+        ] {
+            let norm = h.normalize(text);
+            let mut in_place = norm.clone();
+            set_tags_aside(&mut in_place);
+            assert_eq!(in_place, core_text(&norm), "{text:?}");
+        }
     }
 
     #[test]

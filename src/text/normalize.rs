@@ -80,16 +80,24 @@ pub fn normalize_into(text: &str, opts: &NormalizeOptions, out: &mut String) {
     normalize_into_with::<UrlFinder>(text, opts, out);
 }
 
-/// [`normalize_into`] with the URL detector `U`.
-fn normalize_into_with<U: FindUrl>(text: &str, opts: &NormalizeOptions, out: &mut String) {
+/// [`normalize_into`], also telling whether the result may hold a hashtag
+/// or a placeholder (`false` only when it holds neither; see
+/// [`super::core_text`]).
+pub(crate) fn normalize_into_tags(text: &str, opts: &NormalizeOptions, out: &mut String) -> bool {
+    normalize_into_with::<UrlFinder>(text, opts, out)
+}
+
+/// [`normalize_into`] with the URL detector `U`; returns what
+/// [`normalize_into_tags`] does.
+fn normalize_into_with<U: FindUrl>(text: &str, opts: &NormalizeOptions, out: &mut String) -> bool {
     out.clear();
-    if text.is_ascii() {
+    let facts = if text.is_ascii() {
         // The scanner lower-cases ASCII as it copies it.
-        scan_folded_with::<U>(text, None, opts, out);
+        scan_folded_with::<U>(text, None, opts, out)
     } else if let Some(f) = fold_latin1(text) {
         // Latin-1 letters have no ASCII look-alike in the TR39 data (a test
         // checks it), so there is nothing to fold: skip the script analysis.
-        scan_folded_with::<U>(&f, None, opts, out);
+        scan_folded_with::<U>(&f, None, opts, out)
     } else {
         let folded = fold_unicode(text);
         let dominant = if folded.is_ascii() {
@@ -97,7 +105,7 @@ fn normalize_into_with<U: FindUrl>(text: &str, opts: &NormalizeOptions, out: &mu
         } else {
             Some(confusables::dominant_script(&folded))
         };
-        scan_folded_with::<U>(&folded, dominant, opts, out);
+        let facts = scan_folded_with::<U>(&folded, dominant, opts, out);
         if dominant.is_some()
             && unicode_normalization::is_nfc_quick(out.chars())
                 != unicode_normalization::IsNormalized::Yes
@@ -107,25 +115,54 @@ fn normalize_into_with<U: FindUrl>(text: &str, opts: &NormalizeOptions, out: &mu
             let nfc: String = out.nfc().collect();
             *out = nfc;
         }
+        facts
+    };
+    match facts {
+        Some(f) => {
+            evasions::refine_known(out, f.spaced, f.digit);
+            f.tags
+        }
+        None => {
+            evasions::refine(out);
+            true
+        }
     }
-    evasions::refine(out);
+}
+
+/// What the scanner saw of the words it wrote, so that step 7 and the
+/// hasher need no pass of their own to learn it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Facts {
+    /// [`evasions::MIN_SPACED_RUN`] one-character words in a row.
+    spaced: bool,
+    /// An ASCII digit.
+    digit: bool,
+    /// A hashtag or a placeholder.
+    tags: bool,
 }
 
 /// Steps 4 to 6 with the URL detector `U` (the tests also pass the former,
-/// quadratic one, as an oracle).
+/// quadratic one, as an oracle). Returns the [`Facts`] of the output when
+/// no confusable folding ran (`dominant` is `None`): then every word is
+/// written as scanned. With folding, `None`: a folded word can change.
 fn scan_folded_with<U: FindUrl>(
     folded: &str,
     dominant: Option<unicode_script::Script>,
     opts: &NormalizeOptions,
     out: &mut String,
-) {
+) -> Option<Facts> {
     let mut scanner = Scanner {
         out,
         word: String::new(),
         need_space: false,
         dominant,
+        word_start: 0,
+        single_run: 0,
+        facts: Facts::default(),
     };
     scanner.scan::<U>(folded, opts);
+    scanner.close_word();
+    dominant.is_none().then_some(scanner.facts)
 }
 
 /// Steps 1 to 3 for the common Western European case: text made of ASCII,
@@ -308,9 +345,39 @@ struct Scanner<'a> {
     /// A separator has been seen since the last token.
     need_space: bool,
     dominant: Option<unicode_script::Script>,
+    /// Where the last word written to `out` starts.
+    word_start: usize,
+    /// One-character words in a row, up to the last word closed.
+    single_run: usize,
+    /// What the words closed so far hold.
+    facts: Facts,
 }
 
 impl Scanner<'_> {
+    /// Notes the word `out[word_start..]`, complete once a separator is
+    /// written after it or the scan ends: the facts of step 7.
+    fn close_word(&mut self) {
+        let w = self
+            .out
+            .as_bytes()
+            .get(self.word_start..)
+            .unwrap_or_default();
+        if w.is_empty() {
+            return;
+        }
+        // One character: at most 4 bytes, one of them not a UTF-8
+        // continuation byte.
+        let single = w.len() <= 4 && w.iter().filter(|&&b| b & 0xC0 != 0x80).count() == 1;
+        if single {
+            self.single_run += 1;
+            if self.single_run >= evasions::MIN_SPACED_RUN {
+                self.facts.spaced = true;
+            }
+        } else {
+            self.single_run = 0;
+        }
+    }
+
     fn scan<U: FindUrl>(&mut self, s: &str, opts: &NormalizeOptions) {
         let bytes = s.as_bytes();
         let mut i = 0;
@@ -337,6 +404,7 @@ impl Scanner<'_> {
                     self.end_word();
                     self.begin_word();
                     self.out.push('#');
+                    self.facts.tags = true;
                     i += 1;
                     prev_word = true;
                     continue;
@@ -354,11 +422,18 @@ impl Scanner<'_> {
             let b = bytes[i];
             if b < 0x80 {
                 if b.is_ascii_alphanumeric() {
-                    // The whole ASCII run at once.
-                    let end = bytes[i..]
-                        .iter()
-                        .position(|c| !c.is_ascii_alphanumeric())
-                        .map_or(bytes.len(), |p| i + p);
+                    // The whole ASCII run at once, noting digits on the way.
+                    let mut end = i;
+                    let mut classes = 0;
+                    while let Some(&c) = bytes.get(end) {
+                        let class = ASCII_CLASS[usize::from(c)];
+                        if class & ALNUM == 0 {
+                            break;
+                        }
+                        classes |= class;
+                        end += 1;
+                    }
+                    self.facts.digit |= classes & DIGIT != 0;
                     count_work(end - i);
                     self.begin_word();
                     // ASCII text reaches here unfolded: lower-case it while
@@ -402,7 +477,9 @@ impl Scanner<'_> {
     fn begin_word(&mut self) {
         if self.need_space {
             if !self.out.is_empty() {
+                self.close_word();
                 self.out.push(' ');
+                self.word_start = self.out.len();
             }
             self.need_space = false;
         }
@@ -441,6 +518,7 @@ impl Scanner<'_> {
         self.end_word();
         self.begin_word();
         self.out.push_str(t);
+        self.facts.tags = true;
         self.need_space = true;
     }
 }
@@ -469,6 +547,10 @@ struct UrlFinder {
     has_scheme: bool,
     /// The host-character run last measured.
     run: Option<HostRun>,
+    /// Where the text's last `/` is (`Some(None)`: it has none), found at
+    /// the first question. A bare domain needs a `/` after it, so no word
+    /// start past the last one needs its run measured.
+    last_slash: Option<Option<usize>>,
 }
 
 /// A maximal run of `[A-Za-z0-9.-]` and what decides a bare domain in it.
@@ -488,6 +570,7 @@ impl FindUrl for UrlFinder {
         UrlFinder {
             has_scheme,
             run: None,
+            last_slash: None,
         }
     }
 
@@ -497,6 +580,13 @@ impl FindUrl for UrlFinder {
             return Some(len);
         }
         if !is_host_byte(b[i]) {
+            return None;
+        }
+        let last_slash = *self
+            .last_slash
+            .get_or_insert_with(|| b.iter().rposition(|&c| c == b'/'));
+        if last_slash.is_none_or(|p| p <= i) {
+            // The run from `i` cannot be followed by a `/`.
             return None;
         }
         let run = match self.run {
@@ -519,7 +609,14 @@ impl FindUrl for UrlFinder {
 /// A URL with a scheme or `www.` at the start of `s`: its length.
 fn scheme_url_len(s: &str, has_scheme: bool) -> Option<usize> {
     let b = s.as_bytes();
-    for prefix in [&b"https://"[..], b"http://", b"www."] {
+    // Each prefix starts with `h` or `w`, in either case.
+    let first = b.first().map(|c| c | 0x20);
+    let prefixes: &[&[u8]] = if first == Some(b'h') || first == Some(b'w') {
+        &[b"https://", b"http://", b"www."]
+    } else {
+        &[]
+    };
+    for &prefix in prefixes {
         count_work(prefix.len());
         if b.len() > prefix.len()
             && b[..prefix.len()].eq_ignore_ascii_case(prefix)
@@ -598,10 +695,34 @@ fn count_work(_bytes: usize) {
     tests::WORK.with(|w| w.set(w.get() + _bytes as u64));
 }
 
-/// True if `b` has a `.` or a `:`, without which there is no URL.
+/// True if `b` has a `.` or a `:`, without which there is no URL. (Whole
+/// chunks at a time, which the compiler turns into vector compares.)
 fn memchr_any(b: &[u8]) -> bool {
-    b.iter().any(|&c| c == b'.' || c == b':')
+    b.chunks(32)
+        .any(|ch| ch.iter().fold(false, |a, &c| a | (c == b'.') | (c == b':')))
 }
+
+/// [`ASCII_CLASS`] bit of ASCII letters and digits.
+const ALNUM: u8 = 1;
+/// [`ASCII_CLASS`] bit of ASCII digits.
+const DIGIT: u8 = 2;
+
+/// The class bits of each byte, for the scanner's ASCII runs.
+static ASCII_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() {
+            t[i] |= ALNUM;
+        }
+        if b.is_ascii_digit() {
+            t[i] |= DIGIT;
+        }
+        i += 1;
+    }
+    t
+};
 
 /// Length in bytes of the handle after an `@`: letters, digits, `_` and
 /// inner dots.
@@ -821,6 +942,67 @@ mod tests {
             // Symbols (`≠` is `=` + U+0338) become separators either way.
             if found && !is_diacritic(c) && is_word_char(c) {
                 assert!(may_carry_diacritic(c), "U+{cp:04X}");
+            }
+        }
+    }
+
+    /// Steps 1 to 6 as `normalize_into_with` runs them, then step 7 with
+    /// its own passes over the output: what the scanner's facts replace.
+    fn refined_by_passes(text: &str, opts: &NormalizeOptions) -> String {
+        let mut out = String::new();
+        if text.is_ascii() {
+            scan_folded_with::<UrlFinder>(text, None, opts, &mut out);
+        } else if let Some(f) = fold_latin1(text) {
+            scan_folded_with::<UrlFinder>(&f, None, opts, &mut out);
+        } else {
+            let folded = fold_unicode(text);
+            let dominant = (!folded.is_ascii()).then(|| confusables::dominant_script(&folded));
+            scan_folded_with::<UrlFinder>(&folded, dominant, opts, &mut out);
+            if dominant.is_some() {
+                out = out.nfc().collect();
+            }
+        }
+        evasions::refine(&mut out);
+        out
+    }
+
+    #[test]
+    fn the_scanners_facts_equal_passes_over_its_output() {
+        let texts = [
+            "",
+            "a",
+            "a b",
+            "a b c",
+            "ab c d e",
+            "x y z w and a b c",
+            "é ж 中 x",
+            "é ø æ",
+            "B O Y C O T T the P-a-r-i-s games, they h.i.d it",
+            "b 0 y c 0 t t x 1",
+            "B0yc0tt the Par1s games aga1n, in 2024 at 7pm",
+            "mp3 4 u 2 b 0 1 5",
+            "Straße ø æ ð 1 2 3",
+            "#a #b c d e",
+            "@x @y @z",
+            "a @x b https://t.co/1 c",
+            "l.i.e.d é",
+            "Ｂｏｙ c o t t ①②③",
+            "ʙᴏʏᴄᴏᴛᴛ a b c",
+            "п0ка 4th a b c",
+            "Βογcοtt thε Ρaris ε ο α",
+            "e\u{301} a\u{301} o\u{301}",
+            "#é #ж x#y ## #",
+        ];
+        for text in texts {
+            for (keep_urls, keep_mentions) in [(false, false), (true, true)] {
+                let opts = NormalizeOptions {
+                    keep_urls,
+                    keep_mentions,
+                };
+                let mut out = String::new();
+                let tags = normalize_into_tags(text, &opts, &mut out);
+                assert_eq!(out, refined_by_passes(text, &opts), "{text:?}");
+                assert!(tags || !out.contains(['#', '<']), "{text:?}");
             }
         }
     }
