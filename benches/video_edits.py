@@ -289,7 +289,26 @@ def query(exe, index, flag, paths, extra):
     return out, secs
 
 
+def flat_items(exe, paths):
+    """The query files no frame hash can find: pictures whose PDQ is not
+    usable, videos with fewer than half their sampled frames of quality
+    >= 50 (the Mandelbrot zooms turn into flat colour after a few seconds,
+    so a clip or a still taken there shows nothing to match)."""
+    r = subprocess.run([exe, "hash", "--format", "jsonl", *paths], capture_output=True, text=True)
+    flat = set()
+    for line in r.stdout.splitlines():
+        j = json.loads(line)
+        if "frames" in j:
+            good = sum(1 for f in j["frames"] if f["quality"] >= 50)
+            if 2 * good < max(1, len(j["frames"])):
+                flat.add(j["path"])
+        elif not j.get("pdq_usable", True):
+            flat.add(j["path"])
+    return flat
+
+
 def evaluate(exe, index, videos, pictures, fam, query_args):
+    flat = flat_items(exe, [p for _, _, p, _ in videos] + [p for _, _, p, _ in pictures])
     kinds = {}
     for kind, s, p, flags in videos:
         kinds.setdefault((kind, tuple(flags)), []).append((s, p))
@@ -300,15 +319,19 @@ def evaluate(exe, index, videos, pictures, fam, query_args):
         timings.append((kind, secs / len(items)))
         found = right = total = 0
         misses = []
+        usable = [0, 0]  # found, files not flat
         for s, p in items:
             ms = [m for m in res.get(p, []) if m.get("kind") == "video"]
             ok = [m for m in ms if fam.get(os.path.realpath(m["path"])) == fam[os.path.realpath(s)]]
+            if p not in flat:
+                usable[0] += bool(ok)
+                usable[1] += 1
             found += bool(ok)
             right += len(ok)
             total += len(ms)
             if not ok:
                 misses.append(os.path.basename(p))
-        rows.append((kind, found, len(items), right, total, misses))
+        rows.append((kind, found, len(items), right, total, misses, usable))
     pics = {}
     for kind, s, p, t in pictures:
         pics.setdefault(kind, []).append((s, p, t))
@@ -318,48 +341,59 @@ def evaluate(exe, index, videos, pictures, fam, query_args):
         timings.append((kind, secs / len(items)))
         found = right = total = 0
         misses = []
+        usable = [0, 0]
         for s, p, t in items:
             ms = [m for m in res.get(p, []) if m.get("kind") == "video"]
             fs = fam[os.path.realpath(s)]
             ok = [m for m in ms if fam.get(os.path.realpath(m["path"])) == fs]
             own = [m for m in ms if os.path.realpath(m["path"]) == os.path.realpath(s)
                    and m.get("at") is not None and abs(m["at"] - t) <= 1.5]
+            if p not in flat:
+                usable[0] += bool(own)
+                usable[1] += 1
             found += bool(own)
             right += len(ok)
             total += len(ms)
             if not own:
                 got = [(os.path.basename(m["path"]), m.get("at")) for m in ms[:3]]
                 misses.append(f"{os.path.basename(p)} (t={t}: {got})")
-        prow.append((kind, found, len(items), right, total, misses))
+        prow.append((kind, found, len(items), right, total, misses, usable))
     return rows, prow, timings
 
 
+def share(a, b):
+    return f"{a / b:.2f}" if b else "-"
+
+
 def report(rows, prow, timings, verbose):
-    print("| edit | found / edits | recall | bar | matches right / all | precision |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| edit | found / edits | recall | bar | found / not flat | recall, not flat | "
+          "matches right / all | precision |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     all_right = all_total = 0
-    for kind, found, n, right, total, _ in rows:
+    for kind, found, n, right, total, _, (uf, un) in rows:
         bar = BARS.get(kind, 0.90)
         bar_s = "-" if bar is None else f"{bar:.2f}"
         prec = right / total if total else 1.0
         all_right += right
         all_total += total
-        print(f"| {kind} | {found} / {n} | {found / n:.2f} | {bar_s} | {right} / {total} | {prec:.3f} |")
-    print(f"| all edits | | | | {all_right} / {all_total} | "
+        print(f"| {kind} | {found} / {n} | {found / n:.2f} | {bar_s} | {uf} / {un} | {share(uf, un)} "
+              f"| {right} / {total} | {prec:.3f} |")
+    print(f"| all edits | | | | | | {all_right} / {all_total} | "
           f"{(all_right / all_total if all_total else 1.0):.3f} |")
     print()
-    print("| picture | found in its video, at within 1.5 s | share | matches right / all | precision |")
-    print("|---|---:|---:|---:|---:|")
-    for kind, found, n, right, total, _ in prow:
-        print(f"| {kind} | {found} / {n} | {found / n:.2f} | {right} / {total} | "
-              f"{(right / total if total else 1.0):.3f} |")
+    print("| picture | found in its video, at within 1.5 s | share | found / not flat | share, not flat "
+          "| matches right / all | precision |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for kind, found, n, right, total, _, (uf, un) in prow:
+        print(f"| {kind} | {found} / {n} | {found / n:.2f} | {uf} / {un} | {share(uf, un)} | "
+              f"{right} / {total} | {(right / total if total else 1.0):.3f} |")
     print()
     print("| lookups | seconds per query (whole process / queries in it) |")
     print("|---|---:|")
     for kind, s in timings:
         print(f"| {kind} | {s:.3f} |")
     if verbose:
-        for kind, _, _, _, _, misses in rows + prow:
+        for kind, _, _, _, _, misses, _ in rows + prow:
             if misses:
                 print(f"missed ({kind}): {', '.join(misses)}", file=sys.stderr)
 

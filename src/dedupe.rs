@@ -45,9 +45,9 @@ use crate::image::robust::framed_distance;
 use crate::schema::{
     framed_split, is_framed, is_low_info, Kind, VideoRecord, FIELD_MINHASH, FIELD_PDQ,
 };
-use crate::video::compare::{compare, CompareParams};
+use crate::video::compare::{compare_with_drift, CompareParams};
 use crate::video::frames::FrameHash;
-use crate::video::stored::frames_from_stored;
+use crate::video::stored::{drift_frame_numbers, frames_from_stored};
 
 /// What to cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -535,16 +535,20 @@ fn videos_match(
     b: &Rec,
     distance: u32,
 ) -> neardup_index::Result<Option<u32>> {
-    let frames = |r: &Rec| -> neardup_index::Result<Vec<FrameHash>> {
+    let frames = |r: &Rec| -> neardup_index::Result<(Vec<FrameHash>, Vec<u64>)> {
         let codes = reader.hamming_codes(FIELD_PDQ, r.item)?;
         let record = VideoRecord::from_snippet(reader.record(r.item)?.snippet);
-        Ok(frames_from_stored(record.as_ref(), &codes))
+        Ok((
+            frames_from_stored(record.as_ref(), &codes),
+            drift_frame_numbers(record.as_ref()),
+        ))
     };
     let params = CompareParams {
         distance: opts.max_distance,
         ..CompareParams::default()
     };
-    let c = compare(&frames(a)?, &frames(b)?, &params);
+    let ((fa, da), (fb, db)) = (frames(a)?, frames(b)?);
+    let c = compare_with_drift((&fa, &da), (&fb, &db), &params);
     Ok(c.is_match.then_some(distance))
 }
 

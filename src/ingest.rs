@@ -495,7 +495,7 @@ impl Run<'_> {
             None,
             xxhash_rust::xxh3::xxh3_64(text),
             (0, 0, duration),
-            &crate::video::stored::retained(&frames),
+            (&crate::video::stored::retained(&frames), &[]),
             self.fields,
         );
         self.push(Unit::Ready { item }, 0)
@@ -615,8 +615,11 @@ fn work(
                     post,
                     digest,
                     (v.width, v.height, v.duration),
-                    &crate::video::stored::retained_with_drift(
-                        &crate::video::frames::with_extra(&v.frames, &v.extra),
+                    (
+                        &crate::video::stored::retained_with_drift(
+                            &crate::video::frames::with_extra(&v.frames, &v.extra),
+                            &v.drift,
+                        ),
                         &v.drift,
                     ),
                     fields,
@@ -746,8 +749,9 @@ pub fn index_video_options() -> VideoOptions {
 }
 
 /// A video's item: the `pdq` codes of its retained frames (`kept`, as
-/// [`crate::video::stored::retained`] gives them: each frame's plain code
-/// then its extra codes), the frame
+/// [`crate::video::stored::retained_with_drift`] gives them: each frame's
+/// plain code then its extra codes; `drift` the drift frames, marked in the
+/// record), the frame
 /// list in the snippet ([`crate::schema::VideoRecord`]); low-information
 /// when no frame is usable (a black or flat video).
 fn video_item(
@@ -756,9 +760,14 @@ fn video_item(
     post: Option<PostInfo>,
     digest: u64,
     (width, height, duration): (u32, u32, f64),
-    kept: &[crate::video::frames::FrameHash],
+    (kept, drift): (
+        &[crate::video::frames::FrameHash],
+        &[crate::video::frames::FrameHash],
+    ),
     fields: Fields,
 ) -> Item {
+    let mut record = crate::video::stored::to_record(width, height, duration, kept);
+    crate::video::stored::mark_drift(&mut record, drift);
     let codes: Vec<Code> = kept
         .iter()
         .map(|f| Code::Hamming {
@@ -776,7 +785,7 @@ fn video_item(
         ),
         author: post.as_ref().map(|p| p.author.clone()).unwrap_or_default(),
         timestamp: post.as_ref().and_then(|p| p.time),
-        snippet: crate::video::stored::to_record(width, height, duration, kept).to_snippet(),
+        snippet: record.to_snippet(),
         group: post.map(|p| p.id),
         digest,
         codes,

@@ -38,9 +38,9 @@ use crate::schema::{
     FIELD_PHASH,
 };
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
-use crate::video::compare::{compare, CompareParams, Comparison};
+use crate::video::compare::{compare_with_drift, CompareParams, Comparison};
 use crate::video::frames::{with_extra, FrameHash};
-use crate::video::stored::{frames_from_stored, retained_with_drift};
+use crate::video::stored::{drift_frame_numbers, frames_from_stored, retained_with_drift};
 use crate::video::VideoOptions;
 
 /// What to look up.
@@ -497,7 +497,9 @@ impl<'r> Searcher<'r> {
             let mut m = describe_record(&rec, Some(d), None);
             if Kind::from_byte(rec.kind) == Some(Kind::Video) {
                 let frames = self.stored_frames(&rec)?;
-                let c = compare(query, &frames, &params);
+                let record = VideoRecord::from_snippet(rec.snippet);
+                let drift = drift_frame_numbers(record.as_ref());
+                let c = compare_with_drift((query, &[]), (&frames, &drift), &params);
                 if !c.is_match {
                     continue;
                 }

@@ -54,7 +54,9 @@ use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 /// - 6: a video frame's region codes (borders trimmed, caption band
 ///   removed, centre) follow its plain code; its [`VideoFrame::codes`]
 ///   says how many codes it owns.
-pub const SCHEMA_VERSION: u32 = 6;
+/// - 7: a video also stores drift frames (the plain codes of frames between
+///   the samples where the picture moved on), marked [`VideoFrame::drift`].
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The oldest schema this build reads. A schema-1 index stays correct to
 /// query and dedupe (its codes are plain PDQ codes, a query's extra codes
@@ -336,14 +338,18 @@ pub struct VideoFrame {
     /// How many `pdq` codes the frame owns: its plain code, then its
     /// extra codes (1 in indexes of schema 5).
     pub codes: u32,
+    /// A drift frame (between the samples; schema 7): a target for the
+    /// other video's frames, not counted in the match percentages.
+    pub drift: bool,
 }
 
 /// What a video item's record carries besides its codes: its size,
 /// duration and frames. Frame `i` owns the item's `i`-th `pdq` code.
 ///
 /// Stored in the item's snippet as one line, `video/1 WxH DURATION` then
-/// ` FRAME:SECONDS:QUALITY` per frame (seconds with 3 decimals), and
-/// `:CODES` after a frame that owns more than one code, which the index
+/// ` FRAME:SECONDS:QUALITY` per frame (seconds with 3 decimals),
+/// `:CODES` after a frame that owns more than one code and `:d` after a
+/// drift frame, which the index
 /// stores as any snippet; the index crate never looks inside.
 ///
 /// ```
@@ -353,11 +359,15 @@ pub struct VideoFrame {
 ///     height: 360,
 ///     duration: 12.5,
 ///     frames: vec![
-///         VideoFrame { frame: 30, t: 1.0, quality: 97, codes: 1 },
-///         VideoFrame { frame: 60, t: 2.0, quality: 90, codes: 3 },
+///         VideoFrame { frame: 30, t: 1.0, quality: 97, codes: 1, drift: false },
+///         VideoFrame { frame: 44, t: 1.467, quality: 88, codes: 1, drift: true },
+///         VideoFrame { frame: 60, t: 2.0, quality: 90, codes: 3, drift: false },
 ///     ],
 /// };
-/// assert_eq!(v.to_snippet(), "video/1 640x360 12.500 30:1.000:97 60:2.000:90:3");
+/// assert_eq!(
+///     v.to_snippet(),
+///     "video/1 640x360 12.500 30:1.000:97 44:1.467:88:d 60:2.000:90:3"
+/// );
 /// assert_eq!(VideoRecord::from_snippet(&v.to_snippet()), Some(v));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -386,6 +396,9 @@ impl VideoRecord {
             if f.codes != 1 {
                 s.push_str(&format!(":{}", f.codes));
             }
+            if f.drift {
+                s.push_str(":d");
+            }
         }
         s
     }
@@ -406,11 +419,15 @@ impl VideoRecord {
             let frame = f.next()?.parse().ok()?;
             let t: f64 = f.next()?.parse().ok()?;
             let quality = f.next()?.parse().ok()?;
-            let codes: u32 = match f.next() {
-                Some(n) => n.parse().ok()?,
-                None => 1,
-            };
-            if !t.is_finite() || codes == 0 || f.next().is_some() {
+            let (mut codes, mut drift) = (1u32, false);
+            for extra in f {
+                match extra {
+                    "d" if !drift => drift = true,
+                    n if !drift && codes == 1 => codes = n.parse().ok()?,
+                    _ => return None,
+                }
+            }
+            if !t.is_finite() || codes == 0 {
                 return None;
             }
             frames.push(VideoFrame {
@@ -418,6 +435,7 @@ impl VideoRecord {
                 t,
                 quality,
                 codes,
+                drift,
             });
         }
         Some(VideoRecord {
@@ -461,12 +479,14 @@ mod tests {
                     t: 0.0,
                     quality: 100,
                     codes: 1,
+                    drift: true,
                 },
                 VideoFrame {
                     frame: 31,
                     t: 1.033,
                     quality: 50,
                     codes: 6,
+                    drift: false,
                 },
             ],
         };

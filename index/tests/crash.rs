@@ -165,7 +165,20 @@ fn kill_9_during_bulk_writes_loses_no_acknowledged_commit() {
         child.wait().unwrap();
         acked.extend(lines.join().unwrap());
 
-        let present = batches_present(dir.path());
+        // A child killed before it created the index leaves none (a loaded
+        // machine can take that long); that is only allowed while nothing
+        // was acknowledged.
+        let not_yet = acked.is_empty()
+            && durable.is_empty()
+            && matches!(
+                Reader::open(dir.path()),
+                Err(neardup_index::Error::NotAnIndex { .. })
+            );
+        let present = if not_yet {
+            BTreeSet::new()
+        } else {
+            batches_present(dir.path())
+        };
         let known: BTreeSet<u64> = acked.union(&durable).copied().collect();
         let missing: Vec<u64> = known.difference(&present).copied().collect();
         assert!(

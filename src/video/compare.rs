@@ -77,6 +77,8 @@ struct Unit {
     frame: u64,
     t: f64,
     hashes: Vec<Hash256>,
+    /// A drift frame: a target for the other video's frames, not counted.
+    drift: bool,
 }
 
 impl Unit {
@@ -91,7 +93,7 @@ impl Unit {
 
 /// The frames as units (see [`Unit`]), codes of quality below `min_quality`
 /// left out, frames left with no code dropped.
-fn units(frames: &[FrameHash], min_quality: u8) -> Vec<Unit> {
+fn units(frames: &[FrameHash], drift: &[u64], min_quality: u8) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::new();
     let mut previous: Option<u64> = None;
     for f in frames {
@@ -106,6 +108,7 @@ fn units(frames: &[FrameHash], min_quality: u8) -> Vec<Unit> {
                 frame: f.frame,
                 t: f.t,
                 hashes: vec![f.pdq.hash],
+                drift: drift.contains(&f.frame),
             }),
         }
     }
@@ -125,8 +128,10 @@ fn unique(units: &[Unit]) -> Vec<&Unit> {
     refs
 }
 
-/// Percentage of `a` with a match in `b` (0 when `a` is empty).
+/// Percentage of `a`'s sampled (not drift) units with a match in `b`
+/// (0 when there is none).
 fn percent_found(a: &[&Unit], b: &[&Unit], distance: u32) -> f64 {
+    let a: Vec<&&Unit> = a.iter().filter(|u| !u.drift).collect();
     if a.is_empty() {
         return 0.0;
     }
@@ -142,8 +147,22 @@ fn percent_found(a: &[&Unit], b: &[&Unit], distance: u32) -> f64 {
 /// found when any of its codes is within the distance of any code of a
 /// frame of the other video.
 pub fn compare(query: &[FrameHash], compared: &[FrameHash], p: &CompareParams) -> Comparison {
-    let q = units(query, p.min_quality);
-    let c = units(compared, p.min_quality);
+    compare_with_drift((query, &[]), (compared, &[]), p)
+}
+
+/// [`compare`] of two videos of which some frames are drift frames (their
+/// frame numbers given beside each list, as
+/// [`super::stored::drift_frame_numbers`] reads them from an index): drift
+/// frames are matched against, but the percentages count the sampled
+/// frames only, as vPDQ's do, so a video's drift frames neither lower the
+/// share of it found in the other nor raise it.
+pub fn compare_with_drift(
+    (query, query_drift): (&[FrameHash], &[u64]),
+    (compared, compared_drift): (&[FrameHash], &[u64]),
+    p: &CompareParams,
+) -> Comparison {
+    let q = units(query, query_drift, p.min_quality);
+    let c = units(compared, compared_drift, p.min_quality);
     let (qu, cu) = (unique(&q), unique(&c));
     let (qp, cp) = if qu.is_empty() || cu.is_empty() {
         (0.0, 0.0)
@@ -279,6 +298,31 @@ mod tests {
         let r = compare(&a, &a, &CompareParams::default());
         assert_eq!((r.query_match_percent, r.is_match), (0.0, false));
         assert!(r.segments.is_empty());
+    }
+
+    #[test]
+    fn drift_frames_are_targets_but_not_counted() {
+        // The compared video has sampled frames 0..4 and drift frames 10..14
+        // (ids 10..14); the query holds frames 0, 1 and two of the drift
+        // frames' pictures.
+        let mut compared: Vec<FrameHash> = (0..4).map(|i| frame(i, i as usize, 100)).collect();
+        compared.extend((10..14).map(|i| frame(i, i as usize, 100)));
+        let drift: Vec<u64> = (10..14).collect();
+        let query = [
+            frame(0, 0, 100),
+            frame(1, 1, 100),
+            frame(2, 10, 100),
+            frame(3, 11, 100),
+        ];
+        let p = CompareParams::default();
+        let r = compare_with_drift((&query, &[]), (&compared, &drift), &p);
+        // All four query frames are found (two of them in drift frames);
+        // of the compared video's four sampled frames, two are found.
+        assert_eq!(r.query_match_percent, 100.0);
+        assert_eq!(r.compared_match_percent, 50.0);
+        let plain = compare(&query, &compared, &p);
+        assert_eq!(plain.compared_match_percent, 4.0 * 100.0 / 8.0);
+        assert_eq!(plain.query_match_percent, 100.0);
     }
 
     #[test]

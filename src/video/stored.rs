@@ -123,6 +123,7 @@ pub fn to_record(width: u32, height: u32, duration: f64, frames: &[FrameHash]) -
                 t: f.t,
                 quality: f.pdq.quality,
                 codes: 1,
+                drift: false,
             }),
         }
         previous = Some(f.frame);
@@ -133,6 +134,26 @@ pub fn to_record(width: u32, height: u32, duration: f64, frames: &[FrameHash]) -
         duration,
         frames: listed,
     }
+}
+
+/// Marks the record's frames that are drift frames (their numbers are in
+/// `drift`, as [`super::VideoHash::drift`] lists them).
+pub fn mark_drift(record: &mut VideoRecord, drift: &[FrameHash]) {
+    for f in &mut record.frames {
+        f.drift = drift.binary_search_by_key(&f.frame, |d| d.frame).is_ok();
+    }
+}
+
+/// The frame numbers of a stored video's drift frames (none for a record
+/// written before schema 7, or a missing one).
+pub fn drift_frame_numbers(record: Option<&VideoRecord>) -> Vec<u64> {
+    record.map_or_else(Vec::new, |r| {
+        r.frames
+            .iter()
+            .filter(|f| f.drift)
+            .map(|f| f.frame)
+            .collect()
+    })
 }
 
 /// A stored code (four words) as a hash; `None` for a code of another size.
@@ -240,9 +261,13 @@ mod tests {
                 (31, u64::MAX)
             ]
         );
-        let record = to_record(2, 2, 2.0, &merged);
+        let mut record = to_record(2, 2, 2.0, &merged);
         assert_eq!(record.frames.len(), 5);
         assert_eq!(record.frames[0].codes, 2);
+        mark_drift(&mut record, &drift);
+        assert_eq!(drift_frame_numbers(Some(&record)), [10, 28, 31]);
+        let back = VideoRecord::from_snippet(&record.to_snippet());
+        assert_eq!(drift_frame_numbers(back.as_ref()), [10, 28, 31]);
         assert_eq!(retained_with_drift(&frames, &[]), retained(&frames));
     }
 
