@@ -47,7 +47,7 @@ use crate::schema::{
 };
 use crate::video::compare::{compare_with_drift, CompareParams};
 use crate::video::frames::FrameHash;
-use crate::video::stored::{drift_frame_numbers, frames_from_stored};
+use crate::video::stored::stored_video;
 
 /// What to cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -538,10 +538,7 @@ fn videos_match(
     let frames = |r: &Rec| -> neardup_index::Result<(Vec<FrameHash>, Vec<u64>)> {
         let codes = reader.hamming_codes(FIELD_PDQ, r.item)?;
         let record = VideoRecord::from_snippet(reader.record(r.item)?.snippet);
-        Ok((
-            frames_from_stored(record.as_ref(), &codes),
-            drift_frame_numbers(record.as_ref()),
-        ))
+        Ok(stored_video(record.as_ref(), &codes))
     };
     let params = CompareParams {
         distance: opts.max_distance,

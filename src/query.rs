@@ -40,7 +40,7 @@ use crate::schema::{
 use crate::text::{TextHasher, SHORT_TEXT_THRESHOLD};
 use crate::video::compare::{compare_with_drift, CompareParams, Comparison};
 use crate::video::frames::{with_extra, FrameHash};
-use crate::video::stored::{drift_frame_numbers, frames_from_stored, retained_with_drift};
+use crate::video::stored::{retained_with_drift, stored_video};
 use crate::video::VideoOptions;
 
 /// What to look up.
@@ -452,7 +452,7 @@ impl<'r> Searcher<'r> {
             }
             let mut m = describe_record(&rec, Some(d), None);
             if Kind::from_byte(rec.kind) == Some(Kind::Video) {
-                let frames = self.stored_frames(&rec)?;
+                let (frames, _) = self.stored_frames(&rec)?;
                 m.at = closest_frame(&frames, hashes).map(|(f, _)| round_seconds(f.t));
             }
             out.push(m);
@@ -460,11 +460,15 @@ impl<'r> Searcher<'r> {
         Ok(out)
     }
 
-    /// A stored video's frames with their codes.
-    fn stored_frames(&self, rec: &RecordView<'_>) -> Result<Vec<FrameHash>, QueryError> {
+    /// A stored video's frames with their codes, and its drift frames'
+    /// numbers.
+    fn stored_frames(
+        &self,
+        rec: &RecordView<'_>,
+    ) -> Result<(Vec<FrameHash>, Vec<u64>), QueryError> {
         let codes = self.reader.hamming_codes(FIELD_PDQ, rec.item)?;
         let record = VideoRecord::from_snippet(rec.snippet);
-        Ok(frames_from_stored(record.as_ref(), &codes))
+        Ok(stored_video(record.as_ref(), &codes))
     }
 
     /// Videos sharing enough frames with `query` (its retained frames), and
@@ -496,9 +500,7 @@ impl<'r> Searcher<'r> {
             let rec = self.reader.record(item)?;
             let mut m = describe_record(&rec, Some(d), None);
             if Kind::from_byte(rec.kind) == Some(Kind::Video) {
-                let frames = self.stored_frames(&rec)?;
-                let record = VideoRecord::from_snippet(rec.snippet);
-                let drift = drift_frame_numbers(record.as_ref());
+                let (frames, drift) = self.stored_frames(&rec)?;
                 let c = compare_with_drift((query, &[]), (&frames, &drift), &params);
                 if !c.is_match {
                     continue;

@@ -156,6 +156,16 @@ pub fn drift_frame_numbers(record: Option<&VideoRecord>) -> Vec<u64> {
     })
 }
 
+/// A stored video's frames with their codes ([`frames_from_stored`]) and
+/// its drift frames' numbers ([`drift_frame_numbers`]), from one reading
+/// of its record.
+pub fn stored_video(record: Option<&VideoRecord>, codes: &[&[u64]]) -> (Vec<FrameHash>, Vec<u64>) {
+    (
+        frames_from_stored(record, codes),
+        drift_frame_numbers(record),
+    )
+}
+
 /// A stored code (four words) as a hash; `None` for a code of another size.
 pub fn code_hash(code: &[u64]) -> Option<Hash256> {
     <[u64; 4]>::try_from(code).ok().map(Hash256)
