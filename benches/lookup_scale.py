@@ -14,6 +14,16 @@ resident memory (wait4); the median wall time of a lookup of a random code
 (a miss: index open and a search that finds nothing) and of `neardup
 stats` (index open and counting, no search), both in fresh processes.
 `neardup verify` is timed once (it reads every byte). Everything is written under DIR/SIZE/; remove DIR afterwards.
+
+Cold lookups: when the script may write /proc/sys/vm/drop_caches (root on
+Linux), up to five more planted lookups each run right after the page
+cache is dropped, and report their wall time, peak RSS and the bytes the
+process read from storage (`ru_inblock`). Warm figures depend on how the
+index's pages came into the cache: pages just written or read ahead sit in
+large folios, and Linux maps a whole cached folio (or a 64 KiB fault-around
+window of cached pages) into a process at each page fault, so a lookup's
+resident set counts cached neighbours of every page it probes; they cost
+no I/O. The cold figures count only what a lookup reads.
 """
 
 import argparse
@@ -22,9 +32,30 @@ import random
 import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jobs_scale import ROOT, run  # noqa: E402
+
+DROP_CACHES = "/proc/sys/vm/drop_caches"
+
+
+def cold_lookup(cmd):
+    """Drops the page cache, runs `cmd`; returns (wall s, peak RSS MiB,
+    MB read from storage, stdout), or None when the cache cannot be dropped."""
+    try:
+        os.sync()
+        with open(DROP_CACHES, "w") as f:
+            f.write("3\n")
+    except OSError:
+        return None
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{cmd[:3]} failed with status {status}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, usage.ru_inblock * 512 / 1e6, out
 
 
 def hash_list(path, n, seed=7):
@@ -57,8 +88,8 @@ def main():
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
         exe = os.path.join(target, "release", "neardup")
 
-    print("| codes | index s / MiB | compact s / MiB | index MB | lookup ms (whole process, median) | lookup peak RSS MiB (median / max) | miss lookup ms | stats ms | verify s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| codes | index s / MiB | compact s / MiB | index MB | lookup ms (whole process, median) | lookup peak RSS MiB (median / max) | miss lookup ms | stats ms | verify s | cold lookup ms / RSS MiB / MB read (median) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in [int(s) for s in args.sizes.split(",")]:
         work = os.path.join(args.work, str(n))
         os.makedirs(work, exist_ok=True)
@@ -83,10 +114,22 @@ def main():
             misses.append(w)
         stats = [run([exe, "stats", "--index", index])[0] for _ in range(5)]
         wv, _, _ = run([exe, "verify", "--index", index])
+        colds = []
+        for q, neighbour in random.Random(5).sample(planted, min(5, len(planted))):
+            c = cold_lookup([exe, "query", "--index", index, "--pdq", q, "--format", "jsonl"])
+            if c is None:
+                break
+            if neighbour.encode() not in c[3]:
+                sys.exit(f"{n}: cold lookup of {q} missed {neighbour}")
+            colds.append(c[:3])
+        cold = "-"
+        if colds:
+            cold = " / ".join(f"{statistics.median(c[i] for c in colds) * m:.1f}"
+                              for i, m in ((0, 1000), (1, 1), (2, 1)))
         print(
             f"| {n:,} | {wi:.1f} / {ri:.0f} | {wc:.1f} / {rc:.0f} | {size / 1e6:.0f} "
             f"| {statistics.median(walls) * 1000:.1f} | {statistics.median(rss):.1f} / {max(rss):.1f} "
-            f"| {statistics.median(misses) * 1000:.1f} | {statistics.median(stats) * 1000:.1f} | {wv:.2f} |",
+            f"| {statistics.median(misses) * 1000:.1f} | {statistics.median(stats) * 1000:.1f} | {wv:.2f} | {cold} |",
             flush=True,
         )
 

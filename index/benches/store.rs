@@ -218,6 +218,7 @@ fn hamming(dir: &Path, n: usize, batch: usize, rows: &mut Vec<Row>) {
         dir,
         ReaderOptions {
             check_on_first_use: false,
+            read_probes: false,
         },
     )
     .expect("open");

@@ -258,6 +258,12 @@ pub(crate) struct Container {
     checked: Vec<OnceLock<Option<u32>>>,
     /// Check a section's CRC the first time it is used.
     check_on_use: bool,
+    /// The open file, for positioned reads ([`Container::read_at`]); `None`
+    /// only for containers parsed from a bare map in tests.
+    file: Option<File>,
+    /// Searches read what they probe with [`Container::read_at`] instead of
+    /// through the map (see [`Container::set_read_probes`]).
+    read_probes: bool,
 }
 
 impl Container {
@@ -275,7 +281,9 @@ impl Container {
         // file truncated between the two would otherwise be read past its
         // end).
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, "mmap", e))?;
-        Self::parse(path, map, magic, what)
+        let mut c = Self::parse(path, map, magic, what)?;
+        c.file = Some(file);
+        Ok(c)
     }
 
     fn parse(path: &Path, map: Mmap, magic: &[u8; 8], what: &'static str) -> Result<Container> {
@@ -373,6 +381,8 @@ impl Container {
             sections,
             checked,
             check_on_use: true,
+            file: None,
+            read_probes: false,
         })
     }
 
@@ -444,6 +454,47 @@ impl Container {
         #[cfg(target_os = "linux")]
         if !on {
             let _ = self.map.advise(memmap2::Advice::NoHugePage);
+        }
+    }
+
+    /// Whether searches read the bytes they probe with positioned reads of
+    /// the file ([`Container::read_at`]) instead of through the map. The
+    /// map faults in whole cached folios (up to 2 MiB each once a file has
+    /// been written or read ahead) or a 64 KiB window of cached pages around
+    /// every page a probe touches, so a one-shot lookup on a warm index
+    /// counted megabytes of neighbours in its resident set per probe; a
+    /// read copies only the bytes asked for. Slower per probe than the map:
+    /// for one-shot lookups, not for a server.
+    pub(crate) fn set_read_probes(&mut self, on: bool) {
+        self.read_probes = on;
+    }
+
+    /// See [`Container::set_read_probes`].
+    pub(crate) fn reads_probes(&self) -> bool {
+        self.read_probes
+    }
+
+    /// Fills `buf` with the file's bytes at `offset`, by a positioned read
+    /// of the file (through the map where positioned reads are not
+    /// available). A file cut short since it was opened gives an error.
+    pub(crate) fn read_at(&self, offset: usize, buf: &mut [u8]) -> std::io::Result<()> {
+        #[cfg(unix)]
+        if let Some(f) = &self.file {
+            use std::os::unix::fs::FileExt;
+            return f.read_exact_at(buf, offset as u64);
+        }
+        match offset
+            .checked_add(buf.len())
+            .and_then(|end| self.map.get(offset..end))
+        {
+            Some(b) => {
+                buf.copy_from_slice(b);
+                Ok(())
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "past the end of the file",
+            )),
         }
     }
 

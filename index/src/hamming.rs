@@ -126,7 +126,7 @@ const COST_SCAN_NS_PER_WORD: f64 = 0.3;
 const PREFETCH_AHEAD: usize = 12;
 
 /// The largest code width in words (256 bits).
-const MAX_WORDS: usize = 4;
+pub(crate) const MAX_WORDS: usize = 4;
 
 /// Bits of the tag a table may store beside each entry number (see the
 /// section layout): enough to reject about three in four non-matching
@@ -1133,17 +1133,66 @@ struct Table<'a> {
     ids: &'a [u8],
     /// Bytes per entry record.
     rec: usize,
+    /// Where the offset blocks, wide blocks and entry records start in the
+    /// section (what [`MihView::radius_by_reads`] reads from).
+    blocks_at: usize,
+    wide_at: usize,
+    ids_at: usize,
 }
 
 impl Table<'_> {
     /// Entry range `lo..hi` of bucket `v`, checked against `n` entries.
     #[inline]
     fn bucket(&self, v: u32, n: usize) -> Result<(usize, usize), SearchError> {
-        let i = v as usize;
-        let (b, k) = (i / BLOCK_BUCKETS, i % BLOCK_BUCKETS);
+        let b = v as usize / BLOCK_BUCKETS;
         let Some(blk) = self.blocks.get(b * BLOCK_WORDS..(b + 1) * BLOCK_WORDS) else {
             return Err(corrupt(format!("bucket {v} beyond the offsets")));
         };
+        self.bucket_in(blk, v, n, |i| self.wide.get(i..i + 2).map(|o| (o[0], o[1])))
+    }
+
+    /// [`Table::bucket`] read from the section through `src`: one read of
+    /// the bucket's offset block (and of two wide offsets for a wide block).
+    fn bucket_read(
+        &self,
+        v: u32,
+        n: usize,
+        src: &dyn ProbeSource,
+    ) -> Result<(usize, usize), SearchError> {
+        let b = v as usize / BLOCK_BUCKETS;
+        if (b + 1) * BLOCK_WORDS > self.blocks.len() {
+            return Err(corrupt(format!("bucket {v} beyond the offsets")));
+        }
+        let mut bytes = [0u8; BLOCK_BYTES];
+        src.section_bytes(self.blocks_at + b * BLOCK_BYTES, &mut bytes)?;
+        let mut blk = [0u32; BLOCK_WORDS];
+        for (w, c) in blk.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        self.bucket_in(&blk, v, n, |i| {
+            if i + 2 > self.wide.len() {
+                return None;
+            }
+            let mut o = [0u8; 8];
+            src.section_bytes(self.wide_at + 4 * i, &mut o).ok()?;
+            Some((
+                u32::from_le_bytes([o[0], o[1], o[2], o[3]]),
+                u32::from_le_bytes([o[4], o[5], o[6], o[7]]),
+            ))
+        })
+    }
+
+    /// Entry range of bucket `v` from its offset block `blk`; `wide(i)`
+    /// gives wide offsets `i` and `i + 1` (`None`: missing).
+    #[inline]
+    fn bucket_in(
+        &self,
+        blk: &[u32],
+        v: u32,
+        n: usize,
+        wide: impl FnOnce(usize) -> Option<(u32, u32)>,
+    ) -> Result<(usize, usize), SearchError> {
+        let k = v as usize % BLOCK_BUCKETS;
         let head = blk[0];
         let (lo, hi) = if head & WIDE == 0 {
             // End of bucket `first + k` relative to the base: half `k % 2`
@@ -1154,8 +1203,8 @@ impl Table<'_> {
             (base + lo as usize, base + end(k) as usize)
         } else {
             let w = (head & !WIDE) as usize;
-            match self.wide.get(w * WIDE_WORDS + k..w * WIDE_WORDS + k + 2) {
-                Some(o) => (o[0] as usize, o[1] as usize),
+            match wide(w * WIDE_WORDS + k) {
+                Some((lo, hi)) => (lo as usize, hi as usize),
                 None => return Err(corrupt(format!("bucket {v}: wide block {w} is missing"))),
             }
         };
@@ -1166,6 +1215,20 @@ impl Table<'_> {
         }
         Ok((lo, hi))
     }
+}
+
+/// Where [`MihView::radius_by_reads`] reads the bytes a query probes,
+/// instead of through the slices the view was opened on: positioned reads
+/// of the file that holds the section and the codes, so that a one-shot
+/// lookup's resident memory holds what it reads and not the mapped pages
+/// around it.
+pub trait ProbeSource {
+    /// Fills `buf` with the section's bytes at `offset`. The view asks only
+    /// for bytes inside the section it was opened on.
+    fn section_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), SearchError>;
+    /// Fills `buf` (one code's words) with the code of entry `entry`, which
+    /// is below the number of codes the view was opened on.
+    fn code(&self, entry: u32, buf: &mut [u64]) -> Result<(), SearchError>;
 }
 
 /// A read-only view of a multi-index hashing section over the caller's code
@@ -1243,6 +1306,28 @@ impl<'a> MihView<'a> {
         section: &'a [u8],
         codes: &'a [u64],
         words_per_code: usize,
+    ) -> Result<MihView<'a>, SearchError> {
+        Self::open(section, codes, words_per_code, None)
+    }
+
+    /// [`MihView::new`] for queries by [`MihView::radius_by_reads`]: the
+    /// checks of each table's first and last bucket read through `src`
+    /// too, so that opening touches only the header and table descriptors
+    /// of `section` (the first page or two).
+    pub fn new_by_reads(
+        section: &'a [u8],
+        codes: &'a [u64],
+        words_per_code: usize,
+        src: &dyn ProbeSource,
+    ) -> Result<MihView<'a>, SearchError> {
+        Self::open(section, codes, words_per_code, Some(src))
+    }
+
+    fn open(
+        section: &'a [u8],
+        codes: &'a [u64],
+        words_per_code: usize,
+        src: Option<&dyn ProbeSource>,
     ) -> Result<MihView<'a>, SearchError> {
         let n = check_codes(codes, words_per_code)?;
         let too_short = |need: usize| SearchError::SectionTooShort {
@@ -1322,13 +1407,22 @@ impl<'a> MihView<'a> {
                 .ok_or_else(|| out_of_bounds("wide offset blocks", wide_pos, wide_len))?;
             let table = Table {
                 sub,
+                blocks_at: off_range.start,
+                wide_at: wide_range.start,
+                ids_at: ids_range.start,
                 blocks: u32_view(&section[off_range]),
                 wide: u32_view(&section[wide_range]),
                 ids: &section[ids_range],
                 rec,
             };
-            let first = table.bucket(0, n)?.0;
-            let last = table.bucket(((1u64 << len) - 1) as u32, n)?.1;
+            let last_bucket = ((1u64 << len) - 1) as u32;
+            let (first, last) = match src {
+                Some(src) => (
+                    table.bucket_read(0, n, src)?.0,
+                    table.bucket_read(last_bucket, n, src)?.1,
+                ),
+                None => (table.bucket(0, n)?.0, table.bucket(last_bucket, n)?.1),
+            };
             if first != 0 || last != n {
                 return Err(corrupt(format!(
                     "table {j} offsets run {first}..{last}, expected 0..{n}"
@@ -1417,8 +1511,13 @@ impl<'a> MihView<'a> {
     /// Entry number at position `p` of table `t` (`p < n` checked by caller).
     #[inline]
     fn entry(&self, t: &Table<'_>, p: usize) -> Result<u32, SearchError> {
-        let b = p * t.rec;
-        let e = match t.ids.get(b..b + 4) {
+        self.entry_in(t.ids, p * t.rec, p)
+    }
+
+    /// Entry number in the record at byte `b` of `ids` (slot `p`, for errors).
+    #[inline]
+    fn entry_in(&self, ids: &[u8], b: usize, p: usize) -> Result<u32, SearchError> {
+        let e = match ids.get(b..b + 4) {
             Some(x) => u32::from_le_bytes([x[0], x[1], x[2], x[3]]) & self.id_mask,
             None => return Err(corrupt(format!("entry slot {p} beyond the table"))),
         };
@@ -1451,8 +1550,13 @@ impl<'a> MihView<'a> {
     /// Tag stored at position `p` of tagged table `t`.
     #[inline]
     fn tag(&self, t: &Table<'_>, p: usize) -> Result<u32, SearchError> {
-        let b = p * t.rec + self.id_width;
-        match t.ids.get(b..b + 2) {
+        self.tag_in(t.ids, p * t.rec + self.id_width, p)
+    }
+
+    /// Tag at byte `b` of `ids` (slot `p`, for errors).
+    #[inline]
+    fn tag_in(&self, ids: &[u8], b: usize, p: usize) -> Result<u32, SearchError> {
+        match ids.get(b..b + 2) {
             Some(x) => Ok(u32::from(u16::from_le_bytes([x[0], x[1]]))),
             None => Err(corrupt(format!("tag of entry slot {p} beyond the table"))),
         }
@@ -1499,24 +1603,17 @@ impl<'a> MihView<'a> {
             Plan::Probe(rho) => rho,
         };
         let mut st = ProbeStats::default();
-        for (j, t) in self.tables.iter().enumerate() {
-            if rho[j] < 0 {
-                continue;
+        self.for_each_probe(query, &rho, |_, t, v, qv, qtag| {
+            let (lo, hi) = t.bucket(v, self.n)?;
+            st.buckets += 1;
+            st.nonempty += usize::from(hi > lo);
+            st.candidates += hi - lo;
+            let dsub = (v ^ qv).count_ones();
+            for p in lo..hi {
+                st.verified += usize::from(self.tag_allows(t, p, qtag, dsub, r)?);
             }
-            let qv = t.sub.value(query);
-            let qtag = t.sub.tag_value(query);
-            for_each_neighbour(qv, t.sub.len, rho[j] as u32, |v| {
-                let (lo, hi) = t.bucket(v, self.n)?;
-                st.buckets += 1;
-                st.nonempty += usize::from(hi > lo);
-                st.candidates += hi - lo;
-                let dsub = (v ^ qv).count_ones();
-                for p in lo..hi {
-                    st.verified += usize::from(self.tag_allows(t, p, qtag, dsub, r)?);
-                }
-                Ok::<(), SearchError>(())
-            })?;
-        }
+            Ok(())
+        })?;
         Ok(st)
     }
 
@@ -1530,13 +1627,111 @@ impl<'a> MihView<'a> {
         r: u32,
         out: &mut Vec<(u32, u32)>,
     ) -> Result<(), SearchError> {
+        self.radius_with(query, r, None, out)
+    }
+
+    /// [`MihView::radius`], reading every offset block, entry range and
+    /// candidate code it probes through `src` rather than through the
+    /// slices the view was opened on (which it touches only for the header
+    /// and table descriptors, and for a linear scan when the planner
+    /// prefers one). Same answer; one read per probed bucket, per non-empty
+    /// bucket and per candidate, so it is slower than [`MihView::radius`]
+    /// over memory already mapped in (a server's), and meant for one-shot
+    /// lookups whose resident memory should hold what they read and
+    /// nothing around it.
+    pub fn radius_by_reads(
+        &self,
+        query: &[u64],
+        r: u32,
+        src: &dyn ProbeSource,
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), SearchError> {
+        self.radius_with(query, r, Some(src), out)
+    }
+
+    fn radius_with(
+        &self,
+        query: &[u64],
+        r: u32,
+        src: Option<&dyn ProbeSource>,
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), SearchError> {
         check_query(query, self.wpc)?;
         out.clear();
-        match self.plan(r) {
-            Plan::Linear => scan_radius(self.codes, self.wpc, query, r, out),
-            Plan::Probe(rho) => self.probe(query, r, &rho, out)?,
+        match (self.plan(r), src) {
+            (Plan::Linear, _) => scan_radius(self.codes, self.wpc, query, r, out),
+            (Plan::Probe(rho), None) => self.probe(query, r, &rho, out)?,
+            (Plan::Probe(rho), Some(src)) => self.probe_by_reads(query, r, &rho, src, out)?,
         }
         out.sort_unstable_by_key(|&(e, d)| (d, e));
+        Ok(())
+    }
+
+    fn probe_by_reads(
+        &self,
+        query: &[u64],
+        r: u32,
+        rho: &[i32],
+        src: &dyn ProbeSource,
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), SearchError> {
+        let mut ids = Vec::new();
+        let mut code = vec![0u64; self.wpc];
+        self.for_each_probe(query, rho, |j, t, v, qv, qtag| {
+            let (lo, hi) = t.bucket_read(v, self.n, src)?;
+            if lo == hi {
+                return Ok(());
+            }
+            // An entry number is read as 4 bytes (see `entry_in`), so
+            // the range runs up to 4 bytes past the last record, as far
+            // as the table goes.
+            let start = lo * t.rec;
+            let end = (hi * t.rec + 4).min(t.ids.len());
+            if start >= end {
+                return Err(corrupt(format!("entry slot {lo} beyond the table")));
+            }
+            ids.resize(end - start, 0);
+            src.section_bytes(t.ids_at + start, &mut ids)?;
+            let dsub = (v ^ qv).count_ones();
+            for p in lo..hi {
+                let b = (p - lo) * t.rec;
+                let e = self.entry_in(&ids, b, p)?;
+                if t.sub.tag != 0
+                    && dsub + (self.tag_in(&ids, b + self.id_width, p)? ^ qtag).count_ones() > r
+                {
+                    continue;
+                }
+                src.code(e, &mut code)?;
+                let d: u32 = query
+                    .iter()
+                    .zip(&code)
+                    .map(|(a, b)| (a ^ b).count_ones())
+                    .sum();
+                if d <= r && !self.found_earlier(query, &code, rho, j) {
+                    out.push((e, d));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Calls `visit(j, table, v, qv, qtag)` for every bucket value `v` the
+    /// probing radii `rho` visit in table `j`, with the query's substring
+    /// `qv` and tag `qtag` for that table.
+    fn for_each_probe(
+        &self,
+        query: &[u64],
+        rho: &[i32],
+        mut visit: impl FnMut(usize, &Table<'a>, u32, u32, u32) -> Result<(), SearchError>,
+    ) -> Result<(), SearchError> {
+        for (j, t) in self.tables.iter().enumerate() {
+            if rho[j] < 0 {
+                continue;
+            }
+            let qv = t.sub.value(query);
+            let qtag = t.sub.tag_value(query);
+            for_each_neighbour(qv, t.sub.len, rho[j] as u32, |v| visit(j, t, v, qv, qtag))?;
+        }
         Ok(())
     }
 
@@ -1891,6 +2086,117 @@ mod tests {
         let section = MihIndex::build(&clustered, 1).unwrap();
         let view = MihView::new(&section, &clustered, 1).unwrap();
         assert!(view.tables.iter().any(|t| !t.wide.is_empty()));
+    }
+
+    /// A [`ProbeSource`] over the very bytes a view is opened on, counting
+    /// its reads.
+    struct Slices<'a> {
+        section: &'a [u8],
+        codes: &'a [u64],
+        w: usize,
+        reads: std::cell::Cell<usize>,
+    }
+
+    impl ProbeSource for Slices<'_> {
+        fn section_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), SearchError> {
+            self.reads.set(self.reads.get() + 1);
+            let Some(b) = self.section.get(offset..offset + buf.len()) else {
+                return Err(SearchError::Read {
+                    what: "section bytes",
+                    detail: format!("{}..{} past the end", offset, offset + buf.len()),
+                });
+            };
+            buf.copy_from_slice(b);
+            Ok(())
+        }
+
+        fn code(&self, entry: u32, buf: &mut [u64]) -> Result<(), SearchError> {
+            self.reads.set(self.reads.get() + 1);
+            let e = entry as usize * self.w;
+            buf.copy_from_slice(&self.codes[e..e + self.w]);
+            Ok(())
+        }
+    }
+
+    /// Reading the probed bytes gives exactly the mapped search's answer:
+    /// 64-bit codes with tags, 256-bit codes, and a clustered table with
+    /// wide blocks; queries on stored codes, near them and at random, over
+    /// radii from 0 to past what a table answers; probing forced so that
+    /// the planner's linear scan does not hide the read path.
+    #[test]
+    fn radius_by_reads_answers_as_the_mapped_search() {
+        let mut clustered = rng_codes(60_000, 1, 9);
+        for c in clustered.iter_mut().filter(|c| **c % 3 != 0) {
+            *c = 0x0f0f_0000_ffff_4321;
+        }
+        let cases = [
+            (rng_codes(20_000, 1, 5), 1, vec![0, 3, 8, 12]),
+            (rng_codes(20_000, 4, 6), 4, vec![0, 10, 31, 45]),
+            (clustered, 1, vec![0, 4, 8]),
+        ];
+        for (codes, w, radii) in cases {
+            let section = MihIndex::build(&codes, w).unwrap();
+            let src = Slices {
+                section: &section,
+                codes: &codes,
+                w,
+                reads: std::cell::Cell::new(0),
+            };
+            let view = MihView::new_by_reads(&section, &codes, w, &src)
+                .unwrap()
+                .with_forced_probing(true);
+            let mut rng = fastrand::Rng::with_seed(11);
+            let (mut mapped, mut read) = (Vec::new(), Vec::new());
+            let mut found = 0;
+            for q in 0..40 {
+                let mut query: Vec<u64> = if q % 4 == 3 {
+                    (0..w).map(|_| rng.u64(..)).collect()
+                } else {
+                    let e = rng.usize(..codes.len() / w);
+                    codes[e * w..(e + 1) * w].to_vec()
+                };
+                for _ in 0..q % 3 * 2 {
+                    query[rng.usize(..w)] ^= 1 << rng.u32(..64);
+                }
+                for &r in &radii {
+                    view.radius(&query, r, &mut mapped).unwrap();
+                    view.radius_by_reads(&query, r, &src, &mut read).unwrap();
+                    assert_eq!(mapped, read, "{w} words, radius {r}, query {q}");
+                    found += read.len();
+                }
+            }
+            assert!(
+                found > 0 && src.reads.get() > 0,
+                "{w} words: nothing found or read"
+            );
+        }
+    }
+
+    /// A source that cannot read gives an error, not an answer.
+    #[test]
+    fn radius_by_reads_reports_a_failed_read() {
+        struct Broken;
+        impl ProbeSource for Broken {
+            fn section_bytes(&self, offset: usize, _: &mut [u8]) -> Result<(), SearchError> {
+                Err(SearchError::Read {
+                    what: "section bytes",
+                    detail: format!("at {offset}: input/output error"),
+                })
+            }
+            fn code(&self, _: u32, _: &mut [u64]) -> Result<(), SearchError> {
+                unreachable!("no code is read before the buckets")
+            }
+        }
+        let codes = rng_codes(20_000, 4, 7);
+        let section = MihIndex::build(&codes, 4).unwrap();
+        let view = MihView::new(&section, &codes, 4)
+            .unwrap()
+            .with_forced_probing(true);
+        let mut out = vec![(1, 1)];
+        let err = view
+            .radius_by_reads(&codes[..4], 31, &Broken, &mut out)
+            .unwrap_err();
+        assert!(matches!(err, SearchError::Read { .. }), "{err}");
     }
 
     fn rng_codes(n: usize, w: usize, seed: u64) -> Vec<u64> {

@@ -133,6 +133,16 @@ pub struct ReaderOptions {
     /// wrong answers until [`Reader::verify`] is run, but a one-shot lookup
     /// touches only the pages it needs.
     pub check_on_first_use: bool,
+    /// Answer Hamming radius queries by reading the bytes they probe with
+    /// positioned reads of the files instead of through the maps. Through
+    /// a map, each probed page brings its cached neighbours into the
+    /// process's resident set (Linux maps a whole cached large folio, or a
+    /// 64 KiB window of cached pages, per page fault), so a one-shot lookup
+    /// on an index whose pages sit in the page cache counted tens to
+    /// hundreds of MiB it never read; with reads it holds what it read. One
+    /// system call per probed bucket and per candidate makes each query
+    /// slower than through the map: for one-shot lookups, not servers.
+    pub read_probes: bool,
 }
 
 impl ReaderOptions {
@@ -145,6 +155,7 @@ impl ReaderOptions {
     pub fn lazy() -> Self {
         ReaderOptions {
             check_on_first_use: false,
+            read_probes: true,
         }
     }
 }
@@ -153,6 +164,7 @@ impl Default for ReaderOptions {
     fn default() -> Self {
         ReaderOptions {
             check_on_first_use: true,
+            read_probes: false,
         }
     }
 }
@@ -234,6 +246,7 @@ impl Reader {
                 None => Segment::open(&path, &manifest.params)?,
             };
             seg.set_check_on_use(options.check_on_first_use);
+            seg.set_read_probes(options.read_probes);
             if seg.file_len() != m.len {
                 return Err(Error::Truncated {
                     path,
@@ -391,8 +404,13 @@ impl Reader {
         let seg = &self.segments[si];
         let codes = seg.hamming_codes(f)?;
         let section = seg.search_section(f)?;
-        search::hamming_radius(section, codes, seg.words(f), query, r, out)
-            .map_err(|what| self.search_err(si, f, what))
+        match seg.probe_source(f) {
+            Some(src) => {
+                search::hamming_radius_by_reads(section, codes, seg.words(f), query, r, &src, out)
+            }
+            None => search::hamming_radius(section, codes, seg.words(f), query, r, out),
+        }
+        .map_err(|what| self.search_err(si, f, what))
     }
 
     /// Entries of segment `si` whose signature agrees with `sig` on at least

@@ -8,7 +8,7 @@
 //! in the format) means an exact linear scan.
 
 use crate::error::{Error, Result};
-use crate::hamming::{self, MihIndex, MihView};
+use crate::hamming::{self, MihIndex, MihView, ProbeSource};
 use crate::lsh::{self, LshIndex, LshView};
 use crate::search_error::SearchError;
 
@@ -40,6 +40,25 @@ pub(crate) fn hamming_radius(
     }
     let view = MihView::new(section, codes, words).map_err(|e| e.to_string())?;
     view.radius(query, r, out).map_err(|e| e.to_string())
+}
+
+/// [`hamming_radius`], reading the probed bytes through `src` (see
+/// [`MihView::radius_by_reads`]).
+pub(crate) fn hamming_radius_by_reads(
+    section: &[u8],
+    codes: &[u64],
+    words: usize,
+    query: &[u64],
+    r: u32,
+    src: &dyn ProbeSource,
+    out: &mut Vec<(u32, u32)>,
+) -> Result<(), String> {
+    if section.is_empty() {
+        return hamming::linear_radius(codes, words, query, r, out).map_err(|e| e.to_string());
+    }
+    let view = MihView::new_by_reads(section, codes, words, src).map_err(|e| e.to_string())?;
+    view.radius_by_reads(query, r, src, out)
+        .map_err(|e| e.to_string())
 }
 
 /// The `k` entries nearest to `query` (ties broken by entry), as (entry,

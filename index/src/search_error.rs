@@ -67,6 +67,15 @@ pub enum SearchError {
         /// Section length.
         len: u64,
     },
+    /// The bytes a query probes could not be read from the file
+    /// ([`crate::hamming::MihView::radius_by_reads`]).
+    #[error("cannot read the {what} a query probes: {detail}")]
+    Read {
+        /// What was being read ("section bytes" or "code").
+        what: &'static str,
+        /// The system's error, with the offset.
+        detail: String,
+    },
     /// The section's contents are inconsistent (found at open, query or deep validation).
     #[error("corrupt {structure} section: {detail}")]
     Corrupt {

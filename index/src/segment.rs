@@ -26,11 +26,13 @@ use std::path::Path;
 
 use crate::container::{self, Container, Section, SectionOut};
 use crate::error::{Error, Result};
+use crate::hamming::ProbeSource;
 use crate::io::Io;
 use crate::items::RecordView;
 use crate::manifest::{FieldSpec, IndexParams, SegmentMeta};
 use crate::raw::{as_u32s, as_u64s, id_hash, le_u32, le_u64, u32_bytes, u64_bytes};
 use crate::search;
+use crate::search_error::SearchError;
 use rayon::prelude::*;
 
 /// Magic bytes of a segment file.
@@ -397,6 +399,58 @@ struct FieldSections {
     implicit_owners: bool,
 }
 
+/// A [`ProbeSource`] over one field of a segment's file: its search section
+/// and its codes, read with positioned reads.
+pub(crate) struct FileProbes<'a> {
+    c: &'a Container,
+    search: Section,
+    codes: Section,
+    words: usize,
+}
+
+impl FileProbes<'_> {
+    fn read(
+        &self,
+        what: &'static str,
+        sec: Section,
+        at: usize,
+        buf: &mut [u8],
+    ) -> std::result::Result<(), SearchError> {
+        let fail = |detail: String| SearchError::Read {
+            what,
+            detail: format!("{}: {detail}", self.c.path().display()),
+        };
+        if at.checked_add(buf.len()).is_none_or(|end| end > sec.len) {
+            return Err(fail(format!(
+                "bytes {at}..+{} lie outside the {}-byte section",
+                buf.len(),
+                sec.len
+            )));
+        }
+        self.c
+            .read_at(sec.offset + at, buf)
+            .map_err(|e| fail(format!("at byte {}: {e}", sec.offset + at)))
+    }
+}
+
+impl ProbeSource for FileProbes<'_> {
+    fn section_bytes(&self, offset: usize, buf: &mut [u8]) -> std::result::Result<(), SearchError> {
+        self.read("section bytes", self.search, offset, buf)
+    }
+
+    fn code(&self, entry: u32, buf: &mut [u64]) -> std::result::Result<(), SearchError> {
+        let mut bytes = [0u8; 8 * crate::hamming::MAX_WORDS];
+        let bytes = &mut bytes[..8 * self.words.min(buf.len())];
+        self.read("code", self.codes, entry as usize * 8 * self.words, bytes)?;
+        for (w, c) in buf.iter_mut().zip(bytes.chunks_exact(8)) {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(c);
+            *w = u64::from_le_bytes(le);
+        }
+        Ok(())
+    }
+}
+
 /// An opened segment.
 #[derive(Debug)]
 pub(crate) struct Segment {
@@ -547,6 +601,28 @@ impl Segment {
     /// Whether sections are CRC-checked the first time a query uses them.
     pub(crate) fn set_check_on_use(&mut self, on: bool) {
         self.c.set_check_on_use(on);
+    }
+
+    /// Whether radius searches read what they probe from the file instead of
+    /// through the map (see `Container::set_read_probes`).
+    pub(crate) fn set_read_probes(&mut self, on: bool) {
+        self.c.set_read_probes(on);
+    }
+
+    /// Where a radius search over field `f` reads what it probes, when the
+    /// segment reads probes from the file (`None`: through the map).
+    pub(crate) fn probe_source(&self, f: usize) -> Option<FileProbes<'_>> {
+        if !self.c.reads_probes() {
+            return None;
+        }
+        let s = self.c.sections();
+        let fs = &self.fields[f];
+        Some(FileProbes {
+            c: &self.c,
+            search: s[fs.search],
+            codes: s[fs.codes],
+            words: fs.words,
+        })
     }
 
     pub(crate) fn file_len(&self) -> u64 {

@@ -48,6 +48,7 @@ fn open_reader(dir: &Path) -> Result<Reader, neardup_index::Error> {
         dir,
         ReaderOptions {
             check_on_first_use: false,
+            read_probes: false,
         },
     )
 }
