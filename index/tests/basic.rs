@@ -4,7 +4,7 @@
 mod common;
 
 use common::{item, params};
-use neardup_index::{AddOutcome, Code, Error, Reader, Writer};
+use neardup_index::{AddOutcome, Code, Error, Reader, ReaderOptions, Writer};
 
 #[test]
 fn committed_items_read_back_with_their_records_and_codes() {
@@ -337,23 +337,29 @@ fn large_segments_answer_like_a_brute_force_scan() {
     let dist = |a: &[u64; 4], b: &[u64; 4]| -> u32 {
         a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
     };
+    // A one-shot reader (positioned reads where a segment has search
+    // tables) gives the same answers.
+    let lazy = Reader::open_with(dir.path(), ReaderOptions::lazy()).unwrap();
     for q in 0..40 {
         let query = codes[q * 131];
-        let radius = 31;
-        let mut expected: Vec<(u32, u64)> = codes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (dist(c, &query), i as u64))
-            .filter(|&(d, _)| d <= radius)
-            .collect();
-        expected.sort();
-        let got: Vec<(u32, u64)> = r
-            .hamming_radius("pdq", &query, radius)
-            .unwrap()
-            .iter()
-            .map(|h| (h.distance, h.item))
-            .collect();
-        assert_eq!(got, expected);
+        for radius in [31, 12] {
+            let mut expected: Vec<(u32, u64)> = codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (dist(c, &query), i as u64))
+                .filter(|&(d, _)| d <= radius)
+                .collect();
+            expected.sort();
+            for reader in [&r, &lazy] {
+                let got: Vec<(u32, u64)> = reader
+                    .hamming_radius("pdq", &query, radius)
+                    .unwrap()
+                    .iter()
+                    .map(|h| (h.distance, h.item))
+                    .collect();
+                assert_eq!(got, expected, "query {q}, radius {radius}");
+            }
+        }
         let knn: Vec<u32> = r
             .hamming_knn("pdq", &query, 5)
             .unwrap()
@@ -488,4 +494,64 @@ fn a_batch_merged_at_once_is_written_once() {
         .collect();
     assert_eq!(ids, ["a0", "b0", "b1"]);
     r.verify().unwrap();
+}
+
+/// A one-shot reader ([`ReaderOptions::lazy`]) reads the search tables and
+/// codes it probes with positioned reads of the segment files, not through
+/// the maps: its answers are the mapped reader's, over two segments with
+/// search tables, whatever the radius.
+#[test]
+fn one_shot_readers_read_what_they_probe_and_answer_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params()).unwrap();
+    let mut rng = fastrand::Rng::with_seed(5);
+    let centres: Vec<u64> = (0..50).map(|_| rng.u64(..)).collect();
+    let mut codes = Vec::new();
+    for i in 0..20_000u64 {
+        let mut c = if i % 3 == 0 {
+            centres[rng.usize(..50)]
+        } else {
+            rng.u64(..)
+        };
+        for _ in 0..rng.u32(..6) {
+            c ^= 1 << rng.u32(..64);
+        }
+        codes.push(c);
+        w.add(neardup_index::Item {
+            id: format!("c{i}"),
+            codes: vec![Code::Hamming {
+                field: 0,
+                code: vec![c],
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        if i == 11_999 {
+            w.commit().unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let mapped = Reader::open(dir.path()).unwrap();
+    let lazy = Reader::open_with(dir.path(), ReaderOptions::lazy()).unwrap();
+    let mut found = 0;
+    for q in 0..60 {
+        let query = codes[q * 317] ^ (1 << (q % 64));
+        for radius in [0, 3, 8, 12] {
+            let expected: Vec<(u64, u32)> = mapped
+                .hamming_radius("h64", &[query], radius)
+                .unwrap()
+                .iter()
+                .map(|h| (h.item, h.distance))
+                .collect();
+            let got: Vec<(u64, u32)> = lazy
+                .hamming_radius("h64", &[query], radius)
+                .unwrap()
+                .iter()
+                .map(|h| (h.item, h.distance))
+                .collect();
+            assert_eq!(got, expected, "query {q}, radius {radius}");
+            found += got.len();
+        }
+    }
+    assert!(found > 60, "the queries found almost nothing: {found}");
 }
