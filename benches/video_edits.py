@@ -177,10 +177,13 @@ def pan(photo, out, seed):
 
 
 def mandelbrot(out, i):
+    """A 12 s zoom from scale 3 to 0.05 (ffmpeg counts `end_pts` in frames:
+    300 at 25 frames a second; 12 ended the zoom after half a second and
+    the picture went on deepening into flat colour)."""
     x, y = MANDEL[i % len(MANDEL)]
     ffmpeg(["-f", "lavfi", "-i",
             f"mandelbrot=s=480x270:r=25:start_x={x}:start_y={y}:start_scale=3:end_scale=0.05:"
-            f"end_pts=12", "-t", "12", *H264], out)
+            f"end_pts=300", "-t", "12", *H264], out)
 
 
 def make_corpus(args, work):
@@ -292,8 +295,8 @@ def query(exe, index, flag, paths, extra):
 def flat_items(exe, paths):
     """The query files no frame hash can find: pictures whose PDQ is not
     usable, videos with fewer than half their sampled frames of quality
-    >= 50 (the Mandelbrot zooms turn into flat colour after a few seconds,
-    so a clip or a still taken there shows nothing to match)."""
+    >= 50 (a dark or faded clip, or a still taken where the picture shows
+    nothing, has nothing a frame hash can match)."""
     r = subprocess.run([exe, "hash", "--format", "jsonl", *paths], capture_output=True, text=True)
     flat = set()
     for line in r.stdout.splitlines():

@@ -56,7 +56,9 @@ use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 ///   says how many codes it owns.
 /// - 7: a video also stores drift frames (the plain codes of frames between
 ///   the samples where the picture moved on), marked [`VideoFrame::drift`].
-pub const SCHEMA_VERSION: u32 = 7;
+/// - 8: a drift frame's region codes follow its plain code, as a sampled
+///   frame's do.
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// The oldest schema this build reads. A schema-1 index stays correct to
 /// query and dedupe (its codes are plain PDQ codes, a query's extra codes

@@ -177,8 +177,9 @@ pub struct Hasher {
     /// and time, in display order (empty unless asked for with
     /// [`Hasher::with_extra`]). Only usable codes are kept.
     pub extra: Vec<FrameHash>,
-    /// The drift frames' plain codes, in display order (empty unless asked
-    /// for with [`Hasher::with_drift_frames`]).
+    /// The drift frames, in display order, each frame's plain code followed
+    /// by its extra codes (as [`with_extra`] lays sampled frames out; empty
+    /// unless asked for with [`Hasher::with_drift_frames`]).
     pub drift: Vec<FrameHash>,
 }
 
@@ -338,17 +339,21 @@ impl FrameSink for Hasher {
             t,
             pdq,
         };
-        // A drift frame keeps its plain code only: it is there for stills,
-        // screenshots and clips cut between samples, whose own extra codes
-        // (a caption band removed, borders trimmed) meet a plain code.
-        if !self.wants(index) {
+        // A drift frame's extra codes follow it in `drift`: a captioned
+        // screenshot taken between samples meets them (its caption band
+        // peeled, it ends on the region the frame's own peeling ends on),
+        // where the frame's plain code, which hashes the whole frame, is
+        // too far from the screenshot's region codes.
+        let list = if self.wants(index) {
+            self.frames.push(hash);
+            &mut self.extra
+        } else {
             self.drift.push(hash);
-            return;
-        }
-        self.frames.push(hash);
+            &mut self.drift
+        };
         if self.extra_codes.any() {
             for e in frame_extra_codes(&img, &pdq, self.extra_codes) {
-                self.extra.push(FrameHash {
+                list.push(FrameHash {
                     frame: index,
                     t,
                     pdq: e,
@@ -455,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn drift_frames_are_at_most_a_few_per_interval_and_keep_only_their_plain_code() {
+    fn drift_frames_are_at_most_a_few_per_interval_and_keep_their_extra_codes() {
         let mut h = Hasher::new(16)
             .with_drift_frames(true)
             .with_extra(ExtraCodes {
@@ -472,15 +477,24 @@ mod tests {
         assert!(drift
             .windows(2)
             .all(|w| w[1] - w[0] >= 16 / DRIFT_FRAMES_PER_INTERVAL));
-        // A drift frame hashed gets no extra codes; a grid frame does.
+        // A drift frame's extra codes follow its plain code in `drift`; a
+        // grid frame's go to `extra`. The picture has a flat band on top, so
+        // it has a region code.
         let img = image::RgbImage::from_fn(96, 80, |x, y| {
+            if y < 16 {
+                return image::Rgb([255, 255, 255]);
+            }
             let v = ((x * 7 + y * 13) % 23 * 11) as u8;
             image::Rgb([v, v / 2, 255 - v])
         });
         h.frame(3, 0.1, img.width(), img.height(), img.as_raw());
-        assert_eq!((h.frames.len(), h.extra.len(), h.drift.len()), (0, 0, 1));
+        assert!(h.frames.is_empty() && h.extra.is_empty());
+        let drift_codes = h.drift.len();
+        assert!(drift_codes >= 2, "a drift frame with no extra code");
+        assert!(h.drift.iter().all(|d| d.frame == 3));
         h.frame(16, 0.5, img.width(), img.height(), img.as_raw());
-        assert_eq!((h.frames.len(), h.drift.len()), (1, 1));
+        assert_eq!((h.frames.len(), h.drift.len()), (1, drift_codes));
+        assert_eq!(h.extra.len(), drift_codes - 1);
         assert!(h.extra.iter().all(|e| e.frame == 16));
     }
 

@@ -118,9 +118,10 @@ pub struct VideoHash {
     /// with its frame's number and time, in display order; see
     /// [`frames::with_extra`] to merge them with [`VideoHash::frames`].
     pub extra: Vec<FrameHash>,
-    /// The drift frames' plain codes ([`VideoOptions::drift_frames`]), in
-    /// display order: frames between the sampled ones where the picture
-    /// moved on. Not part of [`VideoHash::frames`] (vPDQ's frames).
+    /// The drift frames ([`VideoOptions::drift_frames`]), in display order:
+    /// frames between the sampled ones where the picture moved on, each
+    /// plain code followed by the frame's extra codes. Not part of
+    /// [`VideoHash::frames`] (vPDQ's frames).
     pub drift: Vec<FrameHash>,
 }
 

@@ -76,37 +76,47 @@ pub fn retained(frames: &[FrameHash]) -> Vec<FrameHash> {
 }
 
 /// The retained frames ([`retained`] of `frames`) with the drift frames
-/// (plain codes of frames between the sampled ones, see
-/// [`super::frames::Hasher::with_drift_frames`]) merged in time order: a
-/// drift frame of quality < 50, or within [`PRUNE_DISTANCE`] bits of the
-/// frame before it, is left out. The sampled frames are pruned among
-/// themselves only, so each keeps its extra codes as without drift frames.
+/// (frames between the sampled ones, see
+/// [`super::frames::Hasher::with_drift_frames`], laid out as `frames`:
+/// each plain code followed by its extra codes) merged in time order. A
+/// drift frame keeps its codes of quality >= 50, led by the first of them,
+/// and is left out when it has none or when its lead is within
+/// [`PRUNE_DISTANCE`] bits of the lead of the frame before it. The sampled
+/// frames are pruned among themselves only, so each keeps its extra codes
+/// as without drift frames.
 pub fn retained_with_drift(frames: &[FrameHash], drift: &[FrameHash]) -> Vec<FrameHash> {
     let kept = retained(frames);
     let mut out: Vec<FrameHash> = Vec::with_capacity(kept.len() + drift.len());
-    // The plain code of the frame before the next one merged in.
+    // The lead code of the frame before the next one merged in.
     let mut last: Option<Hash256> = None;
-    let mut previous_frame: Option<u64> = None;
-    let mut rest = drift.iter().peekable();
-    let mut take_drift_before =
-        |limit: Option<u64>, out: &mut Vec<FrameHash>, last: &mut Option<Hash256>| {
-            while let Some(d) = rest.next_if(|d| limit.is_none_or(|l| d.frame < l)) {
-                let near = last.is_some_and(|h| h.distance(&d.pdq.hash) <= PRUNE_DISTANCE);
-                if d.pdq.quality >= PDQ_MIN_QUALITY && !near {
-                    *last = Some(d.pdq.hash);
-                    out.push(*d);
+    let (mut k, mut d) = (0, 0);
+    let group_end = |list: &[FrameHash], i: usize| {
+        i + list[i..]
+            .iter()
+            .take_while(|x| x.frame == list[i].frame)
+            .count()
+    };
+    while k < kept.len() || d < drift.len() {
+        if d < drift.len() && kept.get(k).is_none_or(|f| drift[d].frame < f.frame) {
+            let end = group_end(drift, d);
+            let mut usable = drift[d..end]
+                .iter()
+                .filter(|x| x.pdq.quality >= PDQ_MIN_QUALITY)
+                .peekable();
+            if let Some(lead) = usable.peek() {
+                if last.is_none_or(|h| h.distance(&lead.pdq.hash) > PRUNE_DISTANCE) {
+                    last = Some(lead.pdq.hash);
+                    out.extend(usable);
                 }
             }
-        };
-    for f in &kept {
-        if previous_frame != Some(f.frame) {
-            take_drift_before(Some(f.frame), &mut out, &mut last);
-            last = Some(f.pdq.hash);
+            d = end;
+        } else {
+            let end = group_end(&kept, k);
+            last = Some(kept[k].pdq.hash);
+            out.extend_from_slice(&kept[k..end]);
+            k = end;
         }
-        previous_frame = Some(f.frame);
-        out.push(*f);
     }
-    take_drift_before(None, &mut out, &mut last);
     out
 }
 
@@ -245,14 +255,18 @@ mod tests {
     #[test]
     fn drift_frames_merge_in_time_order_without_pruning_the_sampled_frames() {
         // Sampled frames 0 (with an extra code) and 30; drift frames 10
-        // (new), 12 (2 bits from 10: left out), 20 (dark: left out) and 28
-        // (new), and 31 after the last sampled frame.
+        // (new, with an extra code), 12 (2 bits from 10: left out), 20
+        // (dark: left out), 24 (a dark plain code and a usable extra code,
+        // which leads it) and 28 (new), and 31 after the last sampled frame.
         let g = |frame: u64, word: u64| f(frame, word, 100);
         let frames = [g(0, 0), g(0, 0xff00), g(30, 0x0f0f_0f0f)];
         let drift = [
             g(10, 0xffff),
+            g(10, 0x1234_5678),
             g(12, 0xfffc),
             f(20, 0xabcd_ef00, 10),
+            f(24, 0x5555, 10),
+            g(24, 0xf0f0_0000_0000),
             g(28, 0x0f0f_0f0e),
             g(31, u64::MAX),
         ];
@@ -266,18 +280,20 @@ mod tests {
                 (0, 0),
                 (0, 0xff00),
                 (10, 0xffff),
+                (10, 0x1234_5678),
+                (24, 0xf0f0_0000_0000),
                 (28, 0x0f0f_0f0e),
                 (30, 0x0f0f_0f0f),
                 (31, u64::MAX)
             ]
         );
         let mut record = to_record(2, 2, 2.0, &merged);
-        assert_eq!(record.frames.len(), 5);
-        assert_eq!(record.frames[0].codes, 2);
+        assert_eq!(record.frames.len(), 6);
+        assert_eq!((record.frames[0].codes, record.frames[1].codes), (2, 2));
         mark_drift(&mut record, &drift);
-        assert_eq!(drift_frame_numbers(Some(&record)), [10, 28, 31]);
+        assert_eq!(drift_frame_numbers(Some(&record)), [10, 24, 28, 31]);
         let back = VideoRecord::from_snippet(&record.to_snippet());
-        assert_eq!(drift_frame_numbers(back.as_ref()), [10, 28, 31]);
+        assert_eq!(drift_frame_numbers(back.as_ref()), [10, 24, 28, 31]);
         assert_eq!(retained_with_drift(&frames, &[]), retained(&frames));
     }
 
