@@ -1,24 +1,33 @@
-//! The fallback for every codec the bundled decoder does not read (VP8,
-//! VP9, AV1, HEVC, ...): the `ffmpeg` program, when it is on PATH (or named
-//! by `NEARDUP_FFMPEG`).
+//! The `ffmpeg` program as a decoder, when it is on PATH (or named by
+//! `NEARDUP_FFMPEG`): for H.264 in MP4 (preferred to the bundled OpenH264,
+//! which is 2-3x slower, with the same hashes) and for every codec the
+//! bundled decoder does not read (VP8, VP9, AV1, HEVC, ...).
 //!
-//! Two runs: `ffmpeg -i FILE` with no output prints the streams (codec,
-//! size, frame rate, duration) on standard error; then ffmpeg decodes the
-//! first video stream to raw RGB24 on a pipe, read one frame at a time.
-//! Frames are passed through without duplication or dropping
+//! For a file the MP4 demuxer read (H.264 in MP4), the sample table gives
+//! frame count, times and frame rate, so one run of ffmpeg decodes. For
+//! other files, `ffmpeg -i FILE` with no output first prints the streams
+//! (codec, size, frame rate, duration) on standard error ([`probe`]).
+//!
+//! [`decode`] runs `ffmpeg -threads 1` (neardup decodes files in parallel
+//! itself, `-j` being the thread budget) to decode the first video stream
+//! to raw 8-bit 4:2:0 frames on a pipe (`yuv4mpegpipe`, which carries the
+//! frame size), read one frame at a time; this crate converts them to RGB
+//! and glances at their luma with the code it uses for OpenH264's pictures
+//! ([`super::yuv`]), so a decoded picture hashes the same whichever decoder
+//! read it. Frames are passed through without duplication or dropping
 //! (`-fps_mode passthrough`) so they number as in the file; the sampling
 //! rule runs in ffmpeg (`select`), so unsampled frames never cross the pipe
 //! (a sink that glances at every frame, for drift frames, gets them all).
-//! Reading stops at the frame budget and the child is killed: a long video
-//! costs a bounded run.
+//! Reading stops at the frame budget or the deadline and the child is
+//! killed and reaped: a long video costs a bounded run.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use super::error::VideoError;
 use super::demux::frame_time;
+use super::error::VideoError;
 use super::frames::{FrameSink, Limits};
 use super::yuv::{luma_cells, to_rgb, Planes};
 
