@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Video hashing speed, side by side in one run: `neardup hash -j 1` at the
-# default interval (one frame per second) against `ffmpeg -threads 1 -i FILE
-# -f null -` decoding the same file, each file REPEAT times alternately,
-# median wall time. Prints a Markdown table; ratios, not absolute times,
-# are what carries over between machines.
+# default interval (one frame per second) with ffmpeg decoding (the default
+# when ffmpeg is on PATH) and with the bundled OpenH264 (forced with
+# NEARDUP_FFMPEG=/nonexistent), against `ffmpeg -threads 1 -i FILE -f null -`
+# decoding the same file, each file REPEAT times alternately, median wall
+# time. Prints a Markdown table; ratios, not absolute times, are what
+# carries over between machines.
 #
 #   cargo build --release --locked
 #   scripts/bench_video.sh target/release/neardup FILE.mp4 [FILE ...]
@@ -17,19 +19,22 @@ command -v ffmpeg >/dev/null || { echo "ffmpeg is not on PATH" >&2; exit 2; }
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN {print b - a}'; }
 
-echo "| file | size | frames | neardup hash -j 1 (s) | ffmpeg -threads 1 decode (s) | ratio |"
-echo "|---|---|---:|---:|---:|---:|"
+echo "| file | size | frames | ffmpeg -threads 1 decode (s) | neardup, ffmpeg (s) | ratio | neardup, OpenH264 (s) | ratio |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 for f in "$@"; do
-  nd=(); ff=()
+  nf=(); nb=(); ff=()
   for _ in $(seq "$repeat"); do
     t0=$(now); "$bin" hash -j 1 "$f" >/dev/null; t1=$(now)
-    ffmpeg -v error -nostdin -threads 1 -i "$f" -f null - ; t2=$(now)
-    nd+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
-    ff+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN {print b - a}')")
+    NEARDUP_FFMPEG=/nonexistent "$bin" hash -j 1 "$f" >/dev/null; t2=$(now)
+    ffmpeg -v error -nostdin -threads 1 -i "$f" -f null - ; t3=$(now)
+    nf+=("$(secs "$t0" "$t1")"); nb+=("$(secs "$t1" "$t2")"); ff+=("$(secs "$t2" "$t3")")
   done
-  a=$(printf '%s\n' "${nd[@]}" | median); b=$(printf '%s\n' "${ff[@]}" | median)
+  a=$(printf '%s\n' "${nf[@]}" | median); b=$(printf '%s\n' "${nb[@]}" | median)
+  c=$(printf '%s\n' "${ff[@]}" | median)
   size=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height,nb_frames,profile -of csv=p=0 "$f")
   IFS=, read -r profile w h frames <<<"$size"
-  printf '| %s | %sx%s %s | %s | %.3f | %.3f | %.2f |\n' "$(basename "$f")" "$w" "$h" "$profile" "$frames" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN {print a / b}')"
+  printf '| %s | %sx%s %s | %s | %.3f | %.3f | %.2f | %.3f | %.2f |\n' "$(basename "$f" .mp4)" "$w" "$h" "$profile" "$frames" \
+    "$c" "$a" "$(awk -v a="$a" -v c="$c" 'BEGIN {print a / c}')" "$b" "$(awk -v b="$b" -v c="$c" 'BEGIN {print b / c}')"
 done

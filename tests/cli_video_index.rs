@@ -1,8 +1,10 @@
 //! Videos in the index, end to end through the binary: a clip found in its
 //! source by `query --video`, a still found in its video with its second,
 //! idempotent re-indexing, a vPDQ file imported with `index --hashes`, and
-//! dedupe joining posts that share a video. Everything here decodes with
-//! the bundled OpenH264 (the sample videos are H.264 MP4): no ffmpeg.
+//! dedupe joining posts that share a video. The sample videos are H.264
+//! MP4: decoded by ffmpeg when it is on PATH, else by the bundled OpenH264
+//! (run with `NEARDUP_FFMPEG=/nonexistent` for that path); the hashes are
+//! the same.
 
 mod support;
 

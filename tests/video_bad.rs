@@ -150,7 +150,13 @@ fn default_interval_hashes_one_frame_per_second_with_meta_frame_numbers() {
         .collect();
     let got: Vec<u64> = v.frames.iter().map(|f| f.frame).collect();
     assert_eq!(got, expected);
-    assert_eq!(v.decoder, DecoderKind::OpenH264);
+    // ffmpeg decodes H.264 when it is on PATH, else the bundled OpenH264.
+    let expected = if ffmpeg::available() {
+        DecoderKind::Ffmpeg
+    } else {
+        DecoderKind::OpenH264
+    };
+    assert_eq!(v.decoder, expected);
     assert_eq!((v.width, v.height), (1080, 1080));
     assert!(
         (v.duration - reference.len() as f64 / v.fps).abs() < 0.01,

@@ -2,12 +2,16 @@
 //! the same frame count as Meta's reference and per-frame PDQ within a few
 //! bits (median <= 8, 90th percentile <= 16 on frames of quality >= 50).
 //!
+//! This checks the bundled OpenH264 path (forced, whether or not ffmpeg is
+//! on PATH); `tests/video_decoders.rs` checks that ffmpeg gives the same
+//! hashes.
+//!
 //! The videos live in `../shared/vpdq-vectors` beside the crate (CI lays
 //! `shared/` there); the test fails with a clear message when it is absent.
 
 mod support;
 
-use neardup::video::{hash_video, vpdq, VideoOptions};
+use neardup::video::{hash_video, vpdq, DecoderKind, VideoOptions};
 
 const VIDEOS: &[&str] = &[
     "chair-19-sd-bar",
@@ -26,6 +30,7 @@ fn every_frame_hashes_agree_with_meta_vpdq_reference() {
     let dir = support::vpdq_vectors();
     let opts = VideoOptions {
         frame_interval: 0.0,
+        h264_decoder: Some(DecoderKind::OpenH264),
         ..VideoOptions::default()
     };
     let mut all = Vec::new();

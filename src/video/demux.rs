@@ -259,3 +259,18 @@ impl Mp4Track {
         }
     }
 }
+
+/// The time of frame `n` of a track whose display times are `times`; past
+/// them (a stream with more pictures than samples) extrapolated from the
+/// mean step.
+pub fn frame_time(times: &[f64], n: u64) -> f64 {
+    times.get(n as usize).copied().unwrap_or_else(|| {
+        let k = times.len();
+        let step = if k >= 2 {
+            (times[k - 1] - times[0]) / (k - 1) as f64
+        } else {
+            0.0
+        };
+        times.last().copied().unwrap_or(0.0) + step * (n as f64 + 1.0 - k as f64)
+    })
+}

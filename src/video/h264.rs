@@ -12,7 +12,7 @@ use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
 
-use super::demux::Mp4Track;
+use super::demux::{frame_time, Mp4Track};
 use super::error::VideoError;
 use super::frames::{FrameSink, Limits};
 use super::yuv::{luma_cells, to_rgb, Planes};
@@ -191,15 +191,7 @@ impl Output {
         to_rgb(&planes, &mut self.rgb);
         // Past the container's times (a stream with more pictures than
         // samples) the frame time is extrapolated from the last step.
-        let t = self.times.get(n as usize).copied().unwrap_or_else(|| {
-            let k = self.times.len();
-            let step = if k >= 2 {
-                (self.times[k - 1] - self.times[0]) / (k - 1) as f64
-            } else {
-                0.0
-            };
-            self.times.last().copied().unwrap_or(0.0) + step * (n as f64 + 1.0 - k as f64)
-        });
+        let t = frame_time(&self.times, n);
         sink.frame(n, t, width, height, &self.rgb);
         Ok(())
     }

@@ -2,11 +2,17 @@
 //! (default one frame per second), with its frame number and time.
 //!
 //! Decoding: H.264 in MP4 / MOV / M4V (Baseline, Main and High profile,
-//! B-frames) with the bundled OpenH264 decoder and the `mp4parse` demuxer,
-//! nothing to install; every other codec or container through `ffmpeg` when
-//! it is on PATH ([`ffmpeg`]), else an error naming the file, its codec and
-//! the missing tool. A pixel budget refuses absurd frame sizes before any
-//! decoding and a frame budget bounds the run on very long videos.
+//! B-frames) is demuxed by `mp4parse` and decoded by `ffmpeg` when it is on
+//! PATH (or named by `NEARDUP_FFMPEG`), else by the bundled OpenH264
+//! decoder, nothing to install ([`VideoOptions::h264_decoder`] picks one).
+//! Both give the same hashes: H.264 decoding is bit-exact, ffmpeg sends
+//! the decoded 4:2:0 planes and this crate converts them to RGB with the
+//! same code ([`yuv`]) for either decoder, and frames are numbered and timed
+//! from the MP4 sample table either way. Every other codec or container
+//! goes through `ffmpeg` ([`ffmpeg`]), else an error naming the file, its
+//! codec and the missing tool. A pixel budget refuses absurd frame sizes
+//! before any decoding and a frame budget bounds the run on very long
+//! videos.
 //!
 //! ```no_run
 //! use neardup::video::{hash_video, VideoOptions};
@@ -65,6 +71,10 @@ pub struct VideoOptions {
     /// When decoding must stop with [`VideoError::Deadline`] (none by
     /// default); bounds the time one video may take.
     pub deadline: Option<std::time::Instant>,
+    /// Which decoder reads H.264 in MP4: `None` (the default) takes ffmpeg
+    /// when it can be run and the bundled OpenH264 otherwise; `Some` forces
+    /// one (ffmpeg missing is then an error). The hashes are the same.
+    pub h264_decoder: Option<DecoderKind>,
 }
 
 impl Default for VideoOptions {
@@ -76,6 +86,7 @@ impl Default for VideoOptions {
             extra: ExtraCodes::default(),
             drift_frames: false,
             deadline: None,
+            h264_decoder: None,
         }
     }
 }
@@ -130,7 +141,7 @@ pub struct VideoHash {
 pub fn hash_video(path: &Path, opts: &VideoOptions) -> Result<VideoHash, VideoError> {
     let (interval, extra, drift) = (opts.frame_interval, opts.extra, opts.drift_frames);
     let (meta, hasher) = guarded(path, || {
-        read_video(path, &limits_of(opts), |fps| {
+        read_video(path, &limits_of(opts), opts.h264_decoder, |fps| {
             let step = frame_step(interval, fps);
             let hasher = Hasher::new(step).with_extra(extra).with_drift_frames(drift);
             (hasher, step)
@@ -166,7 +177,9 @@ pub fn frame_image(
         max_frames: frame.saturating_add(1),
         deadline: None,
     };
-    let (_, grab) = guarded(path, || read_video(path, &limits, |_| (Grab::default(), 1)))?;
+    let (_, grab) = guarded(path, || {
+        read_video(path, &limits, None, |_| (Grab::default(), 1))
+    })?;
     grab.picture.ok_or_else(|| VideoError::NoFrames {
         path: path.to_path_buf(),
     })
@@ -230,6 +243,7 @@ struct Meta {
 fn read_video<S: FrameSink>(
     path: &Path,
     limits: &Limits,
+    h264_decoder: Option<DecoderKind>,
     sink_for: impl FnOnce(f64) -> (S, u64),
 ) -> Result<(Meta, S), VideoError> {
     let io = |source| VideoError::Io {
@@ -255,7 +269,16 @@ fn read_video<S: FrameSink>(
     if container == Some(Container::Mp4) {
         let mut track = demux::Mp4Track::open(path)?;
         if track.codec == CodecType::H264 {
-            return read_h264(&mut track, limits, sink_for);
+            let use_ffmpeg = match h264_decoder {
+                None => ffmpeg::available(),
+                Some(DecoderKind::Ffmpeg) => true,
+                Some(DecoderKind::OpenH264) => false,
+            };
+            return if use_ffmpeg {
+                read_h264_with_ffmpeg(&track, limits, sink_for)
+            } else {
+                read_h264(&mut track, limits, sink_for)
+            };
         }
         let codec = track.codec_name().to_string();
         return read_with_ffmpeg(path, limits, Container::Mp4, codec, sink_for);
@@ -306,6 +329,43 @@ fn read_h264<S: FrameSink>(
     Ok((meta, sink))
 }
 
+/// H.264 in MP4 through ffmpeg, numbered, timed and bounded from the MP4
+/// sample table as [`read_h264`] does, so that the record is the same.
+fn read_h264_with_ffmpeg<S: FrameSink>(
+    track: &demux::Mp4Track,
+    limits: &Limits,
+    sink_for: impl FnOnce(f64) -> (S, u64),
+) -> Result<(Meta, S), VideoError> {
+    let path = track.path();
+    if !ffmpeg::available() {
+        return Err(VideoError::NeedsFfmpeg {
+            path: path.to_path_buf(),
+            codec: track.codec_name().into(),
+            container: Container::Mp4.name(),
+        });
+    }
+    limits.check_pixels(path, track.width, track.height)?;
+    let fps = track.fps();
+    let (mut sink, step) = sink_for(fps);
+    let times = track.display_times();
+    let d = ffmpeg::decode(path, ffmpeg::Clock::Track(&times), step, limits, &mut sink)?;
+    let last = times.last().copied().unwrap_or(0.0);
+    let duration = if fps > 0.0 { last + 1.0 / fps } else { last };
+    let meta = Meta {
+        width: d.width,
+        height: d.height,
+        fps,
+        duration,
+        codec: "h264".into(),
+        decoder: DecoderKind::Ffmpeg,
+        frames_decoded: d.frames,
+        cut: d.cut,
+        truncated: track.truncated,
+        decode_errors: 0,
+    };
+    Ok((meta, sink))
+}
+
 fn read_with_ffmpeg<S: FrameSink>(
     path: &Path,
     limits: &Limits,
@@ -322,23 +382,24 @@ fn read_with_ffmpeg<S: FrameSink>(
     }
     let p = ffmpeg::probe(path)?;
     let (mut sink, step) = sink_for(p.fps);
-    let (decoded, cut) = ffmpeg::decode(path, &p, step, limits, &mut sink)?;
+    limits.check_pixels(path, p.width, p.height)?;
+    let d = ffmpeg::decode(path, ffmpeg::Clock::Rate(p.fps), step, limits, &mut sink)?;
     let duration = if p.duration > 0.0 {
         p.duration
     } else if p.fps > 0.0 {
-        decoded as f64 / p.fps
+        d.frames as f64 / p.fps
     } else {
         0.0
     };
     let meta = Meta {
-        width: p.width,
-        height: p.height,
+        width: d.width,
+        height: d.height,
         fps: p.fps,
         duration,
         codec: p.codec,
         decoder: DecoderKind::Ffmpeg,
-        frames_decoded: decoded,
-        cut,
+        frames_decoded: d.frames,
+        cut: d.cut,
         truncated: false,
         decode_errors: 0,
     };

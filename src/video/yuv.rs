@@ -84,21 +84,6 @@ pub fn luma_cells(p: &Planes) -> Option<Vec<f32>> {
     })
 }
 
-/// [`cell_means`] of an RGB24 picture (`width * height * 3` bytes), its
-/// luma by BT.601 weights.
-pub fn rgb_cells(rgb: &[u8], width: usize, height: usize) -> Option<Vec<f32>> {
-    cell_means(width, height, |x, y| {
-        let i = (y * width + x) * 3;
-        match rgb.get(i..i + 3) {
-            Some(px) => {
-                ((299 * u32::from(px[0]) + 587 * u32::from(px[1]) + 114 * u32::from(px[2])) / 1000)
-                    as u8
-            }
-            None => 0,
-        }
-    })
-}
-
 fn clamp(v: i32) -> u8 {
     v.clamp(0, 255) as u8
 }
