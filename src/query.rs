@@ -258,6 +258,7 @@ impl<'r> Searcher<'r> {
             pipeline: PipelineOptions {
                 max_pixels,
                 dhash: false,
+                pdq_query_extra: true,
                 ..PipelineOptions::default()
             },
             video: VideoOptions {

@@ -141,6 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         pdq: args.algo.contains(&Algo::Pdq) || args.dihedral,
         dihedral: args.dihedral,
         pdq_extra: args.extra,
+        pdq_query_extra: false,
         phash: args.algo.contains(&Algo::Phash),
         dhash: args.algo.contains(&Algo::Dhash),
         decode_side: (!args.full_decode).then_some(args.decode_side),

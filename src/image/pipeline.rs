@@ -34,7 +34,7 @@ use super::decode::{
 };
 use super::error::{DecodeError, ImageError};
 use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral};
-use super::robust::extra_codes;
+use super::robust::{extra_codes, query_extra_codes};
 
 /// What to compute.
 #[derive(Clone, Debug)]
@@ -48,6 +48,11 @@ pub struct PipelineOptions {
     /// Also compute the extra PDQ codes of [`super::robust::extra_codes`]
     /// (what the index stores and queries probe with besides the plain code).
     pub pdq_extra: bool,
+    /// With `pdq_extra`, also add the codes only queries probe with
+    /// ([`super::robust::query_extra_codes`]: the picture without only its
+    /// flat edge bands, a caption band) to the extra codes. Off by default: the index
+    /// does not store them.
+    pub pdq_query_extra: bool,
     /// Compute the 64-bit pHash.
     pub phash: bool,
     /// Compute the 64-bit dHash.
@@ -65,6 +70,7 @@ impl Default for PipelineOptions {
             pdq: true,
             dihedral: false,
             pdq_extra: true,
+            pdq_query_extra: false,
             phash: true,
             dhash: true,
             decode_side: Some(DEFAULT_DECODE_SIDE),
@@ -93,8 +99,9 @@ pub struct ImageFingerprint {
     pub pdq: Option<Pdq>,
     /// The 8 dihedral PDQ hashes, when asked for.
     pub pdq_dihedral: Option<PdqDihedral>,
-    /// The extra PDQ codes (at most five, each usable: [`Pdq::usable`]), when
-    /// asked for; empty otherwise. See [`super::robust`].
+    /// The extra PDQ codes (at most five, each usable: [`Pdq::usable`]; a
+    /// sixth with [`PipelineOptions::pdq_query_extra`]), when asked for;
+    /// empty otherwise. See [`super::robust`].
     pub pdq_extra: Vec<Pdq>,
     /// Whether the picture is framed (a border, frame or caption band
     /// surrounds its content: [`super::robust::Extra::framed`]); false when
@@ -249,10 +256,17 @@ fn fingerprint_decoded(
         let pdq = (opts.pdq || opts.dihedral).then(|| pdq_from_rgb(&thumb));
         let (pdq_extra, pdq_framed) = if opts.pdq_extra {
             let extra = extra_codes(&thumb);
-            (
-                extra.codes.into_iter().map(|c| c.pdq).collect(),
-                extra.framed,
-            )
+            let mut codes: Vec<Pdq> = extra.codes.into_iter().map(|c| c.pdq).collect();
+            if opts.pdq_query_extra {
+                for c in query_extra_codes(&thumb) {
+                    let known = pdq.is_some_and(|p| p.hash == c.pdq.hash)
+                        || codes.iter().any(|e| e.hash == c.pdq.hash);
+                    if !known {
+                        codes.push(c.pdq);
+                    }
+                }
+            }
+            (codes, extra.framed)
         } else {
             (Vec::new(), false)
         };

@@ -39,6 +39,14 @@
 //! - **centre**: the central 90 % of the stripped picture (or of the whole
 //!   one), which a crop of up to about 10 % keeps.
 //!
+//! A query picture also gets the **flat bands** code
+//! ([`query_extra_codes`]; the index does not store it): the picture
+//! without only those bands whose outer line is flat by the strict test,
+//! when the band test also peels an edge that is not. A caption band
+//! added to a picture whose own edge is smooth (a hazy sky) is peeled with
+//! some of that edge, differently on each copy; peeling the flat caption
+//! band alone leaves the original, whose plain code is stored.
+//!
 //! Two pictures match when any usable code ([`Pdq::usable`]) of one is within
 //! the threshold of any usable code of the other; [`min_distance`] computes
 //! that. One exception: between two *framed* pictures (some region was
@@ -93,6 +101,10 @@ pub enum Region {
     Banded,
     /// The central part of the stripped (or whole) picture.
     Centre,
+    /// The picture without only those of the bands [`Region::Banded`]
+    /// peels whose outermost line is flat (an added band as drawn): queries
+    /// only ([`query_extra_codes`]).
+    FlatBands,
 }
 
 /// One extra code: the PDQ hash and quality of a region.
@@ -236,6 +248,38 @@ pub fn min_distance(a: &[Pdq], b: &[Pdq]) -> u32 {
         })
         .min()
         .unwrap_or(256)
+}
+
+/// The codes a *query* picture gets beside its extra codes
+/// ([`extra_codes`]), which the index does not store: at most one, the
+/// picture without only those of its edge bands (as [`Region::Banded`]
+/// finds them) whose outermost line is flat by the strict test, when some
+/// other edge's band is not; only when usable.
+///
+/// A caption band is drawn flat: its blank outer line passes the strict
+/// test. When the picture under it has a smooth edge of its own (a hazy
+/// sky), the band test peels that edge too, as a band, and how deep
+/// changes from copy to copy (on a JPEG screenshot of a video frame it
+/// peeled 103 columns of sky, on the decoded frame 15): the banded codes of
+/// the copy and the original then differ. Peeling the flat band alone
+/// leaves the original, whose plain code is stored. The original's own
+/// edge starts with no flat line (JPEG's noise or the picture's texture
+/// fails the strict test), so it is left alone. Queries only: the index
+/// holds the original's plain code already, and storing this code too
+/// would cost a code for every such picture and video frame.
+pub fn query_extra_codes(img: &RgbImage) -> Vec<RegionCode> {
+    let (w, h) = img.dimensions();
+    let full = Rect { x: 0, y: 0, w, h };
+    band_edges(img, Tolerance::Lenient)
+        .and_then(BandEdges::flat_bands)
+        .filter(|r| r.differs_from(full))
+        .map(|r| RegionCode {
+            region: Region::FlatBands,
+            pdq: pdq_from_rgb_region(img, r.x, r.y, r.w, r.h),
+        })
+        .filter(|c| c.pdq.usable())
+        .into_iter()
+        .collect()
 }
 
 /// How far apart the contents of two framed pictures may be (smallest
@@ -410,6 +454,60 @@ fn read_col(img: &RgbImage, x: u32, ys: Range<u32>, line: &mut Vec<Rgb<u8>>) {
 /// the rows left), or `None` when less than [`MIN_KEEP`] of a side would
 /// remain.
 fn band_region(img: &RgbImage, tol: Tolerance) -> Option<Rect> {
+    band_edges(img, tol).map(BandEdges::region)
+}
+
+/// How deep the band each edge of a picture starts with goes, in lines
+/// (0: none), as [`band_region`] peels them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BandEdges {
+    w: u32,
+    h: u32,
+    top: u32,
+    bottom: u32,
+    left: u32,
+    right: u32,
+    /// Whether the outermost line of the top, bottom, left and right edge
+    /// (a column over the rows left after peeling the rows' bands) is
+    /// two-tone by the strict test ([`two_tone`]): a band as drawn (a
+    /// caption band's blank top line, a flat border), not the smooth edge
+    /// of a picture that only the lenient test lets pass for a band.
+    flat: [bool; 4],
+}
+
+impl BandEdges {
+    /// The picture without every edge's band.
+    fn region(self) -> Rect {
+        Rect {
+            x: self.left,
+            y: self.top,
+            w: self.w - self.left - self.right,
+            h: self.h - self.top - self.bottom,
+        }
+    }
+
+    /// The picture without only the bands whose outermost line is flat
+    /// ([`BandEdges::flat`]), when some other edge has a band too (without
+    /// one, this is [`BandEdges::region`]).
+    fn flat_bands(self) -> Option<Rect> {
+        let depths = [self.top, self.bottom, self.left, self.right];
+        let kept = |i: usize| if self.flat[i] { depths[i] } else { 0 };
+        let peeled = (0..4).filter(|&i| depths[i] > 0);
+        if peeled.clone().all(|i| self.flat[i]) || peeled.clone().all(|i| !self.flat[i]) {
+            return None;
+        }
+        Some(Rect {
+            x: kept(2),
+            y: kept(0),
+            w: self.w - kept(2) - kept(3),
+            h: self.h - kept(0) - kept(1),
+        })
+    }
+}
+
+/// The depths of the bands of [`band_region`], or `None` when less than
+/// [`MIN_KEEP`] of a side would remain.
+fn band_edges(img: &RgbImage, tol: Tolerance) -> Option<BandEdges> {
     let (w, h) = img.dimensions();
     let mut hist = ColourHistogram::default();
     let mut line = Vec::with_capacity(w.max(h) as usize);
@@ -428,11 +526,24 @@ fn band_region(img: &RgbImage, tol: Tolerance) -> Option<Rect> {
     if ((x1 - x0) as f32) < MIN_KEEP * w as f32 {
         return None;
     }
-    Some(Rect {
-        x: x0,
-        y: y0,
-        w: x1 - x0,
-        h: y1 - y0,
+    let mut flat_line = |read: &dyn Fn(&mut Vec<Rgb<u8>>)| {
+        read(&mut line);
+        two_tone(&line, &mut hist)
+    };
+    let flat = [
+        flat_line(&|l| row(0, l)),
+        flat_line(&|l| row(h - 1, l)),
+        flat_line(&|l| col(0, l)),
+        flat_line(&|l| col(w - 1, l)),
+    ];
+    Some(BandEdges {
+        w,
+        h,
+        top,
+        bottom,
+        left,
+        right,
+        flat,
     })
 }
 
@@ -1072,6 +1183,44 @@ mod tests {
     }
 
     #[test]
+    fn a_query_peels_the_flat_caption_band_alone() {
+        // A faint picture whose right 40 columns are a haze of three close
+        // colours: the band test peels them as a band (the lenient test
+        // takes the three for one), the strict test does not (no two of
+        // them and their blends cover a line): the picture's own edge.
+        let mut p = faint(300, 220);
+        let haze = [[150, 170, 210], [165, 160, 220], [140, 180, 225]];
+        for y in 0..220 {
+            for x in 260..300 {
+                p.put_pixel(x, y, Rgb(haze[((7 * x + 13 * y) % 3) as usize]));
+            }
+        }
+        let plain = pdq_from_rgb(&p);
+        assert!(plain.usable(), "{plain:?}");
+        // Alone, only that edge peels: no query code.
+        let own = band_edges(&p, Tolerance::Lenient).expect("bands");
+        assert_eq!((own.right, own.flat[3]), (40, false), "{own:?}");
+        assert!(query_extra_codes(&p).is_empty());
+        // Captioned, the banded region peels the caption band and the haze;
+        // the query code peels the caption band alone, whose first row is
+        // flat white: the original, whose plain code an index stores.
+        let meme = captioned(&p, 50);
+        let e = band_edges(&meme, Tolerance::Lenient).expect("bands");
+        assert_eq!(
+            (e.top, e.right, e.flat[0], e.flat[3]),
+            (50, 40, true, false),
+            "{e:?}"
+        );
+        let q = query_extra_codes(&meme);
+        assert_eq!(q.len(), 1, "{q:?}");
+        assert_eq!(q[0].region, Region::FlatBands);
+        assert_eq!(q[0].pdq.hash.distance(&plain.hash), 0);
+        // A band on one edge only is the banded code already.
+        let faint_meme = captioned(&faint(300, 220), 50);
+        assert!(query_extra_codes(&faint_meme).is_empty());
+    }
+
+    #[test]
     fn a_smooth_edge_drifting_away_is_not_a_band() {
         // Rows change by less than the tolerance from one to the next, so
         // a run of them passes as "one colour", but without a clear end.
@@ -1126,6 +1275,7 @@ mod tests {
                         }
                     }
                     assert!(extra_codes(&img).codes.len() <= 5);
+                    assert!(query_extra_codes(&img).len() <= 1);
                 }
             }
         }
