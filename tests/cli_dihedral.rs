@@ -17,20 +17,25 @@ use neardup::text::TextSettings;
 use neardup_index::{Code, Item, Reader, Writer};
 use support::{json_lines, neardup, png_bytes, sorted_members, write};
 
-/// A textured, lopsided picture whose look depends on `seed` (PDQ quality
-/// well above 50; different seeds give unrelated codes; neither mirror
-/// symmetric nor symmetric under a quarter turn).
+/// A lopsided picture whose look depends on `seed`: a gradient, a disc,
+/// a block and a patch of stripes at seed-dependent places, symmetric
+/// under no flip or turn, with sharp edges for a PDQ quality well above
+/// 50. Different seeds give unrelated codes.
 fn photo(w: u32, h: u32, seed: u32) -> RgbImage {
-    let s = seed as f32;
+    let s = (seed % 7) as f32;
+    let (cx, cy) = (0.2 + 0.08 * s, 0.3 + 0.05 * s);
+    let (bx, by) = (0.85 - 0.09 * s, 0.55 - 0.06 * s);
     RgbImage::from_fn(w, h, |x, y| {
-        let (fx, fy) = (x as f32, y as f32);
-        let v = (fx / (9.0 + 2.0 * s)).sin() * (fy / (7.0 + s)).cos() * 70.0
-            + ((fx * (1.0 + s) + fy * 2.0) / 41.0).sin() * 30.0
-            + fx / w as f32 * 60.0
-            - fy / h as f32 * 20.0
-            + 100.0;
-        let v = v.clamp(0.0, 255.0) as u8;
-        Rgb([v, v.wrapping_mul(3) / 2, 255 - v])
+        let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+        if (fx - cx).powi(2) + (fy - cy).powi(2) < 0.03 {
+            Rgb([230, 40, (40 + 30 * seed) as u8])
+        } else if (bx - 0.3..bx).contains(&fx) && (by..by + 0.25).contains(&fy) {
+            Rgb([20, 200, 90])
+        } else if fy < 0.2 && fx > 0.4 && ((fx * (14.0 + 3.0 * s)) as u32) % 2 == 0 {
+            Rgb([250, 250, 250])
+        } else {
+            Rgb([(fx * 200.0) as u8, (fy * 150.0 + 50.0) as u8, 100])
+        }
     })
 }
 
