@@ -44,6 +44,7 @@ use crate::cluster::{
 use crate::image::robust::framed_distance;
 use crate::schema::{
     framed_split, is_framed, is_low_info, Kind, VideoRecord, FIELD_MINHASH, FIELD_PDQ,
+    FIELD_PDQ_DIHEDRAL,
 };
 use crate::video::compare::{compare_with_drift, CompareParams};
 use crate::video::frames::FrameHash;
@@ -75,6 +76,12 @@ pub struct DedupeOptions {
     pub since: Option<u64>,
     /// How hubs (items with very many matches) are linked.
     pub hub: HubRule,
+    /// Also pair pictures with their mirrored and turned copies, by the
+    /// dihedral codes the index stores (schema 9; see
+    /// [`crate::schema::FIELD_PDQ_DIHEDRAL`] and [`dihedral_matches`]).
+    /// An index without them is refused with [`DihedralError`] by
+    /// [`check_dihedral`].
+    pub dihedral: bool,
 }
 
 impl DedupeOptions {
@@ -91,6 +98,7 @@ impl DedupeOptions {
                 cap: hub_cap,
                 ..Default::default()
             },
+            dihedral: false,
         }
     }
 }
@@ -105,6 +113,7 @@ impl Default for DedupeOptions {
             min_similarity: crate::text::DEFAULT_THRESHOLD as f32,
             since: None,
             hub: HubRule::default(),
+            dihedral: false,
         }
     }
 }
@@ -192,6 +201,11 @@ fn member_info(reader: &Reader, node: &Node, mode: Mode) -> neardup_index::Resul
 /// Clusters the index's items; see the module documentation.
 pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<DedupeReport> {
     let mode = opts.mode;
+    if opts.dihedral && mode != Mode::Text {
+        // An index without dihedral codes fails here, before any work
+        // (callers that want a clearer message ask `check_dihedral` first).
+        reader.params().field(FIELD_PDQ_DIHEDRAL)?;
+    }
     let wants = |kind: Kind| match mode {
         Mode::Image => kind.is_visual(),
         Mode::Text => kind == Kind::Text,
@@ -480,6 +494,21 @@ fn scan_pairs(
         if let Some(e) = failed {
             return Err(e);
         }
+        if opts.dihedral {
+            // Every picture probes its turned codes; a dihedral link holds
+            // both ways (see `dihedral_matches`), so each is found from
+            // both ends and reported from the lower one.
+            for (i, rec) in recs.iter().enumerate() {
+                if rec.kind != Kind::Image {
+                    continue;
+                }
+                for (j, d) in dihedral_matches(reader, opts, recs, i, &look)? {
+                    if i < j {
+                        on_pair(i, j, Strength::Distance(d));
+                    }
+                }
+            }
+        }
     }
     if opts.mode != Mode::Image {
         reader.minhash_pairs(FIELD_MINHASH, opts.min_similarity, None, |p| {
@@ -489,6 +518,119 @@ fn scan_pairs(
         })?;
     }
     Ok(())
+}
+
+/// The smallest distance between any code of `a` and any code of `b`
+/// (256 when either has none).
+fn min_distance(a: &[&[u64]], b: &[&[u64]]) -> u32 {
+    let d =
+        |x: &[u64], y: &[u64]| -> u32 { x.iter().zip(y).map(|(p, q)| (p ^ q).count_ones()).sum() };
+    a.iter()
+        .flat_map(|x| b.iter().map(move |y| d(x, y)))
+        .min()
+        .unwrap_or(256)
+}
+
+/// The pictures that picture `recs[i]` matches only mirrored or turned,
+/// with the distance of each link.
+///
+/// Its stored dihedral codes (the other 7 rotations and flips, see
+/// [`FIELD_PDQ_DIHEDRAL`]) are looked up in the `pdq` field. A picture `j`
+/// found so links when
+///
+/// - both are pictures ([`Kind::Image`]) with dihedral codes, and not both
+///   framed (their dihedral codes are of the whole picture, frame included:
+///   two framed pictures would match by alike frames);
+/// - their `pdq` codes are not within the radius of each other (such a
+///   pair is the plain scan's, judged by its rules);
+/// - some dihedral code of `i` is within the radius of some `pdq` code of
+///   `j`, *and* some dihedral code of `j` within the radius of some `pdq`
+///   code of `i`. A turned copy meets both (the 7 codes of each hold the
+///   inverse of every turn), up to a bit or two of resampling; asking for
+///   both makes the link symmetric, so a full run (which reports it from
+///   the lower end) and an incremental one (which looks it up from
+///   whichever end it reaches) draw exactly the same links.
+///
+/// The link's distance is the larger of the two.
+fn dihedral_matches(
+    reader: &Reader,
+    opts: &DedupeOptions,
+    recs: &[Rec],
+    i: usize,
+    look: impl Fn(u64) -> Option<usize>,
+) -> neardup_index::Result<Vec<(usize, u32)>> {
+    let r = opts.max_distance;
+    let a = &recs[i];
+    let turned = reader.hamming_codes(FIELD_PDQ_DIHEDRAL, a.item)?;
+    if turned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut best: HashMap<usize, u32> = HashMap::new();
+    for code in &turned {
+        for h in reader.hamming_radius(FIELD_PDQ, code, r)? {
+            if let Some(j) = look(h.item).filter(|&j| j != i && recs[j].kind == Kind::Image) {
+                let d = best.entry(j).or_insert(h.distance);
+                *d = (*d).min(h.distance);
+            }
+        }
+    }
+    if best.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mine = reader.hamming_codes(FIELD_PDQ, a.item)?;
+    let mut out = Vec::new();
+    for (j, d_ab) in best {
+        let b = &recs[j];
+        if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
+            continue;
+        }
+        let theirs = reader.hamming_codes(FIELD_PDQ, b.item)?;
+        if min_distance(&mine, &theirs) <= r {
+            continue;
+        }
+        let d_ba = min_distance(&reader.hamming_codes(FIELD_PDQ_DIHEDRAL, b.item)?, &mine);
+        if d_ba <= r {
+            out.push((j, d_ab.max(d_ba)));
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// An index that cannot answer `dedupe --dihedral`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the index stores no dihedral codes (it has schema version {schema}; they came with \
+     version 9), so none of its {pictures} picture(s) can be matched mirrored or turned: \
+     index the pictures again into a new --index to use --dihedral, or deduplicate \
+     without it"
+)]
+pub struct DihedralError {
+    /// The index's schema version.
+    pub schema: u32,
+    /// Its live pictures.
+    pub pictures: u64,
+}
+
+/// Whether `reader`'s index can be deduplicated with
+/// [`DedupeOptions::dihedral`]: it must have the
+/// [`FIELD_PDQ_DIHEDRAL`] field (schema 9 and later; an index is never
+/// added to under another schema, so all its pictures then have their
+/// codes, bar those whose plain code is unusable). Plain dedupe needs no
+/// such check.
+pub fn check_dihedral(reader: &Reader) -> Result<(), DihedralError> {
+    if reader.params().field(FIELD_PDQ_DIHEDRAL).is_ok() {
+        return Ok(());
+    }
+    let schema = crate::schema::IndexSettings::from_json(reader.settings()).map_or(0, |s| s.schema);
+    let pictures = reader
+        .stats()
+        .kinds
+        .iter()
+        .filter(|(&k, _)| Kind::from_byte(k) == Some(Kind::Image))
+        .map(|(_, &n)| n)
+        .sum();
+    Err(DihedralError { schema, pictures })
 }
 
 /// The distance at which a PDQ match found at `distance` between two
@@ -582,6 +724,10 @@ fn neighbours(
             if let Some(d) = pdq_match_distance(reader, opts, (rec, Some(&codes)), &recs[j], d)? {
                 found.push((j, Strength::Distance(d)));
             }
+        }
+        if opts.dihedral && rec.kind == Kind::Image {
+            let turned = dihedral_matches(reader, opts, recs, i, &look)?;
+            found.extend(turned.into_iter().map(|(j, d)| (j, Strength::Distance(d))));
         }
     }
     if opts.mode != Mode::Image && rec.kind == Kind::Text {
