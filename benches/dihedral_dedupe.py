@@ -1,7 +1,8 @@
 """Pairwise precision, recall and F1 of `neardup dedupe` with and without
-`--dihedral` on edited copies, the index size per picture and the plain
-dedupe time, for two builds side by side (before: without dihedral codes;
-after: with them).
+`--dihedral` on edited copies, the index size per picture and the dedupe
+time, for two builds side by side (before: a build without `--dihedral`;
+after: one with it, on an index created without and with `index
+--dihedral`).
 
 The pictures are those benches/robustness.rs writes with NEARDUP_DUMP
 (DIR/OOOO_EE.png: original OOOO, edit EE, 00 = the original itself; its
@@ -79,28 +80,34 @@ def main():
     print(f"{len(names)} pictures from {n_orig} originals\n")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        # (label, binary, index arguments): the before build; the after
+        # build on an index without and with turned codes.
+        builds = (("before", before, []), ("after", after, []),
+                  ("after, index --dihedral", after, ["--dihedral"]))
         idxs = {}
-        for label, binary in (("before", before), ("after", after)):
-            idx = os.path.join(tmp, label)
-            _, dt = run([binary, "index", "--index", idx, "--quiet", pics])
+        for label, binary, extra in builds:
+            idx = os.path.join(tmp, str(len(idxs)))
+            _, dt = run([binary, "index", "--index", idx, "--quiet", *extra, pics])
             subprocess.run([binary, "compact", "--index", idx], capture_output=True)
             idxs[label] = (binary, idx, dt)
-        # Plain dedupe time, the two builds alternated so that the machine's
-        # load falls on both alike; the median of `repeats` runs each.
+        runs = [(label, []) for label, _, _ in builds]
+        runs.append(("after, index --dihedral", ["--dihedral"]))
+        # Dedupe times, the runs alternated so that the machine's load
+        # falls on all alike; the median of `repeats` runs each.
         times = defaultdict(list)
         for _ in range(repeats):
-            for label, (binary, idx, _) in idxs.items():
-                times[label].append(dedupe(binary, idx, [])[1])
-            times["after --dihedral"].append(dedupe(after, idxs["after"][1], ["--dihedral"])[1])
+            for label, extra in runs:
+                binary, idx, _ = idxs[label]
+                times[(label, tuple(extra))].append(dedupe(binary, idx, extra)[1])
         med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
-        for label, extra in (("before", []), ("after", []), ("after", ["--dihedral"])):
+        for label, extra in runs:
             binary, idx, index_time = idxs[label]
             clusters, _ = dedupe(binary, idx, extra)
             clusters = [[os.path.basename(m) for m in c] for c in clusters]
             p, r, f, joined = scores(clusters, names)
-            name = f"{label}{' --dihedral' if extra else ''}"
+            name = f"{label}; dedupe{' --dihedral' if extra else ''}"
             rows.append((name, p, r, f, size(idx) / len(names), index_time,
-                         med[label if not extra else "after --dihedral"], joined))
+                         med[(label, tuple(extra))], joined))
     print("| build, dedupe | pairwise precision | recall | F1 | index bytes / picture | index time (s) | dedupe time (ms, median) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, p, r, f, b, it, dt, _ in rows:

@@ -77,7 +77,8 @@ pub struct DedupeOptions {
     /// How hubs (items with very many matches) are linked.
     pub hub: HubRule,
     /// Also pair pictures with their mirrored and turned copies, by the
-    /// dihedral codes the index stores (schema 9; see
+    /// turned codes an index created with `neardup index --dihedral` stores
+    /// (see
     /// [`crate::schema::FIELD_PDQ_DIHEDRAL`] and [`dihedral_matches`]).
     /// An index without them is refused with [`DihedralError`] by
     /// [`check_dihedral`].
@@ -531,25 +532,45 @@ fn min_distance(a: &[&[u64]], b: &[&[u64]]) -> u32 {
         .unwrap_or(256)
 }
 
+/// How many turned codes of the whole picture lead an item's stored
+/// dihedral codes; a framed picture's 7 of its content region follow.
+const TURNED: usize = 7;
+
+/// The distance at which picture `a`, turned, matches picture `b` as it is:
+/// `a`'s stored dihedral codes `turned` against `b`'s `pdq` codes, by the
+/// rule plain pairs follow. Two framed pictures match by their contents:
+/// their whole pictures' codes count only when their contents agree (see
+/// [`framed_distance`]), so that alike frames never link two different
+/// pictures; any other pair by its closest codes.
+fn turned_distance(a: (&Rec, &[&[u64]]), b: (&Rec, &[&[u64]])) -> u32 {
+    let ((a, turned), (b, codes)) = (a, b);
+    if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
+        let whole = &turned[..turned.len().min(TURNED)];
+        let content = &turned[whole.len()..];
+        framed_distance((whole, content), framed_split(codes))
+    } else {
+        min_distance(turned, codes)
+    }
+}
+
 /// The pictures that picture `recs[i]` matches only mirrored or turned,
 /// with the distance of each link.
 ///
-/// Its stored dihedral codes (the other 7 rotations and flips, see
+/// Its stored dihedral codes (the other 7 rotations and flips of the
+/// picture and, for a framed picture, of its content; see
 /// [`FIELD_PDQ_DIHEDRAL`]) are looked up in the `pdq` field. A picture `j`
 /// found so links when
 ///
-/// - both are pictures ([`Kind::Image`]) with dihedral codes, and not both
-///   framed (their dihedral codes are of the whole picture, frame included:
-///   two framed pictures would match by alike frames);
-/// - their `pdq` codes are not within the radius of each other (such a
-///   pair is the plain scan's, judged by its rules);
-/// - some dihedral code of `i` is within the radius of some `pdq` code of
-///   `j`, *and* some dihedral code of `j` within the radius of some `pdq`
-///   code of `i`. A turned copy meets both (the 7 codes of each hold the
-///   inverse of every turn), up to a bit or two of resampling; asking for
-///   both makes the link symmetric, so a full run (which reports it from
-///   the lower end) and an incremental one (which looks it up from
-///   whichever end it reaches) draw exactly the same links.
+/// - both are pictures ([`Kind::Image`]) with dihedral codes;
+/// - they do not match plain (such a pair is the plain scan's, judged by
+///   its rules);
+/// - `i` turned matches `j` *and* `j` turned matches `i`
+///   ([`turned_distance`], within the radius). A turned copy meets both
+///   (the 7 codes of each hold the inverse of every turn), up to a few bits
+///   of resampling; asking for both makes the link symmetric, so a full
+///   run (which reports it from the lower end) and an incremental one
+///   (which looks it up from whichever end it reaches) draw exactly the
+///   same links.
 ///
 /// The link's distance is the larger of the two.
 fn dihedral_matches(
@@ -565,64 +586,68 @@ fn dihedral_matches(
     if turned.is_empty() {
         return Ok(Vec::new());
     }
-    let mut best: HashMap<usize, u32> = HashMap::new();
+    let mut found: Vec<usize> = Vec::new();
     for code in &turned {
         for h in reader.hamming_radius(FIELD_PDQ, code, r)? {
             if let Some(j) = look(h.item).filter(|&j| j != i && recs[j].kind == Kind::Image) {
-                let d = best.entry(j).or_insert(h.distance);
-                *d = (*d).min(h.distance);
+                found.push(j);
             }
         }
     }
-    if best.is_empty() {
+    found.sort_unstable();
+    found.dedup();
+    if found.is_empty() {
         return Ok(Vec::new());
     }
     let mine = reader.hamming_codes(FIELD_PDQ, a.item)?;
     let mut out = Vec::new();
-    for (j, d_ab) in best {
+    for j in found {
         let b = &recs[j];
-        if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
-            continue;
-        }
         let theirs = reader.hamming_codes(FIELD_PDQ, b.item)?;
-        if min_distance(&mine, &theirs) <= r {
+        let plain = if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
+            framed_distance(framed_split(&mine), framed_split(&theirs))
+        } else {
+            min_distance(&mine, &theirs)
+        };
+        if plain <= r {
             continue;
         }
-        let d_ba = min_distance(&reader.hamming_codes(FIELD_PDQ_DIHEDRAL, b.item)?, &mine);
+        let d_ab = turned_distance((a, &turned), (b, &theirs));
+        if d_ab > r {
+            continue;
+        }
+        let their_turned = reader.hamming_codes(FIELD_PDQ_DIHEDRAL, b.item)?;
+        let d_ba = turned_distance((b, &their_turned), (a, &mine));
         if d_ba <= r {
             out.push((j, d_ab.max(d_ba)));
         }
     }
-    out.sort_unstable();
     Ok(out)
 }
 
 /// An index that cannot answer `dedupe --dihedral`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the index stores no dihedral codes (it has schema version {schema}; they came with \
-     version 9), so none of its {pictures} picture(s) can be matched mirrored or turned: \
-     index the pictures again into a new --index to use --dihedral, or deduplicate \
-     without it"
+    "the index stores no turned codes of its pictures (it was not created with `neardup \
+     index --dihedral`), so none of its {pictures} picture(s) can be matched mirrored or \
+     turned: index them again into a new --index with `neardup index --dihedral`, or \
+     deduplicate without --dihedral"
 )]
 pub struct DihedralError {
-    /// The index's schema version.
-    pub schema: u32,
     /// Its live pictures.
     pub pictures: u64,
 }
 
 /// Whether `reader`'s index can be deduplicated with
-/// [`DedupeOptions::dihedral`]: it must have the
-/// [`FIELD_PDQ_DIHEDRAL`] field (schema 9 and later; an index is never
-/// added to under another schema, so all its pictures then have their
-/// codes, bar those whose plain code is unusable). Plain dedupe needs no
-/// such check.
+/// [`DedupeOptions::dihedral`]: it must have the [`FIELD_PDQ_DIHEDRAL`]
+/// field, which an index created with
+/// [`crate::schema::IndexSettings::dihedral`] has (an index keeps it for
+/// good, so all its pictures then have their codes, bar those without a
+/// usable code). Plain dedupe needs no such check.
 pub fn check_dihedral(reader: &Reader) -> Result<(), DihedralError> {
     if reader.params().field(FIELD_PDQ_DIHEDRAL).is_ok() {
         return Ok(());
     }
-    let schema = crate::schema::IndexSettings::from_json(reader.settings()).map_or(0, |s| s.schema);
     let pictures = reader
         .stats()
         .kinds
@@ -630,7 +655,7 @@ pub fn check_dihedral(reader: &Reader) -> Result<(), DihedralError> {
         .filter(|(&k, _)| Kind::from_byte(k) == Some(Kind::Image))
         .map(|(_, &n)| n)
         .sum();
-    Err(DihedralError { schema, pictures })
+    Err(DihedralError { pictures })
 }
 
 /// The distance at which a PDQ match found at `distance` between two
@@ -858,6 +883,70 @@ mod tests {
         IndexSettings::new(TextSettings::default())
             .params()
             .unwrap()
+    }
+
+    /// Two framed pictures match turned by their contents: the turned
+    /// whole picture's codes count only when the contents agree, as plain
+    /// codes do; any other pair by its closest codes.
+    #[test]
+    fn turned_framed_pictures_are_judged_by_their_contents() {
+        use crate::schema::FLAG_FRAMED;
+        let rec = |framed: bool| Rec {
+            item: 0,
+            node: 0,
+            raw_kind: Kind::Image.to_byte() | if framed { FLAG_FRAMED } else { 0 },
+            kind: Kind::Image,
+        };
+        // A code `bits` bits away from `base` (its lowest bits flipped).
+        let near = |base: [u64; 4], bits: u32| {
+            let mut c = base;
+            for b in 0..bits as usize {
+                c[b / 64] ^= 1 << (b % 64);
+            }
+            c
+        };
+        let frame = [0x0123_4567_89ab_cdef, !0, 0, 0x5555_5555_5555_5555];
+        let content = [0xdead_beef_dead_beef, 0x1234, 0xffff_0000_ffff_0000, 7];
+        let unrelated = [!content[0], !content[1], !content[2], !content[3]];
+        // `a` turned: 7 codes of the whole picture (the first near the
+        // frame), then 7 of its content.
+        let turned = |whole: [u64; 4], inner: [u64; 4]| -> Vec<[u64; 4]> {
+            (0..7)
+                .map(|k| {
+                    if k == 0 {
+                        whole
+                    } else {
+                        near(unrelated, 40 + k)
+                    }
+                })
+                .chain((0..7).map(|k| {
+                    if k == 0 {
+                        inner
+                    } else {
+                        near(unrelated, 60 + k)
+                    }
+                }))
+                .collect()
+        };
+        let refs = |v: &[[u64; 4]]| -> Vec<Vec<u64>> { v.iter().map(|c| c.to_vec()).collect() };
+        // `b`: its plain code near the frame, its content code.
+        let b_codes = [near(frame, 20), content];
+        let run = |a_framed, b_framed, turned: &[[u64; 4]]| {
+            let t = refs(turned);
+            let t: Vec<&[u64]> = t.iter().map(Vec::as_slice).collect();
+            let c = refs(&b_codes);
+            let c: Vec<&[u64]> = c.iter().map(Vec::as_slice).collect();
+            turned_distance((&rec(a_framed), &t), (&rec(b_framed), &c))
+        };
+        // Alike frames, contents apart (> FRAMED_CONTENT_DISTANCE): no match
+        // between framed pictures, a match by the whole codes otherwise.
+        let apart = turned(near(frame, 5), near(unrelated, 3));
+        assert!(run(true, true, &apart) > 31, "{}", run(true, true, &apart));
+        assert_eq!(run(false, true, &apart), 20 - 5);
+        assert_eq!(run(true, false, &apart), 20 - 5);
+        // Contents alike turned: framed pictures match by their contents.
+        let alike = turned(near(frame, 90), near(content, 9));
+        assert_eq!(run(true, true, &alike), 9);
     }
 
     /// The clusters of a report that hold one of `posts`, in its order.

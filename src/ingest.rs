@@ -694,12 +694,21 @@ fn work(
                     });
                 }
             }
-            // The other 7 dihedral codes, when the plain code is usable
-            // (they share its quality and contrast): stored apart, in a
-            // field without a search structure (see crate::schema).
+            // The other 7 dihedral codes, when usable: stored apart, in a
+            // field without a search structure (see crate::schema). A
+            // framed picture's are followed by the 7 of its content region,
+            // so that two framed pictures can be judged turned as they are
+            // plain: by their contents (see crate::dedupe).
             if let (Some(field), Some(d)) = (fields.pdq_dihedral, &fp.pdq_dihedral) {
-                if fp.pdq.is_some_and(|p| p.usable()) {
-                    codes.extend(d.hashes[1..].iter().map(|h| Code::Hamming {
+                if d.usable() {
+                    let content = fp
+                        .pdq_content_dihedral
+                        .as_ref()
+                        .filter(|c| fp.framed_as_indexed() && c.usable());
+                    let turned = d.hashes[1..]
+                        .iter()
+                        .chain(content.iter().flat_map(|c| &c.hashes[1..]));
+                    codes.extend(turned.map(|h| Code::Hamming {
                         field,
                         code: h.0.to_vec(),
                     }));

@@ -128,6 +128,12 @@ pub struct IndexSettings {
     /// level; 0 in indexes of schema 3 and older, which did not index them).
     #[serde(default)]
     pub pdq_min_contrast: u16,
+    /// Whether pictures store their turned codes in the stored-only
+    /// [`FIELD_PDQ_DIHEDRAL`], for `dedupe --dihedral` (`index --dihedral`
+    /// on a new index; schema 9 and later; off by default, as it more than
+    /// doubles a picture's share of the index).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dihedral: bool,
 }
 
 impl IndexSettings {
@@ -139,6 +145,7 @@ impl IndexSettings {
             text_threshold: DEFAULT_THRESHOLD,
             pdq_min_quality: PDQ_MIN_QUALITY,
             pdq_min_contrast: PDQ_MIN_CONTRAST,
+            dihedral: false,
         }
     }
 
@@ -184,8 +191,9 @@ impl IndexSettings {
         serde_json::from_str(json)
     }
 
-    /// The index parameters: the fields of [`IndexSettings::schema`] (the
-    /// stored-only `pdq_dihedral` from schema 9), with LSH bands tuned for
+    /// The index parameters: the fields of [`IndexSettings::schema`] (and
+    /// the stored-only `pdq_dihedral` with [`IndexSettings::dihedral`]),
+    /// with LSH bands tuned for
     /// [`IndexSettings::text_threshold`] using all k values.
     pub fn params(&self) -> Result<IndexParams, TextError> {
         self.text.validate()?;
@@ -202,8 +210,10 @@ impl IndexSettings {
                 },
             ]
             .into_iter()
-            // An older schema's fields, as its indexes were created.
-            .chain((self.schema >= 7).then(|| FieldSpec::stored(FIELD_PDQ_DIHEDRAL, 256)))
+            .chain(
+                self.dihedral
+                    .then(|| FieldSpec::stored(FIELD_PDQ_DIHEDRAL, 256)),
+            )
             .collect(),
             settings: self.to_json(),
         })

@@ -1,9 +1,10 @@
 //! `dedupe --dihedral` end to end: a picture, its mirrored copy and its
 //! copy turned 90 degrees fall in one cluster with `--dihedral` and not
-//! without it, unrelated pictures stay apart either way, an incremental
-//! run draws the same cluster, and an index written before the dihedral
-//! codes were stored gives a clear error with `--dihedral` while plain
-//! dedupe works on it as before.
+//! without it, unrelated pictures stay apart either way, framed pictures
+//! join turned by their contents and never by alike frames, an incremental
+//! run draws the same cluster, and an index created without `index
+//! --dihedral` gives a clear error with `--dihedral` while plain dedupe
+//! works on it as before.
 
 mod support;
 
@@ -67,6 +68,13 @@ fn pictures(dir: &Path) -> (String, String, String, Vec<String>) {
     (o, m, t, others)
 }
 
+/// Whether `neardup hash --extra` finds the picture framed.
+fn framed(path: &str) -> bool {
+    let o = neardup(&["hash", "--extra", "--format", "jsonl", path], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    json_lines(&o)[0]["pdq_framed"] == true
+}
+
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -99,17 +107,31 @@ fn dihedral_dedupe_joins_mirrored_and_turned_copies_and_nothing_else() {
     let index = dir.path().join("idx");
     let idx = index.to_str().unwrap();
     let o = neardup(
-        &["index", "--index", idx, "--quiet", pics.to_str().unwrap()],
+        &[
+            "index",
+            "--index",
+            idx,
+            "--quiet",
+            "--dihedral",
+            pics.to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
-    // The index holds 7 dihedral codes per picture, none of them searched.
+    // The index holds 7 turned codes per picture (and 7 more of a framed
+    // picture's content), none of them searched.
     let r = Reader::open(&index).unwrap();
-    let item = r.get_by_id(&original).unwrap().unwrap().item;
-    assert_eq!(r.hamming_codes(FIELD_PDQ_DIHEDRAL, item).unwrap().len(), 7);
+    let mut total = 0;
+    for p in [&original, &mirror, &turned].into_iter().chain(&others) {
+        let item = r.get_by_id(p).unwrap().unwrap().item;
+        let n = r.hamming_codes(FIELD_PDQ_DIHEDRAL, item).unwrap().len();
+        let want = if framed(p) { [7, 14].as_slice() } else { &[7] };
+        assert!(want.contains(&n), "{p}: {n} turned codes");
+        total += n as u64;
+    }
     let stored = r.field_bytes(FIELD_PDQ_DIHEDRAL).unwrap();
-    assert_eq!((stored.entries, stored.search), (7 * 6, 0));
+    assert_eq!((stored.entries, stored.search), (total, 0));
     assert!(r.field_bytes(FIELD_PDQ).unwrap().entries >= 6);
 
     // Plain dedupe: the mirror and the turned copy are not joined.
@@ -169,7 +191,14 @@ fn an_incremental_dihedral_run_draws_the_full_runs_cluster() {
     let idx = index.to_str().unwrap();
     for d in [&first, &later] {
         let o = neardup(
-            &["index", "--index", idx, "--quiet", d.to_str().unwrap()],
+            &[
+                "index",
+                "--index",
+                idx,
+                "--quiet",
+                "--dihedral",
+                d.to_str().unwrap(),
+            ],
             None,
         );
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -203,6 +232,163 @@ fn an_incremental_dihedral_run_draws_the_full_runs_cluster() {
     )
     .unwrap();
     assert!(plain.clusters.is_empty(), "{:?}", plain.clusters);
+}
+
+/// A picture of 6 x 5 blocks of grey levels drawn from `seed`: pictures of
+/// different seeds are unrelated under every flip and turn.
+fn blocks(w: u32, h: u32, seed: u64) -> RgbImage {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let levels: Vec<u8> = (0..30)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 256) as u8
+        })
+        .collect();
+    RgbImage::from_fn(w, h, |x, y| {
+        let v = levels[(y * 5 / h * 6 + x * 6 / w) as usize];
+        Rgb([v, v / 2 + 60, 255 - v])
+    })
+}
+
+/// A picture in a wide frame of concentric black and white rings, `bw`
+/// pixels wide: a frame that every flip and turn leaves as it is.
+fn ringed(img: &RgbImage, bw: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (fw, fh) = (w + 2 * bw, h + 2 * bw);
+    RgbImage::from_fn(fw, fh, |x, y| {
+        let edge = x.min(y).min(fw - 1 - x).min(fh - 1 - y);
+        if edge >= bw {
+            *img.get_pixel(x - bw, y - bw)
+        } else if (edge / 16) % 2 == 0 {
+            Rgb([15, 15, 15])
+        } else {
+            Rgb([240, 240, 240])
+        }
+    })
+}
+
+#[test]
+fn framed_pictures_join_turned_by_their_contents_not_by_their_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let pics = dir.path().join("pics");
+    std::fs::create_dir(&pics).unwrap();
+    // A framed picture, its mirror in the same frame, and unrelated
+    // pictures in the same frame: alike frames, different contents (the
+    // rule itself is unit-tested in dedupe.rs: a frame symmetric under
+    // every turn leaves the codes' odd frequencies to the contents).
+    let bw = 96;
+    let o = write(
+        &pics,
+        "framed.png",
+        &png_bytes(&ringed(&blocks(240, 200, 1), bw)),
+    );
+    let mirrored = imageops::flip_horizontal(&blocks(240, 200, 1));
+    let m = write(
+        &pics,
+        "framed-mirror.png",
+        &png_bytes(&ringed(&mirrored, bw)),
+    );
+    let others: Vec<String> = (2..6)
+        .map(|seed| {
+            let other = ringed(&blocks(240, 200, seed), bw);
+            write(
+                &pics,
+                &format!("framed-other{seed}.png"),
+                &png_bytes(&other),
+            )
+        })
+        .collect();
+    assert!(
+        framed(&o) && framed(&m),
+        "the framed pictures are not framed"
+    );
+    let index = dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    let out = neardup(
+        &[
+            "index",
+            "--index",
+            idx,
+            "--quiet",
+            "--dihedral",
+            pics.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = Reader::open(&index).unwrap();
+    let item = r.get_by_id(&o).unwrap().unwrap().item;
+    assert_eq!(r.hamming_codes(FIELD_PDQ_DIHEDRAL, item).unwrap().len(), 14);
+    drop(r);
+
+    let plain = image_clusters(idx, &[]);
+    assert!(plain.iter().all(|c| !c.contains(&m)), "{plain:?}");
+    let turned = image_clusters(idx, &["--dihedral"]);
+    let mut want = vec![o, m];
+    want.sort();
+    assert_eq!(turned, vec![want], "the others joined by their frames?");
+}
+
+#[test]
+fn an_index_created_without_dihedral_explains_itself_and_keeps_its_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let pics = dir.path().join("pics");
+    std::fs::create_dir(&pics).unwrap();
+    let (_, mirror, _, _) = pictures(&pics);
+    let index = dir.path().join("plain");
+    let idx = index.to_str().unwrap();
+    let o = neardup(
+        &["index", "--index", idx, "--quiet", pics.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(Reader::open(&index)
+        .unwrap()
+        .params()
+        .field(FIELD_PDQ_DIHEDRAL)
+        .is_err());
+    let o = neardup(&["dedupe", "--index", idx, "--dihedral"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("index --dihedral") && err.contains("6 picture(s)"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // Asking for the codes on an index that has none so far is refused,
+    // and nothing is added.
+    let o = neardup(
+        &["index", "--index", idx, "--quiet", "--dihedral", &mirror],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("\"dihedral\":true"), "{}", stderr(&o));
+
+    // An index created with --dihedral keeps storing the codes when a
+    // later run does not ask.
+    let index = dir.path().join("turned");
+    let idx = index.to_str().unwrap();
+    let o = neardup(
+        &["index", "--index", idx, "--quiet", "--dihedral", &mirror],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = neardup(
+        &["index", "--index", idx, "--quiet", pics.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = Reader::open(&index).unwrap();
+    for id in std::fs::read_dir(&pics).unwrap() {
+        let id = id.unwrap().path().to_string_lossy().into_owned();
+        let item = r.get_by_id(&id).unwrap().unwrap().item;
+        assert!(
+            r.hamming_codes(FIELD_PDQ_DIHEDRAL, item).unwrap().len() >= 7,
+            "{id}"
+        );
+    }
 }
 
 #[test]
@@ -247,7 +433,7 @@ fn an_index_without_dihedral_codes_explains_itself_and_plain_dedupe_still_works(
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("schema version 6")
+        err.contains("index --dihedral")
             && err.contains("2 picture(s)")
             && err.contains("again into a new --index"),
         "{err}"

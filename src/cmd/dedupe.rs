@@ -51,9 +51,9 @@ pub struct Args {
     hub_cap: u32,
     /// Also join pictures with their mirrored and turned copies (flipped
     /// left-right or upside down, rotated 90, 180 or 270 degrees), by the
-    /// dihedral codes `neardup index` stores (indexes of schema 9 and
-    /// later). Costs 7 lookups per picture; without it, dedupe reads none
-    /// of them.
+    /// turned codes stored by an index created with `neardup index
+    /// --dihedral`. Costs 7 to 14 lookups per picture; without it, dedupe
+    /// reads none of them.
     #[arg(long)]
     dihedral: bool,
     /// Output format.
