@@ -44,6 +44,7 @@ use crate::cluster::{
 use crate::image::robust::framed_distance;
 use crate::schema::{
     framed_split, is_framed, is_low_info, Kind, VideoRecord, FIELD_MINHASH, FIELD_PDQ,
+    FIELD_PDQ_DIHEDRAL,
 };
 use crate::video::compare::{compare_with_drift, CompareParams};
 use crate::video::frames::FrameHash;
@@ -75,6 +76,13 @@ pub struct DedupeOptions {
     pub since: Option<u64>,
     /// How hubs (items with very many matches) are linked.
     pub hub: HubRule,
+    /// Also pair pictures with their mirrored and turned copies, by the
+    /// turned codes an index created with `neardup index --dihedral` stores
+    /// (see
+    /// [`crate::schema::FIELD_PDQ_DIHEDRAL`] and [`dihedral_matches`]).
+    /// An index without them is refused with [`DihedralError`] by
+    /// [`check_dihedral`].
+    pub dihedral: bool,
 }
 
 impl DedupeOptions {
@@ -91,6 +99,7 @@ impl DedupeOptions {
                 cap: hub_cap,
                 ..Default::default()
             },
+            dihedral: false,
         }
     }
 }
@@ -105,6 +114,7 @@ impl Default for DedupeOptions {
             min_similarity: crate::text::DEFAULT_THRESHOLD as f32,
             since: None,
             hub: HubRule::default(),
+            dihedral: false,
         }
     }
 }
@@ -192,6 +202,11 @@ fn member_info(reader: &Reader, node: &Node, mode: Mode) -> neardup_index::Resul
 /// Clusters the index's items; see the module documentation.
 pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<DedupeReport> {
     let mode = opts.mode;
+    if opts.dihedral && mode != Mode::Text {
+        // An index without dihedral codes fails here, before any work
+        // (callers that want a clearer message ask `check_dihedral` first).
+        reader.params().field(FIELD_PDQ_DIHEDRAL)?;
+    }
     let wants = |kind: Kind| match mode {
         Mode::Image => kind.is_visual(),
         Mode::Text => kind == Kind::Text,
@@ -480,6 +495,21 @@ fn scan_pairs(
         if let Some(e) = failed {
             return Err(e);
         }
+        if opts.dihedral {
+            // Every picture probes its turned codes; a dihedral link holds
+            // both ways (see `dihedral_matches`), so each is found from
+            // both ends and reported from the lower one.
+            for (i, rec) in recs.iter().enumerate() {
+                if rec.kind != Kind::Image {
+                    continue;
+                }
+                for (j, d) in dihedral_matches(reader, opts, recs, i, &look)? {
+                    if i < j {
+                        on_pair(i, j, Strength::Distance(d));
+                    }
+                }
+            }
+        }
     }
     if opts.mode != Mode::Image {
         reader.minhash_pairs(FIELD_MINHASH, opts.min_similarity, None, |p| {
@@ -489,6 +519,143 @@ fn scan_pairs(
         })?;
     }
     Ok(())
+}
+
+/// The smallest distance between any code of `a` and any code of `b`
+/// (256 when either has none).
+fn min_distance(a: &[&[u64]], b: &[&[u64]]) -> u32 {
+    let d =
+        |x: &[u64], y: &[u64]| -> u32 { x.iter().zip(y).map(|(p, q)| (p ^ q).count_ones()).sum() };
+    a.iter()
+        .flat_map(|x| b.iter().map(move |y| d(x, y)))
+        .min()
+        .unwrap_or(256)
+}
+
+/// How many turned codes of the whole picture lead an item's stored
+/// dihedral codes; a framed picture's 7 of its content region follow.
+const TURNED: usize = 7;
+
+/// The distance at which picture `a`, turned, matches picture `b` as it is:
+/// `a`'s stored dihedral codes `turned` against `b`'s `pdq` codes, by the
+/// rule plain pairs follow. Two framed pictures match by their contents:
+/// their whole pictures' codes count only when their contents agree (see
+/// [`framed_distance`]), so that alike frames never link two different
+/// pictures; any other pair by its closest codes.
+fn turned_distance(a: (&Rec, &[&[u64]]), b: (&Rec, &[&[u64]])) -> u32 {
+    let ((a, turned), (b, codes)) = (a, b);
+    if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
+        let whole = &turned[..turned.len().min(TURNED)];
+        let content = &turned[whole.len()..];
+        framed_distance((whole, content), framed_split(codes))
+    } else {
+        min_distance(turned, codes)
+    }
+}
+
+/// The pictures that picture `recs[i]` matches only mirrored or turned,
+/// with the distance of each link.
+///
+/// Its stored dihedral codes (the other 7 rotations and flips of the
+/// picture and, for a framed picture, of its content; see
+/// [`FIELD_PDQ_DIHEDRAL`]) are looked up in the `pdq` field. A picture `j`
+/// found so links when
+///
+/// - both are pictures ([`Kind::Image`]) with dihedral codes;
+/// - they do not match plain (such a pair is the plain scan's, judged by
+///   its rules);
+/// - `i` turned matches `j` *and* `j` turned matches `i`
+///   ([`turned_distance`], within the radius). A turned copy meets both
+///   (the 7 codes of each hold the inverse of every turn), up to a few bits
+///   of resampling; asking for both makes the link symmetric, so a full
+///   run (which reports it from the lower end) and an incremental one
+///   (which looks it up from whichever end it reaches) draw exactly the
+///   same links.
+///
+/// The link's distance is the larger of the two.
+fn dihedral_matches(
+    reader: &Reader,
+    opts: &DedupeOptions,
+    recs: &[Rec],
+    i: usize,
+    look: impl Fn(u64) -> Option<usize>,
+) -> neardup_index::Result<Vec<(usize, u32)>> {
+    let r = opts.max_distance;
+    let a = &recs[i];
+    let turned = reader.hamming_codes(FIELD_PDQ_DIHEDRAL, a.item)?;
+    if turned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found: Vec<usize> = Vec::new();
+    for code in &turned {
+        for h in reader.hamming_radius(FIELD_PDQ, code, r)? {
+            if let Some(j) = look(h.item).filter(|&j| j != i && recs[j].kind == Kind::Image) {
+                found.push(j);
+            }
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mine = reader.hamming_codes(FIELD_PDQ, a.item)?;
+    let mut out = Vec::new();
+    for j in found {
+        let b = &recs[j];
+        let theirs = reader.hamming_codes(FIELD_PDQ, b.item)?;
+        let plain = if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
+            framed_distance(framed_split(&mine), framed_split(&theirs))
+        } else {
+            min_distance(&mine, &theirs)
+        };
+        if plain <= r {
+            continue;
+        }
+        let d_ab = turned_distance((a, &turned), (b, &theirs));
+        if d_ab > r {
+            continue;
+        }
+        let their_turned = reader.hamming_codes(FIELD_PDQ_DIHEDRAL, b.item)?;
+        let d_ba = turned_distance((b, &their_turned), (a, &mine));
+        if d_ba <= r {
+            out.push((j, d_ab.max(d_ba)));
+        }
+    }
+    Ok(out)
+}
+
+/// An index that cannot answer `dedupe --dihedral`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the index stores no turned codes of its pictures (it was not created with `neardup \
+     index --dihedral`), so none of its {pictures} picture(s) can be matched mirrored or \
+     turned: index them again into a new --index with `neardup index --dihedral`, or \
+     deduplicate without --dihedral"
+)]
+pub struct DihedralError {
+    /// Its live pictures.
+    pub pictures: u64,
+}
+
+/// Whether `reader`'s index can be deduplicated with
+/// [`DedupeOptions::dihedral`]: it must have the [`FIELD_PDQ_DIHEDRAL`]
+/// field, which an index created with
+/// [`crate::schema::IndexSettings::dihedral`] has (an index keeps it for
+/// good, so all its pictures then have their codes, bar those without a
+/// usable code). Plain dedupe needs no such check.
+pub fn check_dihedral(reader: &Reader) -> Result<(), DihedralError> {
+    if reader.params().field(FIELD_PDQ_DIHEDRAL).is_ok() {
+        return Ok(());
+    }
+    let pictures = reader
+        .stats()
+        .kinds
+        .iter()
+        .filter(|(&k, _)| Kind::from_byte(k) == Some(Kind::Image))
+        .map(|(_, &n)| n)
+        .sum();
+    Err(DihedralError { pictures })
 }
 
 /// The distance at which a PDQ match found at `distance` between two
@@ -582,6 +749,10 @@ fn neighbours(
             if let Some(d) = pdq_match_distance(reader, opts, (rec, Some(&codes)), &recs[j], d)? {
                 found.push((j, Strength::Distance(d)));
             }
+        }
+        if opts.dihedral && rec.kind == Kind::Image {
+            let turned = dihedral_matches(reader, opts, recs, i, &look)?;
+            found.extend(turned.into_iter().map(|(j, d)| (j, Strength::Distance(d))));
         }
     }
     if opts.mode != Mode::Image && rec.kind == Kind::Text {
@@ -712,6 +883,70 @@ mod tests {
         IndexSettings::new(TextSettings::default())
             .params()
             .unwrap()
+    }
+
+    /// Two framed pictures match turned by their contents: the turned
+    /// whole picture's codes count only when the contents agree, as plain
+    /// codes do; any other pair by its closest codes.
+    #[test]
+    fn turned_framed_pictures_are_judged_by_their_contents() {
+        use crate::schema::FLAG_FRAMED;
+        let rec = |framed: bool| Rec {
+            item: 0,
+            node: 0,
+            raw_kind: Kind::Image.to_byte() | if framed { FLAG_FRAMED } else { 0 },
+            kind: Kind::Image,
+        };
+        // A code `bits` bits away from `base` (its lowest bits flipped).
+        let near = |base: [u64; 4], bits: u32| {
+            let mut c = base;
+            for b in 0..bits as usize {
+                c[b / 64] ^= 1 << (b % 64);
+            }
+            c
+        };
+        let frame = [0x0123_4567_89ab_cdef, !0, 0, 0x5555_5555_5555_5555];
+        let content = [0xdead_beef_dead_beef, 0x1234, 0xffff_0000_ffff_0000, 7];
+        let unrelated = [!content[0], !content[1], !content[2], !content[3]];
+        // `a` turned: 7 codes of the whole picture (the first near the
+        // frame), then 7 of its content.
+        let turned = |whole: [u64; 4], inner: [u64; 4]| -> Vec<[u64; 4]> {
+            (0..7)
+                .map(|k| {
+                    if k == 0 {
+                        whole
+                    } else {
+                        near(unrelated, 40 + k)
+                    }
+                })
+                .chain((0..7).map(|k| {
+                    if k == 0 {
+                        inner
+                    } else {
+                        near(unrelated, 60 + k)
+                    }
+                }))
+                .collect()
+        };
+        let refs = |v: &[[u64; 4]]| -> Vec<Vec<u64>> { v.iter().map(|c| c.to_vec()).collect() };
+        // `b`: its plain code near the frame, its content code.
+        let b_codes = [near(frame, 20), content];
+        let run = |a_framed, b_framed, turned: &[[u64; 4]]| {
+            let t = refs(turned);
+            let t: Vec<&[u64]> = t.iter().map(Vec::as_slice).collect();
+            let c = refs(&b_codes);
+            let c: Vec<&[u64]> = c.iter().map(Vec::as_slice).collect();
+            turned_distance((&rec(a_framed), &t), (&rec(b_framed), &c))
+        };
+        // Alike frames, contents apart (> FRAMED_CONTENT_DISTANCE): no match
+        // between framed pictures, a match by the whole codes otherwise.
+        let apart = turned(near(frame, 5), near(unrelated, 3));
+        assert!(run(true, true, &apart) > 31, "{}", run(true, true, &apart));
+        assert_eq!(run(false, true, &apart), 20 - 5);
+        assert_eq!(run(true, false, &apart), 20 - 5);
+        // Contents alike turned: framed pictures match by their contents.
+        let alike = turned(near(frame, 90), near(content, 9));
+        assert_eq!(run(true, true, &alike), 9);
     }
 
     /// The clusters of a report that hold one of `posts`, in its order.

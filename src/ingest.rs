@@ -31,7 +31,8 @@ use crate::image::code::{Hash256, Hash64};
 use crate::image::pipeline::{fingerprint_bytes, read_image_file, PipelineOptions};
 use crate::posts::{FieldMap, Post, BOM};
 use crate::schema::{
-    join_path_url, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PHASH, FLAG_FRAMED, FLAG_LOW_INFO,
+    join_path_url, Kind, FIELD_MINHASH, FIELD_PDQ, FIELD_PDQ_DIHEDRAL, FIELD_PHASH, FLAG_FRAMED,
+    FLAG_LOW_INFO,
 };
 use crate::text::TextHasher;
 use crate::video::VideoOptions;
@@ -211,6 +212,9 @@ struct Fields {
     pdq: usize,
     phash: usize,
     minhash: usize,
+    /// The stored-only field of pictures' other dihedral codes (schema 9;
+    /// `None` in an index without it).
+    pdq_dihedral: Option<usize>,
 }
 
 /// Indexes `inputs` into `writer`. Returns the counts; an `Err` is an
@@ -226,6 +230,22 @@ pub fn ingest(
         pdq: writer.field(FIELD_PDQ)?,
         phash: writer.field(FIELD_PHASH)?,
         minhash: writer.field(FIELD_MINHASH)?,
+        pdq_dihedral: writer.field(FIELD_PDQ_DIHEDRAL).ok(),
+    };
+    // Pictures' dihedral codes come from their pixels, so they are
+    // computed at index time when the index stores them.
+    let with_dihedral;
+    let opts = if fields.pdq_dihedral.is_some() && !opts.pipeline.dihedral {
+        with_dihedral = IngestOptions {
+            pipeline: PipelineOptions {
+                dihedral: true,
+                ..opts.pipeline.clone()
+            },
+            ..opts.clone()
+        };
+        &with_dihedral
+    } else {
+        opts
     };
     let mut run = Run {
         writer,
@@ -672,6 +692,26 @@ fn work(
                         field: fields.pdq,
                         code: pdq.hash.0.to_vec(),
                     });
+                }
+            }
+            // The other 7 dihedral codes, when usable: stored apart, in a
+            // field without a search structure (see crate::schema). A
+            // framed picture's are followed by the 7 of its content region,
+            // so that two framed pictures can be judged turned as they are
+            // plain: by their contents (see crate::dedupe).
+            if let (Some(field), Some(d)) = (fields.pdq_dihedral, &fp.pdq_dihedral) {
+                if d.usable() {
+                    let content = fp
+                        .pdq_content_dihedral
+                        .as_ref()
+                        .filter(|c| fp.framed_as_indexed() && c.usable());
+                    let turned = d.hashes[1..]
+                        .iter()
+                        .chain(content.iter().flat_map(|c| &c.hashes[1..]));
+                    codes.extend(turned.map(|h| Code::Hamming {
+                        field,
+                        code: h.0.to_vec(),
+                    }));
                 }
             }
             // Low-information: no usable PDQ code at all (a flat picture;

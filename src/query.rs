@@ -661,6 +661,7 @@ mod tests {
             pdq_dihedral: None,
             pdq_extra: extra,
             pdq_framed: false,
+            pdq_content_dihedral: None,
             phash: None,
             dhash: None,
         }

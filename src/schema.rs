@@ -8,6 +8,7 @@
 //! | `pdq` | 256-bit | PDQ of images (usable codes: quality >= 50 or enough contrast), and up to five extra PDQ codes per image |
 //! | `phash` | 64-bit | pHash of images |
 //! | `minhash` | k x 32-bit | MinHash of post texts, banded for LSH |
+//! | `pdq_dihedral` | 256-bit, stored only | the other 7 dihedral PDQ codes of a picture (schema 9) |
 //!
 //! An image's `pdq` codes are its plain PDQ hash and the extra codes of
 //! [`crate::image::robust::extra_pdq_codes`] (borders trimmed, caption band
@@ -58,7 +59,9 @@ use crate::text::{TextError, TextSettings, DEFAULT_THRESHOLD};
 ///   the samples where the picture moved on), marked [`VideoFrame::drift`].
 /// - 8: a drift frame's region codes follow its plain code, as a sampled
 ///   frame's do.
-pub const SCHEMA_VERSION: u32 = 8;
+/// - 9: a picture's other 7 dihedral PDQ codes (rotations and flips) in
+///   the stored-only `pdq_dihedral` field, for `dedupe --dihedral`.
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// The oldest schema this build reads. A schema-1 index stays correct to
 /// query and dedupe (its codes are plain PDQ codes, a query's extra codes
@@ -87,7 +90,8 @@ pub enum SchemaError {
     #[error(
         "the index has schema version {found}, and this neardup writes version {supported} \
          (extra PDQ codes per picture, which match borders, caption bars and crops, and \
-         a mark on framed pictures, videos' frame codes): it can be queried and deduplicated as it is, but not \
+         a mark on framed pictures, videos' frame codes, pictures' dihedral codes for \
+         dedupe --dihedral): it can be queried and deduplicated as it is, but not \
          added to; index everything again into a new --index"
     )]
     TooOldToWrite {
@@ -124,6 +128,12 @@ pub struct IndexSettings {
     /// level; 0 in indexes of schema 3 and older, which did not index them).
     #[serde(default)]
     pub pdq_min_contrast: u16,
+    /// Whether pictures store their turned codes in the stored-only
+    /// [`FIELD_PDQ_DIHEDRAL`], for `dedupe --dihedral` (`index --dihedral`
+    /// on a new index; schema 9 and later; off by default, as it more than
+    /// doubles a picture's share of the index).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dihedral: bool,
 }
 
 impl IndexSettings {
@@ -135,6 +145,7 @@ impl IndexSettings {
             text_threshold: DEFAULT_THRESHOLD,
             pdq_min_quality: PDQ_MIN_QUALITY,
             pdq_min_contrast: PDQ_MIN_CONTRAST,
+            dihedral: false,
         }
     }
 
@@ -180,28 +191,30 @@ impl IndexSettings {
         serde_json::from_str(json)
     }
 
-    /// The index parameters: the three fields, with LSH bands tuned for
+    /// The index parameters: the fields of [`IndexSettings::schema`] (and
+    /// the stored-only `pdq_dihedral` with [`IndexSettings::dihedral`]),
+    /// with LSH bands tuned for
     /// [`IndexSettings::text_threshold`] using all k values.
     pub fn params(&self) -> Result<IndexParams, TextError> {
         self.text.validate()?;
         let lsh = optimal_params(self.text_threshold, self.text.k, 0.5, 0.5)?;
         Ok(IndexParams {
             fields: vec![
-                FieldSpec::Hamming {
-                    name: FIELD_PDQ.into(),
-                    bits: 256,
-                },
-                FieldSpec::Hamming {
-                    name: FIELD_PHASH.into(),
-                    bits: 64,
-                },
+                FieldSpec::hamming(FIELD_PDQ, 256),
+                FieldSpec::hamming(FIELD_PHASH, 64),
                 FieldSpec::MinHash {
                     name: FIELD_MINHASH.into(),
                     k: self.text.k as u32,
                     bands: lsh.bands as u32,
                     rows: lsh.rows as u32,
                 },
-            ],
+            ]
+            .into_iter()
+            .chain(
+                self.dihedral
+                    .then(|| FieldSpec::stored(FIELD_PDQ_DIHEDRAL, 256)),
+            )
+            .collect(),
             settings: self.to_json(),
         })
     }
@@ -209,6 +222,14 @@ impl IndexSettings {
 
 /// Name of the PDQ field.
 pub const FIELD_PDQ: &str = "pdq";
+/// Name of the stored-only field of a picture's other dihedral PDQ codes
+/// (schema 9): the codes of the picture rotated 90, 180 and 270 degrees and
+/// flipped about its two axes and two diagonals
+/// ([`crate::image::pdq::Dihedral`] order, the original left out), stored
+/// when its plain code is usable. They are not in any search structure:
+/// `dedupe --dihedral` reads them by item and probes them against the
+/// `pdq` field. Videos and hash-list entries have none.
+pub const FIELD_PDQ_DIHEDRAL: &str = "pdq_dihedral";
 /// Name of the pHash field.
 pub const FIELD_PHASH: &str = "phash";
 /// Name of the MinHash field.

@@ -102,6 +102,7 @@ pub fn key(opts: &DedupeOptions) -> String {
         min_similarity,
         since: _, // where a run starts, not what it reports
         hub,
+        dihedral,
     } = *opts;
     let crate::cluster::HubRule {
         cap,
@@ -117,6 +118,10 @@ pub fn key(opts: &DedupeOptions) -> String {
     if images {
         parts.push(format!("max_distance={max_distance}"));
         parts.push(format!("hub_near_exact_distance={near_exact_distance}"));
+        // Only when set: the keys (and files) of plain runs stay as they were.
+        if dihedral {
+            parts.push("dihedral=true".into());
+        }
     }
     if texts {
         // f32 Display is the shortest string that reads back as the same
@@ -253,6 +258,14 @@ mod tests {
             ..text
         };
         assert_eq!(key(&text), key(&since));
+        let turned = |o: DedupeOptions| DedupeOptions {
+            dihedral: true,
+            ..o
+        };
+        assert_ne!(key(&image), key(&turned(image)));
+        assert_ne!(key(&all), key(&turned(all)));
+        assert_eq!(key(&text), key(&turned(text)));
+        assert!(!key(&image).contains("dihedral"));
         assert_ne!(
             path(Path::new("i"), &keys[0]),
             path(Path::new("i"), &keys[1])

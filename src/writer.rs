@@ -79,11 +79,18 @@ pub fn open_writer(
         stored
             .check_writable()
             .map_err(|cause| OpenWriterError::Schema { dir: name(), cause })?;
-        if stored != *settings {
+        // An index created with dihedral codes keeps storing them whether
+        // or not a later run asks (a run that asks for them on an index
+        // without them is refused: its pictures so far have none).
+        let asked = IndexSettings {
+            dihedral: settings.dihedral || stored.dihedral,
+            ..*settings
+        };
+        if stored != asked {
             return Err(OpenWriterError::OtherSettings {
                 dir: name(),
                 stored: stored.to_json(),
-                asked: settings.to_json(),
+                asked: asked.to_json(),
             });
         }
         Ok(writer)

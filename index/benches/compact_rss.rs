@@ -18,10 +18,7 @@ use neardup_index::{Code, FieldSpec, IndexParams, Item, Writer, WriterOptions};
 
 fn build(dir: &Path, n: u64, batch: u64) {
     let params = IndexParams {
-        fields: vec![FieldSpec::Hamming {
-            name: "pdq".into(),
-            bits: 256,
-        }],
+        fields: vec![FieldSpec::hamming("pdq", 256)],
         settings: String::new(),
     };
     let mut w = Writer::create(dir, params).expect("create");

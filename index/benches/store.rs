@@ -102,10 +102,7 @@ struct Row(String, String);
 
 fn hamming(dir: &Path, n: usize, batch: usize, rows: &mut Vec<Row>) {
     let params = IndexParams {
-        fields: vec![FieldSpec::Hamming {
-            name: "pdq".into(),
-            bits: 256,
-        }],
+        fields: vec![FieldSpec::hamming("pdq", 256)],
         settings: String::new(),
     };
     let mut rng = fastrand::Rng::with_seed(1);

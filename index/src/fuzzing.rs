@@ -17,14 +17,8 @@ use crate::reader::{Reader, ReaderOptions};
 pub fn params() -> IndexParams {
     IndexParams {
         fields: vec![
-            FieldSpec::Hamming {
-                name: "h64".into(),
-                bits: 64,
-            },
-            FieldSpec::Hamming {
-                name: "pdq".into(),
-                bits: 256,
-            },
+            FieldSpec::hamming("h64", 64),
+            FieldSpec::hamming("pdq", 256),
             FieldSpec::MinHash {
                 name: "text".into(),
                 k: 16,
@@ -157,7 +151,7 @@ fn exercise_with(dir: &Path, options: ReaderOptions) -> Result<()> {
     }
     for f in r.params().fields.clone() {
         match f {
-            FieldSpec::Hamming { name, bits } => {
+            FieldSpec::Hamming { name, bits, .. } => {
                 let q = vec![0x5555_5555_5555_5555u64; bits as usize / 64];
                 r.hamming_radius(&name, &q, bits / 4)?;
                 r.hamming_knn(&name, &q, 3)?;

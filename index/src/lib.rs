@@ -6,7 +6,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
 //! let params = IndexParams {
-//!     fields: vec![FieldSpec::Hamming { name: "h64".into(), bits: 64 }],
+//!     fields: vec![FieldSpec::hamming("h64", 64)],
 //!     settings: String::new(),
 //! };
 //! let mut writer = Writer::create(dir.path(), params)?;

@@ -11,7 +11,7 @@
 //! use neardup_index::{FieldSpec, IndexParams};
 //! let params = IndexParams {
 //!     fields: vec![
-//!         FieldSpec::Hamming { name: "pdq".into(), bits: 256 },
+//!         FieldSpec::hamming("pdq", 256),
 //!         FieldSpec::MinHash { name: "text".into(), k: 128, bands: 16, rows: 8 },
 //!     ],
 //!     settings: r#"{"normaliser":1}"#.into(),
@@ -42,6 +42,16 @@ pub enum FieldSpec {
         name: String,
         /// Code width: 64 or 256.
         bits: u32,
+        /// Whether the field has a search structure (multi-index hashing
+        /// tables, once it holds [`crate::hamming::LINEAR_SCAN_BELOW`]
+        /// codes). Without one (`false`), its codes are only stored: read
+        /// back by item ([`crate::Reader::hamming_codes`]) for a caller
+        /// that probes them against another field, and any query on the
+        /// field itself scans its codes linearly. Serialised only when
+        /// `false`, so the manifests and segment fingerprints of indexes
+        /// written before it existed read the same.
+        #[serde(default = "searched", skip_serializing_if = "is_searched")]
+        search: bool,
     },
     /// MinHash signatures of `k` 32-bit values, banded for LSH.
     MinHash {
@@ -56,7 +66,44 @@ pub enum FieldSpec {
     },
 }
 
+fn searched() -> bool {
+    true
+}
+
+fn is_searched(search: &bool) -> bool {
+    *search
+}
+
 impl FieldSpec {
+    /// A Hamming field of `bits`-bit codes with a search structure.
+    pub fn hamming(name: impl Into<String>, bits: u32) -> Self {
+        FieldSpec::Hamming {
+            name: name.into(),
+            bits,
+            search: true,
+        }
+    }
+
+    /// A Hamming field of `bits`-bit codes that are only stored (no search
+    /// structure; see [`FieldSpec::Hamming`]'s `search`).
+    pub fn stored(name: impl Into<String>, bits: u32) -> Self {
+        FieldSpec::Hamming {
+            name: name.into(),
+            bits,
+            search: false,
+        }
+    }
+
+    /// Whether queries on the field have a search structure to use (every
+    /// MinHash field does; a Hamming field unless built with `search:
+    /// false`).
+    pub fn has_search(&self) -> bool {
+        match *self {
+            FieldSpec::Hamming { search, .. } => search,
+            FieldSpec::MinHash { .. } => true,
+        }
+    }
+
     /// The field's name.
     pub fn name(&self) -> &str {
         match self {
@@ -322,10 +369,7 @@ mod tests {
             generation: 3,
             next_item: 10,
             params: IndexParams {
-                fields: vec![FieldSpec::Hamming {
-                    name: "pdq".into(),
-                    bits: 256,
-                }],
+                fields: vec![FieldSpec::hamming("pdq", 256)],
                 settings: "{}".into(),
             },
             segments: vec![SegmentMeta {
@@ -360,10 +404,7 @@ mod tests {
     #[test]
     fn params_validation_rejects_bad_fields() {
         let mut p = sample().params;
-        p.fields.push(FieldSpec::Hamming {
-            name: "pdq".into(),
-            bits: 64,
-        });
+        p.fields.push(FieldSpec::hamming("pdq", 64));
         assert!(p.validate().is_err());
         p.fields.pop();
         p.fields.push(FieldSpec::MinHash {
@@ -374,10 +415,7 @@ mod tests {
         });
         assert!(p.validate().is_err());
         p.fields.pop();
-        p.fields.push(FieldSpec::Hamming {
-            name: "x".into(),
-            bits: 128,
-        });
+        p.fields.push(FieldSpec::stored("x", 128));
         assert!(p.validate().is_err());
     }
 

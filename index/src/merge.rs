@@ -577,6 +577,8 @@ fn build_search(
     let small = entries.saturating_mul(walk.code_len(f)).saturating_mul(4) <= budget;
     let bad = |e: SearchError| Error::InvalidParams(format!("cannot build a search section: {e}"));
     match *spec {
+        // A stored-only field: its codes, no search section (a linear scan).
+        FieldSpec::Hamming { search: false, .. } => Ok(Search::Held(Vec::new())),
         FieldSpec::Hamming { bits, .. } => {
             let words = bits as usize / 64;
             if small {

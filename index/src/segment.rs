@@ -238,6 +238,7 @@ impl SegmentBuilder {
                 .par_iter()
                 .zip(self.codes.par_iter())
                 .map(|(spec, codes)| match (spec, codes) {
+                    (FieldSpec::Hamming { search: false, .. }, _) => Ok(Vec::new()),
                     (FieldSpec::Hamming { bits, .. }, Codes::Hamming(c)) => {
                         search::build_hamming(c, *bits as usize / 64)
                     }

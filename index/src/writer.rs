@@ -15,7 +15,7 @@
 //! let dir = std::env::temp_dir().join(format!("neardup-doc-{}", std::process::id()));
 //! # let _ = std::fs::remove_dir_all(&dir);
 //! let params = IndexParams {
-//!     fields: vec![FieldSpec::Hamming { name: "phash".into(), bits: 64 }],
+//!     fields: vec![FieldSpec::hamming("phash", 64)],
 //!     settings: String::new(),
 //! };
 //! let mut w = Writer::create(&dir, params)?;

@@ -555,3 +555,74 @@ fn one_shot_readers_read_what_they_probe_and_answer_alike() {
     }
     assert!(found > 60, "the queries found almost nothing: {found}");
 }
+
+/// A stored-only Hamming field (`search: false`) keeps its codes, several
+/// per item or none, through commits and a compaction, with no search
+/// section even past the linear-scan threshold; queries on it stay exact,
+/// and the searched field beside it still gets its tables.
+#[test]
+fn a_stored_only_field_keeps_its_codes_without_a_search_section() {
+    use neardup_index::{FieldSpec, IndexParams, Item};
+    let params = IndexParams {
+        fields: vec![
+            FieldSpec::hamming("plain", 64),
+            FieldSpec::stored("other", 64),
+        ],
+        settings: String::new(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::create(dir.path(), params).unwrap();
+    let n = neardup_index::hamming::LINEAR_SCAN_BELOW as u64 + 100;
+    let code = |i: u64, k: u64| {
+        i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k.wrapping_mul(0x0123_4567_89ab_cdef)
+    };
+    for i in 0..n {
+        let mut codes = vec![Code::Hamming {
+            field: 0,
+            code: vec![code(i, 0)],
+        }];
+        // Every third item has no stored codes, the others three.
+        if i % 3 != 0 {
+            for k in 1..4 {
+                codes.push(Code::Hamming {
+                    field: 1,
+                    code: vec![code(i, k)],
+                });
+            }
+        }
+        w.add(Item {
+            id: format!("i{i}"),
+            codes,
+            ..Item::default()
+        })
+        .unwrap();
+        if i == n / 2 {
+            w.commit().unwrap();
+        }
+    }
+    w.commit().unwrap();
+    w.compact_all().unwrap();
+    drop(w);
+    let r = Reader::open(dir.path()).unwrap();
+    r.verify().unwrap();
+    let stored = r.field_bytes("other").unwrap();
+    assert_eq!(stored.search, 0);
+    assert_eq!(stored.entries, 3 * (n - n.div_ceil(3)));
+    assert!(r.field_bytes("plain").unwrap().search > 0);
+    for i in [0, 1, 2, n - 1] {
+        let got: Vec<u64> = r
+            .hamming_codes("other", i)
+            .unwrap()
+            .iter()
+            .map(|c| c[0])
+            .collect();
+        let want: Vec<u64> = if i % 3 == 0 {
+            Vec::new()
+        } else {
+            (1..4).map(|k| code(i, k)).collect()
+        };
+        assert_eq!(got, want, "item {i}");
+    }
+    let hits = r.hamming_radius("other", &[code(7, 2)], 0).unwrap();
+    assert_eq!(hits.iter().map(|h| h.item).collect::<Vec<_>>(), [7]);
+}

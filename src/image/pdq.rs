@@ -127,6 +127,12 @@ impl PdqDihedral {
         self.hashes[0]
     }
 
+    /// Whether the hashes are trusted for matching (as [`Pdq::usable`]:
+    /// they share one quality and contrast).
+    pub fn usable(&self) -> bool {
+        self.quality >= PDQ_MIN_QUALITY || self.contrast >= PDQ_MIN_CONTRAST
+    }
+
     /// The hash for one transform.
     pub fn get(&self, d: Dihedral) -> Hash256 {
         self.hashes[d as usize]
@@ -227,6 +233,22 @@ pub fn pdq_from_rgb_region(img: &image::RgbImage, x: u32, y: u32, w: u32, h: u32
 pub fn pdq_dihedral_from_rgb(img: &image::RgbImage) -> PdqDihedral {
     let (w, h) = (img.width() as usize, img.height() as usize);
     dihedral_from_source(Source::rgb_window(img, 0, 0), w, h)
+}
+
+/// The eight dihedral PDQ hashes of a region of an RGB picture (clamped to
+/// the picture), as [`pdq_dihedral_from_rgb`] gives them for that region
+/// cut out.
+pub fn pdq_dihedral_from_rgb_region(
+    img: &image::RgbImage,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+) -> PdqDihedral {
+    let (x, y) = (x.min(img.width()), y.min(img.height()));
+    let w = w.min(img.width() - x) as usize;
+    let h = h.min(img.height() - y) as usize;
+    dihedral_from_source(Source::rgb_window(img, x, y), w, h)
 }
 
 /// PDQ hash and quality of a luma picture (`width * height` values,

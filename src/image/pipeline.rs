@@ -33,7 +33,9 @@ use super::decode::{
     Decoded, DEFAULT_MAX_PIXELS, HASH_SIDE,
 };
 use super::error::{DecodeError, ImageError};
-use super::pdq::{pdq_dihedral_from_rgb, pdq_from_rgb, Pdq, PdqDihedral};
+use super::pdq::{
+    pdq_dihedral_from_rgb, pdq_dihedral_from_rgb_region, pdq_from_rgb, Pdq, PdqDihedral,
+};
 use super::robust::{extra_codes, query_extra_codes};
 
 /// What to compute.
@@ -107,6 +109,13 @@ pub struct ImageFingerprint {
     /// surrounds its content: [`super::robust::Extra::framed`]); false when
     /// the extra codes were not asked for.
     pub pdq_framed: bool,
+    /// For a framed picture, the 8 dihedral PDQ hashes of its content (the
+    /// region of [`super::robust::Extra::content`]), when both the dihedral
+    /// hashes and the extra codes were asked for; `None` otherwise, and for
+    /// a framed picture whose content has no usable code. Turned copies of
+    /// framed pictures are matched by their contents, as their plain codes
+    /// are (see `crate::dedupe`).
+    pub pdq_content_dihedral: Option<PdqDihedral>,
     /// pHash, when asked for.
     pub phash: Option<Hash64>,
     /// dHash, when asked for.
@@ -254,8 +263,9 @@ fn fingerprint_decoded(
         // 64 x 64 pictures, so PDQ is computed on its own.
         let pdq_dihedral = opts.dihedral.then(|| pdq_dihedral_from_rgb(&thumb));
         let pdq = (opts.pdq || opts.dihedral).then(|| pdq_from_rgb(&thumb));
-        let (pdq_extra, pdq_framed) = if opts.pdq_extra {
+        let (pdq_extra, pdq_framed, pdq_content_dihedral) = if opts.pdq_extra {
             let extra = extra_codes(&thumb);
+            let content = extra.content.filter(|_| opts.dihedral && extra.framed);
             let mut codes: Vec<Pdq> = extra.codes.into_iter().map(|c| c.pdq).collect();
             if opts.pdq_query_extra {
                 for c in query_extra_codes(&thumb) {
@@ -266,9 +276,13 @@ fn fingerprint_decoded(
                     }
                 }
             }
-            (codes, extra.framed)
+            (
+                codes,
+                extra.framed,
+                content.map(|(x, y, w, h)| pdq_dihedral_from_rgb_region(&thumb, x, y, w, h)),
+            )
         } else {
-            (Vec::new(), false)
+            (Vec::new(), false, None)
         };
         ImageFingerprint {
             width,
@@ -277,6 +291,7 @@ fn fingerprint_decoded(
             pdq_dihedral,
             pdq_extra,
             pdq_framed,
+            pdq_content_dihedral,
             phash: opts.phash.then(|| super::phash::phash(&thumb)),
             dhash: opts.dhash.then(|| super::dhash::dhash(&thumb)),
         }

@@ -195,6 +195,10 @@ pub struct Extra {
     /// hashes that too. Two framed pictures match by their plain codes only
     /// when their contents agree ([`framed_distance`]).
     pub framed: bool,
+    /// For a framed picture, the region its content was found in: the
+    /// first of the stripped, trimmed, lenient and banded regions whose
+    /// code is usable, as `(x, y, width, height)`; `None` otherwise.
+    pub content: Option<(u32, u32, u32, u32)>,
 }
 
 /// The extra codes of a picture and whether it is framed; see
@@ -226,13 +230,22 @@ pub fn extra_codes(img: &RgbImage) -> Extra {
         .chain(lenient.map(|r| (Region::Lenient, r)))
         .chain(banded.map(|r| (Region::Banded, r)))
         .chain(std::iter::once((Region::Centre, centre)))
-        .map(|(region, r)| RegionCode {
-            region,
-            pdq: pdq_from_rgb_region(img, r.x, r.y, r.w, r.h),
+        .map(|(region, r)| {
+            let pdq = pdq_from_rgb_region(img, r.x, r.y, r.w, r.h);
+            (r, RegionCode { region, pdq })
         })
-        .filter(|c| c.pdq.usable())
-        .collect();
-    Extra { codes, framed }
+        .filter(|(_, c)| c.pdq.usable())
+        .collect::<Vec<_>>();
+    let content = codes
+        .iter()
+        .find(|(_, c)| c.region != Region::Centre)
+        .map(|(r, _)| (r.x, r.y, r.w, r.h));
+    let codes = codes.into_iter().map(|(_, c)| c).collect();
+    Extra {
+        codes,
+        framed,
+        content,
+    }
 }
 
 /// The smallest Hamming distance between any usable code of `a` and any
