@@ -60,6 +60,18 @@ fn campaign_bars_at_default_settings() {
         "precision vs background {:.4}",
         s.precision_background()
     );
+    eprintln!(
+        "organic false alarms: {} of {} background texts ({:.4})",
+        s.background_joined,
+        s.background,
+        s.false_alarms()
+    );
+    assert!(s.background > 1000, "{} background texts", s.background);
+    assert!(
+        s.false_alarms() <= 0.03,
+        "false alarms {:.4}",
+        s.false_alarms()
+    );
 }
 
 /// Short templates (25 to 59 characters) re-posted with what campaigns
@@ -86,6 +98,18 @@ fn short_templates_drowned_in_tags_are_found() {
         s.precision_background() >= 0.98,
         "precision vs background {:.4}",
         s.precision_background()
+    );
+    eprintln!(
+        "organic false alarms: {} of {} background texts ({:.4})",
+        s.background_joined,
+        s.background,
+        s.false_alarms()
+    );
+    assert!(s.background > 1000, "{} background texts", s.background);
+    assert!(
+        s.false_alarms() <= 0.03,
+        "false alarms {:.4}",
+        s.false_alarms()
     );
 }
 

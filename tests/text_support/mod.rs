@@ -406,6 +406,11 @@ pub struct Scores {
     pub fn_: usize,
     /// False matches between a campaign item and a background text.
     pub fp_background: usize,
+    /// Background texts (posts without a copy) that match any other text:
+    /// the organic false alarms.
+    pub background_joined: usize,
+    /// Background texts.
+    pub background: usize,
     /// Per edit kind: (original-variant pairs matched, pairs).
     pub per_kind: Vec<(&'static str, usize, usize)>,
 }
@@ -424,6 +429,10 @@ impl Scores {
         } else {
             2.0 * p * r / (p + r)
         }
+    }
+    /// The share of background texts that match any other text.
+    pub fn false_alarms(&self) -> f64 {
+        self.background_joined as f64 / self.background.max(1) as f64
     }
     pub fn precision_background(&self) -> f64 {
         self.tp as f64 / (self.tp + self.fp_background).max(1) as f64
@@ -447,6 +456,7 @@ pub fn score(items: &[Item], is_match: impl Fn(usize, usize) -> bool) -> Scores 
     let campaign: Vec<usize> = (0..items.len())
         .filter(|&i| items[i].template.is_some())
         .collect();
+    let mut joined = vec![false; items.len()];
     for (ci, &i) in campaign.iter().enumerate() {
         // Campaign-campaign pairs.
         for &j in &campaign[ci + 1..] {
@@ -472,8 +482,24 @@ pub fn score(items: &[Item], is_match: impl Fn(usize, usize) -> bool) -> Scores 
             if item.template.is_none() && is_match(i, j) {
                 s.fp += 1;
                 s.fp_background += 1;
+                joined[j] = true;
             }
         }
     }
+    // Background-background pairs: a background text that matches any
+    // other text is a false alarm (its only copies are chance ones).
+    let background: Vec<usize> = (0..items.len())
+        .filter(|&i| items[i].template.is_none())
+        .collect();
+    for (bi, &i) in background.iter().enumerate() {
+        for &j in &background[bi + 1..] {
+            if is_match(i, j) {
+                joined[i] = true;
+                joined[j] = true;
+            }
+        }
+    }
+    s.background = background.len();
+    s.background_joined = background.iter().filter(|&&i| joined[i]).count();
     s
 }
