@@ -157,6 +157,25 @@ fn dihedral_dedupe_joins_mirrored_and_turned_copies_and_nothing_else() {
     let posts = json_lines(&o);
     assert_eq!(posts.len(), 1);
     assert_eq!(sorted_members(&posts[0]), want);
+    // The report and the account network see the same clusters.
+    let html = dir.path().join("report.html");
+    let report = |extra: &[&str]| {
+        let mut args = vec!["report", "--index", idx, "--kind", "image", "--out"];
+        args.push(html.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let o = neardup(&args, None);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+        std::fs::read_to_string(&html).unwrap()
+    };
+    let name = |p: &str| {
+        Path::new(p)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    assert!(report(&["--dihedral"]).contains(&name(&mirror)));
+    assert!(!report(&[]).contains(&name(&mirror)));
     // Texts alone: the option is irrelevant and harmless.
     let o = neardup(
         &["dedupe", "--index", idx, "--kind", "text", "--dihedral"],

@@ -42,6 +42,11 @@ pub struct ClusterArgs {
     /// Leave out clusters with fewer members.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub min_size: usize,
+    /// Also join pictures with their mirrored and turned copies (as
+    /// `dedupe --dihedral`; the index must have been created with `index
+    /// --dihedral`).
+    #[arg(long)]
+    pub dihedral: bool,
 }
 
 /// A full dedupe run (no `--since`) with the options `dedupe`, `report` and
@@ -77,6 +82,7 @@ impl ClusterArgs {
             self.min_similarity,
             self.hub_cap,
         )?;
+        opts.dihedral = self.dihedral;
         opts.since = match self.since.as_deref() {
             None => None,
             Some("last") => neardup::watermark::load(dir, &opts)
@@ -93,9 +99,10 @@ impl ClusterArgs {
     /// The settings in words, for the report's header.
     pub fn describe(&self) -> String {
         format!(
-            "kind {:?}, PDQ distance <= {}, text similarity >= {}, hub cap {}, clusters of {}+{}",
+            "kind {:?}, PDQ distance <= {}{}, text similarity >= {}, hub cap {}, clusters of {}+{}",
             self.kind,
             self.max_distance,
+            if self.dihedral { " or turned" } else { "" },
             self.min_similarity,
             self.hub_cap,
             self.min_size,
@@ -130,6 +137,10 @@ pub fn find(
 )> {
     let reader = open(dir)?;
     let opts = args.options(dir)?;
+    if opts.dihedral {
+        neardup::dedupe::check_dihedral(&reader)
+            .with_context(|| format!("{}: cannot use --dihedral", dir.display()))?;
+    }
     let mut found = neardup::dedupe::dedupe(&reader, &opts)
         .with_context(|| format!("{}: dedupe failed", dir.display()))?;
     if args.kind == KindArg::Video {
