@@ -245,14 +245,17 @@ class Index:
         max_distance: int = 31,
         min_similarity: float = 0.5,
         hub_cap: int = 500,
+        dihedral: bool = False,
     ) -> Iterator[Dict[str, Any]]:
         """Every cluster of near-duplicates, largest first: the dicts of
         ``neardup dedupe --kind KIND --format jsonl`` (``cluster``, ``kind``,
         ``size``, ``members``, ``distinct_authors``, ``first_seen``,
         ``last_seen``, ``first_author``, ``representative``, ``links``,
-        ``hubs``). ``kind`` is ``"image"``, ``"text"`` or ``"all"``. A full
-        run; it does not move the CLI's ``--since last`` watermark."""
-        rows = self._index.dedupe(kind, max_distance, min_similarity, hub_cap)
+        ``hubs``). ``kind`` is ``"image"``, ``"text"`` or ``"all"``;
+        ``dihedral`` also joins mirrored and turned pictures, as ``dedupe
+        --dihedral`` (an index created with ``neardup index --dihedral``). A
+        full run; it does not move the CLI's ``--since last`` watermark."""
+        rows = self._index.dedupe(kind, max_distance, min_similarity, hub_cap, dihedral)
         return (json.loads(r) for r in rows)
 
     def stats(self) -> Dict[str, Any]:

@@ -539,7 +539,7 @@ impl Index {
     /// Every cluster, as the JSON lines of `neardup dedupe --format jsonl`
     /// (one string per cluster). Does not move the CLI's `--since last`
     /// watermark.
-    #[pyo3(signature = (kind="all", max_distance=31, min_similarity=neardup::text::DEFAULT_THRESHOLD, hub_cap=neardup::cluster::DEFAULT_HUB_CAP))]
+    #[pyo3(signature = (kind="all", max_distance=31, min_similarity=neardup::text::DEFAULT_THRESHOLD, hub_cap=neardup::cluster::DEFAULT_HUB_CAP, dihedral=false))]
     fn dedupe(
         &self,
         py: Python<'_>,
@@ -547,6 +547,7 @@ impl Index {
         max_distance: u32,
         min_similarity: f64,
         hub_cap: u32,
+        dihedral: bool,
     ) -> PyResult<Vec<String>> {
         check_similarity("min_similarity", min_similarity)?;
         check_bits("max_distance", max_distance, 256)?;
@@ -560,7 +561,10 @@ impl Index {
                 )))
             }
         };
-        let opts = DedupeOptions::full(mode, max_distance, min_similarity, hub_cap);
+        let opts = DedupeOptions {
+            dihedral,
+            ..DedupeOptions::full(mode, max_distance, min_similarity, hub_cap)
+        };
         let dir = self.dir.display().to_string();
         guarded("dedupe", || {
             py.detach(|| {
@@ -568,6 +572,10 @@ impl Index {
                     .map_err(|e| err(format!("{dir}: the index's settings are unreadable: {e}")))?
                     .check_readable()
                     .map_err(|e| err(format!("{dir}: cannot deduplicate this index: {e}")))?;
+                if dihedral {
+                    neardup::dedupe::check_dihedral(&self.reader)
+                        .map_err(|e| err(format!("{dir}: cannot use dihedral: {e}")))?;
+                }
                 let report = neardup::dedupe::dedupe(&self.reader, &opts)
                     .map_err(|e| err(format!("{dir}: dedupe failed: {e}")))?;
                 let evidence = neardup::evidence::for_report(&self.reader, &report, opts.mode)

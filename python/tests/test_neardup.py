@@ -238,6 +238,27 @@ def test_dedupe_yields_the_cli_rows(campaign_index, kind):
     assert got, "the sample campaign makes clusters"
 
 
+def test_dihedral_dedupe_equals_the_cli(tmp_path):
+    from PIL import Image, ImageOps
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    photo = Image.open(SAMPLES / "campaign" / "media" / "photo-00.jpg").convert("RGB")
+    photo.save(pics / "photo.png")
+    ImageOps.mirror(photo).save(pics / "mirror.png")
+    plain, turned = tmp_path / "plain", tmp_path / "turned"
+    cli("index", "--index", plain, "--quiet", pics, ok=(0,))
+    cli("index", "--index", turned, "--quiet", "--dihedral", pics, ok=(0,))
+    out = cli("dedupe", "--index", turned, "--kind", "image", "--dihedral").stdout
+    want = [json.loads(line) for line in out.splitlines()]
+    got = list(neardup.Index(str(turned)).dedupe(kind="image", dihedral=True))
+    assert got == want
+    assert [sorted(Path(m).name for m in c["members"]) for c in got] == [["mirror.png", "photo.png"]]
+    assert list(neardup.Index(str(turned)).dedupe(kind="image")) == []
+    with pytest.raises(Exception, match="index --dihedral"):
+        list(neardup.Index(str(plain)).dedupe(kind="image", dihedral=True))
+
+
 def test_queries_equal_the_cli(campaign_index):
     idx = neardup.Index(campaign_index)
     picture = SAMPLES / "campaign" / "media" / "photo-00.jpg"
