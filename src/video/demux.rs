@@ -219,6 +219,18 @@ impl Mp4Track {
             })
     }
 
+    /// The track's duration in seconds: its last frame's display time
+    /// plus one frame at the track's rate.
+    pub fn duration(&self) -> f64 {
+        let last = self.display_times().last().copied().unwrap_or(0.0);
+        let fps = self.fps();
+        if fps > 0.0 {
+            last + 1.0 / fps
+        } else {
+            last
+        }
+    }
+
     /// Presentation times in display order, in seconds.
     pub fn display_times(&self) -> Vec<f64> {
         let mut pts: Vec<i64> = self.samples.iter().map(|s| s.pts).collect();

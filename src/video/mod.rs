@@ -304,29 +304,47 @@ fn read_video<S: FrameSink>(
     }
 }
 
+/// The record of an H.264 MP4 track decoded by `decoder`: size, frame
+/// rate and duration from the track, the rest from the decoder.
+fn h264_meta(track: &demux::Mp4Track, decoder: DecoderKind, decoded: Decoded) -> Meta {
+    Meta {
+        width: decoded.width,
+        height: decoded.height,
+        fps: track.fps(),
+        duration: track.duration(),
+        codec: "h264".into(),
+        decoder,
+        frames_decoded: decoded.frames,
+        cut: decoded.cut,
+        truncated: track.truncated,
+        decode_errors: decoded.errors,
+    }
+}
+
+/// What either H.264 decoder reports of its run.
+struct Decoded {
+    width: u32,
+    height: u32,
+    frames: u64,
+    cut: bool,
+    errors: u64,
+}
+
 fn read_h264<S: FrameSink>(
     track: &mut demux::Mp4Track,
     limits: &Limits,
     sink_for: impl FnOnce(f64) -> (S, u64),
 ) -> Result<(Meta, S), VideoError> {
-    let fps = track.fps();
-    let (mut sink, _) = sink_for(fps);
+    let (mut sink, _) = sink_for(track.fps());
     let d = h264::decode(track, limits, &mut sink)?;
-    let last = track.display_times().last().copied().unwrap_or(0.0);
-    let duration = if fps > 0.0 { last + 1.0 / fps } else { last };
-    let meta = Meta {
+    let decoded = Decoded {
         width: d.width,
         height: d.height,
-        fps,
-        duration,
-        codec: "h264".into(),
-        decoder: DecoderKind::OpenH264,
-        frames_decoded: d.frames,
+        frames: d.frames,
         cut: d.hit_frame_budget,
-        truncated: track.truncated,
-        decode_errors: d.errors,
+        errors: d.errors,
     };
-    Ok((meta, sink))
+    Ok((h264_meta(track, DecoderKind::OpenH264, decoded), sink))
 }
 
 /// H.264 in MP4 through ffmpeg, numbered, timed and bounded from the MP4
@@ -345,25 +363,18 @@ fn read_h264_with_ffmpeg<S: FrameSink>(
         });
     }
     limits.check_pixels(path, track.width, track.height)?;
-    let fps = track.fps();
-    let (mut sink, step) = sink_for(fps);
+    let (mut sink, step) = sink_for(track.fps());
     let times = track.display_times();
     let d = ffmpeg::decode(path, ffmpeg::Clock::Track(&times), step, limits, &mut sink)?;
-    let last = times.last().copied().unwrap_or(0.0);
-    let duration = if fps > 0.0 { last + 1.0 / fps } else { last };
-    let meta = Meta {
+    // ffmpeg conceals damaged samples: it reports no decode errors.
+    let decoded = Decoded {
         width: d.width,
         height: d.height,
-        fps,
-        duration,
-        codec: "h264".into(),
-        decoder: DecoderKind::Ffmpeg,
-        frames_decoded: d.frames,
+        frames: d.frames,
         cut: d.cut,
-        truncated: track.truncated,
-        decode_errors: 0,
+        errors: 0,
     };
-    Ok((meta, sink))
+    Ok((h264_meta(track, DecoderKind::Ffmpeg, decoded), sink))
 }
 
 fn read_with_ffmpeg<S: FrameSink>(
