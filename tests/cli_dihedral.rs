@@ -174,7 +174,12 @@ fn dihedral_dedupe_joins_mirrored_and_turned_copies_and_nothing_else() {
             .to_string_lossy()
             .into_owned()
     };
-    assert!(report(&["--dihedral"]).contains(&name(&mirror)));
+    let page = report(&["--dihedral"]);
+    assert!(page.contains(&name(&mirror)));
+    // The mirror and the turned copy are labelled by their turned distance,
+    // not by their plain one (which is that of unrelated pictures).
+    assert!(page.contains("<figcaption>turned, PDQ distance"), "{page}");
+    assert!(!page.contains("<figcaption>PDQ distance"), "{page}");
     assert!(!report(&[]).contains(&name(&mirror)));
     // Texts alone: the option is irrelevant and harmless.
     let o = neardup(

@@ -37,6 +37,9 @@ pub struct ThumbRef {
     pub thumb: Option<Thumb>,
     /// PDQ distance to the first picture shown (0 for that one).
     pub distance: Option<u32>,
+    /// The distance is to the first picture turned or mirrored (nearer
+    /// than as it is; an index with turned codes only).
+    pub turned: bool,
     /// For a video: the frame shown (display order) and its second; the
     /// frame closest to the first picture shown.
     pub frame: Option<(u64, f64)>,
@@ -294,6 +297,7 @@ fn thumbs_html(h: &mut String, thumbs: &[ThumbRef], page: &PageInfo) {
     for (i, t) in thumbs.iter().enumerate() {
         let mut dist = match (i, t.distance) {
             (0, _) => "first picture".to_string(),
+            (_, Some(d)) if t.turned => format!("turned, PDQ distance {d}"),
             (_, Some(d)) => format!("PDQ distance {d}"),
             (_, None) => "no PDQ code".to_string(),
         };

@@ -109,6 +109,7 @@ fn thumbnails(
                         media: media.clone(),
                         thumb: None,
                         distance: None,
+                        turned: false,
                         frame: None,
                     });
                 }
@@ -121,6 +122,13 @@ fn thumbnails(
             for p in &mut picks {
                 let closest = model::pdq_closest(reader, first, p.media.item)?;
                 p.distance = closest.map(|(d, _)| d);
+                if p.media.kind == Kind::Image && p.media.item != first {
+                    let turned = model::pdq_turned(reader, first, p.media.item)?;
+                    if let Some(t) = turned.filter(|&t| p.distance.is_none_or(|d| t < d)) {
+                        p.distance = Some(t);
+                        p.turned = true;
+                    }
+                }
                 if p.media.kind == Kind::Video {
                     p.frame = Some(shown_frame(reader, p.media.item, closest.map(|(_, j)| j))?);
                 }

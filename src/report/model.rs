@@ -12,7 +12,7 @@ use neardup_index::Reader;
 use crate::cluster::ClusterSummary;
 use crate::dedupe::{DedupeReport, Mode};
 use crate::evidence::{self, Shared};
-use crate::schema::{Kind, FIELD_PDQ};
+use crate::schema::{Kind, FIELD_PDQ, FIELD_PDQ_DIHEDRAL};
 
 /// One picture of a member.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -344,6 +344,28 @@ pub fn pdq_closest(reader: &Reader, a: u64, b: u64) -> neardup_index::Result<Opt
             let d = neardup_index::hamming::distance(x, y);
             if best.is_none_or(|(old, _)| d < old) {
                 best = Some((d, j));
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// The smallest PDQ distance between items `a` and `b` with one of them
+/// turned (a stored turned code of either against the other's codes; see
+/// [`crate::schema::FIELD_PDQ_DIHEDRAL`]); `None` when the index stores no
+/// turned codes or neither item has any.
+pub fn pdq_turned(reader: &Reader, a: u64, b: u64) -> neardup_index::Result<Option<u32>> {
+    if reader.params().field(FIELD_PDQ_DIHEDRAL).is_err() {
+        return Ok(None);
+    }
+    let mut best: Option<u32> = None;
+    for (x, y) in [(a, b), (b, a)] {
+        let turned = reader.hamming_codes(FIELD_PDQ_DIHEDRAL, x)?;
+        let codes = reader.hamming_codes(FIELD_PDQ, y)?;
+        for t in &turned {
+            for c in &codes {
+                let d = neardup_index::hamming::distance(t, c);
+                best = Some(best.map_or(d, |old| old.min(d)));
             }
         }
     }
