@@ -41,7 +41,7 @@ use crate::cluster::{
     mark_hub_group, summarize, ClusterSummary, Clusters, Hub, HubRule, LinkClass, MemberInfo,
     PairBuffer, Strength,
 };
-use crate::image::robust::framed_distance;
+use crate::image::robust::{closest_words, framed_distance};
 use crate::schema::{
     framed_split, is_framed, is_low_info, Kind, VideoRecord, FIELD_MINHASH, FIELD_PDQ,
     FIELD_PDQ_DIHEDRAL,
@@ -521,17 +521,6 @@ fn scan_pairs(
     Ok(())
 }
 
-/// The smallest distance between any code of `a` and any code of `b`
-/// (256 when either has none).
-fn min_distance(a: &[&[u64]], b: &[&[u64]]) -> u32 {
-    let d =
-        |x: &[u64], y: &[u64]| -> u32 { x.iter().zip(y).map(|(p, q)| (p ^ q).count_ones()).sum() };
-    a.iter()
-        .flat_map(|x| b.iter().map(move |y| d(x, y)))
-        .min()
-        .unwrap_or(256)
-}
-
 /// How many turned codes of the whole picture lead an item's stored
 /// dihedral codes; a framed picture's 7 of its content region follow.
 const TURNED: usize = 7;
@@ -549,7 +538,7 @@ fn turned_distance(a: (&Rec, &[&[u64]]), b: (&Rec, &[&[u64]])) -> u32 {
         let content = &turned[whole.len()..];
         framed_distance((whole, content), framed_split(codes))
     } else {
-        min_distance(turned, codes)
+        closest_words(turned, codes)
     }
 }
 
@@ -607,7 +596,7 @@ fn dihedral_matches(
         let plain = if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
             framed_distance(framed_split(&mine), framed_split(&theirs))
         } else {
-            min_distance(&mine, &theirs)
+            closest_words(&mine, &theirs)
         };
         if plain <= r {
             continue;

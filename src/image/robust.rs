@@ -328,12 +328,7 @@ pub fn framed_distance(
     (a_plain, a_extra): (&[&[u64]], &[&[u64]]),
     (b_plain, b_extra): (&[&[u64]], &[&[u64]]),
 ) -> u32 {
-    let min = |xs: &[&[u64]], ys: &[&[u64]]| {
-        xs.iter()
-            .flat_map(|x| ys.iter().map(|y| hamming::distance(x, y)))
-            .min()
-            .unwrap_or(256)
-    };
+    let min = closest_words;
     let contents = min(a_extra, b_extra);
     let extra = contents
         .min(min(a_plain, b_extra))
@@ -344,6 +339,16 @@ pub fn framed_distance(
     } else {
         extra
     }
+}
+
+/// The smallest distance between any code of `xs` and any code of `ys`,
+/// given as word slices (as the index hands them out); 256 when either has
+/// none.
+pub fn closest_words(xs: &[&[u64]], ys: &[&[u64]]) -> u32 {
+    xs.iter()
+        .flat_map(|x| ys.iter().map(|y| hamming::distance(x, y)))
+        .min()
+        .unwrap_or(256)
 }
 
 /// One picture's PDQ codes as the matcher sees them: its plain code(s)
