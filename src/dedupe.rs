@@ -497,16 +497,14 @@ fn scan_pairs(
         }
         if opts.dihedral {
             // Every picture probes its turned codes; a dihedral link holds
-            // both ways (see `dihedral_matches`), so each is found from
-            // both ends and reported from the lower one.
+            // both ways (see `dihedral_matches`), so each is judged once,
+            // from its lower end.
             for (i, rec) in recs.iter().enumerate() {
                 if rec.kind != Kind::Image {
                     continue;
                 }
-                for (j, d) in dihedral_matches(reader, opts, recs, i, &look)? {
-                    if i < j {
-                        on_pair(i, j, Strength::Distance(d));
-                    }
+                for (j, d) in dihedral_matches(reader, opts, recs, i, &look, |j| j > i)? {
+                    on_pair(i, j, Strength::Distance(d));
                 }
             }
         }
@@ -524,6 +522,17 @@ fn scan_pairs(
 /// How many turned codes of the whole picture lead an item's stored
 /// dihedral codes; a framed picture's 7 of its content region follow.
 const TURNED: usize = 7;
+
+/// The distance at which pictures `a` and `b` match as they are, from
+/// their stored `pdq` codes: two framed pictures by their contents (see
+/// [`framed_distance`]), any other pair by their closest codes.
+fn plain_distance((a, ca): (&Rec, &[&[u64]]), (b, cb): (&Rec, &[&[u64]])) -> u32 {
+    if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
+        framed_distance(framed_split(ca), framed_split(cb))
+    } else {
+        closest_words(ca, cb)
+    }
+}
 
 /// The distance at which picture `a`, turned, matches picture `b` as it is:
 /// `a`'s stored dihedral codes `turned` against `b`'s `pdq` codes, by the
@@ -561,13 +570,16 @@ fn turned_distance(a: (&Rec, &[&[u64]]), b: (&Rec, &[&[u64]])) -> u32 {
 ///   (which looks it up from whichever end it reaches) draw exactly the
 ///   same links.
 ///
-/// The link's distance is the larger of the two.
+/// The link's distance is the larger of the two. Only the pictures `j`
+/// that `wanted` accepts are judged (a full run, which reports each link
+/// from its lower end, skips the others before reading their codes).
 fn dihedral_matches(
     reader: &Reader,
     opts: &DedupeOptions,
     recs: &[Rec],
     i: usize,
     look: impl Fn(u64) -> Option<usize>,
+    wanted: impl Fn(usize) -> bool,
 ) -> neardup_index::Result<Vec<(usize, u32)>> {
     let r = opts.max_distance;
     let a = &recs[i];
@@ -578,7 +590,8 @@ fn dihedral_matches(
     let mut found: Vec<usize> = Vec::new();
     for code in &turned {
         for h in reader.hamming_radius(FIELD_PDQ, code, r)? {
-            if let Some(j) = look(h.item).filter(|&j| j != i && recs[j].kind == Kind::Image) {
+            let picture = |&j: &usize| j != i && wanted(j) && recs[j].kind == Kind::Image;
+            if let Some(j) = look(h.item).filter(picture) {
                 found.push(j);
             }
         }
@@ -593,12 +606,7 @@ fn dihedral_matches(
     for j in found {
         let b = &recs[j];
         let theirs = reader.hamming_codes(FIELD_PDQ, b.item)?;
-        let plain = if is_framed(a.raw_kind) && is_framed(b.raw_kind) {
-            framed_distance(framed_split(&mine), framed_split(&theirs))
-        } else {
-            closest_words(&mine, &theirs)
-        };
-        if plain <= r {
+        if plain_distance((a, &mine), (b, &theirs)) <= r {
             continue;
         }
         let d_ab = turned_distance((a, &turned), (b, &theirs));
@@ -676,7 +684,7 @@ fn pdq_match_distance(
         }
     };
     let cb = reader.hamming_codes(FIELD_PDQ, b.item)?;
-    let d = framed_distance(framed_split(ca), framed_split(&cb));
+    let d = plain_distance((a, ca), (b, &cb));
     Ok((d <= opts.max_distance).then_some(d))
 }
 
@@ -740,7 +748,7 @@ fn neighbours(
             }
         }
         if opts.dihedral && rec.kind == Kind::Image {
-            let turned = dihedral_matches(reader, opts, recs, i, &look)?;
+            let turned = dihedral_matches(reader, opts, recs, i, &look, |_| true)?;
             found.extend(turned.into_iter().map(|(j, d)| (j, Strength::Distance(d))));
         }
     }

@@ -13,10 +13,9 @@ use std::path::Path;
 use image::{imageops, Rgb, RgbImage};
 
 use neardup::dedupe::{dedupe, DedupeOptions, Mode};
-use neardup::schema::{IndexSettings, Kind, FIELD_PDQ, FIELD_PDQ_DIHEDRAL};
-use neardup::text::TextSettings;
-use neardup_index::{Code, Item, Reader, Writer};
-use support::{json_lines, neardup, png_bytes, sorted_members, write};
+use neardup::schema::{FIELD_PDQ, FIELD_PDQ_DIHEDRAL};
+use neardup_index::Reader;
+use support::{json_lines, neardup, old_schema_index, png_bytes, sorted_members, write};
 
 /// A lopsided picture whose look depends on `seed`: a gradient, a disc,
 /// a block and a patch of stripes at seed-dependent places, symmetric
@@ -81,6 +80,16 @@ fn stderr(o: &std::process::Output) -> String {
 
 /// The sorted member lists of `neardup dedupe --kind image` on `idx`,
 /// with `extra` arguments.
+/// Runs `neardup index --dihedral` on `what` into `idx`, which must
+/// succeed.
+fn index_dihedral(idx: &str, what: &str) {
+    let o = neardup(
+        &["index", "--index", idx, "--quiet", "--dihedral", what],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 fn image_clusters(idx: &str, extra: &[&str]) -> Vec<Vec<String>> {
     let mut args = vec!["dedupe", "--index", idx, "--kind", "image"];
     args.extend_from_slice(extra);
@@ -106,18 +115,7 @@ fn dihedral_dedupe_joins_mirrored_and_turned_copies_and_nothing_else() {
     let (original, mirror, turned, others) = pictures(&pics);
     let index = dir.path().join("idx");
     let idx = index.to_str().unwrap();
-    let o = neardup(
-        &[
-            "index",
-            "--index",
-            idx,
-            "--quiet",
-            "--dihedral",
-            pics.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    index_dihedral(idx, pics.to_str().unwrap());
 
     // The index holds 7 turned codes per picture (and 7 more of a framed
     // picture's content), none of them searched.
@@ -214,18 +212,7 @@ fn an_incremental_dihedral_run_draws_the_full_runs_cluster() {
     let index = dir.path().join("idx");
     let idx = index.to_str().unwrap();
     for d in [&first, &later] {
-        let o = neardup(
-            &[
-                "index",
-                "--index",
-                idx,
-                "--quiet",
-                "--dihedral",
-                d.to_str().unwrap(),
-            ],
-            None,
-        );
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        index_dihedral(idx, d.to_str().unwrap());
     }
     let r = Reader::open(&index).unwrap();
     let since = r.get_by_id(&mirror).unwrap().unwrap().item;
@@ -330,18 +317,7 @@ fn framed_pictures_join_turned_by_their_contents_not_by_their_frames() {
     );
     let index = dir.path().join("idx");
     let idx = index.to_str().unwrap();
-    let out = neardup(
-        &[
-            "index",
-            "--index",
-            idx,
-            "--quiet",
-            "--dihedral",
-            pics.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    index_dihedral(idx, pics.to_str().unwrap());
     let r = Reader::open(&index).unwrap();
     let item = r.get_by_id(&o).unwrap().unwrap().item;
     assert_eq!(r.hamming_codes(FIELD_PDQ_DIHEDRAL, item).unwrap().len(), 14);
@@ -399,11 +375,7 @@ fn an_index_created_without_dihedral_explains_itself_and_keeps_its_settings() {
     // later run does not ask.
     let index = dir.path().join("turned");
     let idx = index.to_str().unwrap();
-    let o = neardup(
-        &["index", "--index", idx, "--quiet", "--dihedral", &mirror],
-        None,
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    index_dihedral(idx, &mirror);
     let o = neardup(
         &["index", "--index", idx, "--quiet", pics.to_str().unwrap()],
         None,
@@ -428,30 +400,9 @@ fn an_index_without_dihedral_codes_explains_itself_and_plain_dedupe_still_works(
     let (original, _, _, _) = pictures(&pics);
     // An index of schema 6 (before the dihedral codes): the original's
     // plain code, twice under two ids (an exact copy).
-    let o = neardup(&["hash", "--algo", "pdq", &original], None);
-    let hex = json_lines(&o)[0]["pdq"].as_str().unwrap().to_string();
-    let code = neardup::image::code::Hash256::from_hex(&hex).unwrap();
-    let old = IndexSettings {
-        schema: 6,
-        ..IndexSettings::new(TextSettings::default())
-    };
     let index = dir.path().join("old");
     let idx = index.to_str().unwrap();
-    let mut w = Writer::create(&index, old.params().unwrap()).unwrap();
-    for id in ["a.png", "b.png"] {
-        w.add(Item {
-            id: id.into(),
-            kind: Kind::Image.to_byte(),
-            codes: vec![Code::Hamming {
-                field: 0,
-                code: code.0.to_vec(),
-            }],
-            ..Item::default()
-        })
-        .unwrap();
-    }
-    w.commit().unwrap();
-    drop(w);
+    old_schema_index(&index, 6, &original, &["a.png", "b.png"]);
     assert!(Reader::open(&index)
         .unwrap()
         .params()

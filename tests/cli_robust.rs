@@ -20,7 +20,8 @@ use neardup::schema::{IndexSettings, Kind, SCHEMA_VERSION};
 use neardup::text::TextSettings;
 use neardup_index::{Code, Item, Reader, Writer};
 use support::{
-    clusters_holding, hex_distance, json_lines, neardup, png_bytes, sorted_members, write,
+    clusters_holding, hex_distance, json_lines, neardup, old_schema_index, png_bytes,
+    sorted_members, write,
 };
 
 /// A textured picture whose look depends on `seed` (PDQ quality well
@@ -243,26 +244,12 @@ fn an_index_of_the_previous_schema_is_queried_but_not_added_to() {
 
     // An index of the previous schema: the plain PDQ code of the original
     // only.
-    let o = neardup(&["hash", "--algo", "pdq", &pics.original], None);
-    let hex = json_lines(&o)[0]["pdq"].as_str().unwrap().to_string();
-    let code = neardup::image::code::Hash256::from_hex(&hex).unwrap();
-    let old = IndexSettings {
-        schema: SCHEMA_VERSION - 1,
-        ..IndexSettings::new(TextSettings::default())
-    };
-    let mut w = Writer::create(&index, old.params().unwrap()).unwrap();
-    w.add(Item {
-        id: pics.original.clone(),
-        kind: Kind::Image.to_byte(),
-        codes: vec![Code::Hamming {
-            field: 0,
-            code: code.0.to_vec(),
-        }],
-        ..Item::default()
-    })
-    .unwrap();
-    w.commit().unwrap();
-    drop(w);
+    old_schema_index(
+        &index,
+        SCHEMA_VERSION - 1,
+        &pics.original,
+        &[&pics.original],
+    );
 
     // Adding is refused with the reason and the way out.
     let o = neardup(&["index", "--index", idx, "--quiet", &pics.padded], None);

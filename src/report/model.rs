@@ -12,6 +12,7 @@ use neardup_index::Reader;
 use crate::cluster::ClusterSummary;
 use crate::dedupe::{DedupeReport, Mode};
 use crate::evidence::{self, Shared};
+use crate::image::robust::closest_words;
 use crate::schema::{Kind, FIELD_PDQ, FIELD_PDQ_DIHEDRAL};
 
 /// One picture of a member.
@@ -362,11 +363,9 @@ pub fn pdq_turned(reader: &Reader, a: u64, b: u64) -> neardup_index::Result<Opti
     for (x, y) in [(a, b), (b, a)] {
         let turned = reader.hamming_codes(FIELD_PDQ_DIHEDRAL, x)?;
         let codes = reader.hamming_codes(FIELD_PDQ, y)?;
-        for t in &turned {
-            for c in &codes {
-                let d = neardup_index::hamming::distance(t, c);
-                best = Some(best.map_or(d, |old| old.min(d)));
-            }
+        if !turned.is_empty() && !codes.is_empty() {
+            let d = closest_words(&turned, &codes);
+            best = Some(best.map_or(d, |old| old.min(d)));
         }
     }
     Ok(best)

@@ -136,3 +136,32 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     std::fs::write(&p, bytes).expect("write fixture");
     p.to_string_lossy().into_owned()
 }
+
+/// Writes an index of schema version `schema` (an older neardup's, as the
+/// index crate stores it) at `index`, holding the plain PDQ code of picture
+/// `picture` (as `neardup hash` computes it) under each of `ids`.
+pub fn old_schema_index(index: &Path, schema: u32, picture: &str, ids: &[&str]) {
+    use neardup::schema::{IndexSettings, Kind};
+    use neardup_index::{Code, Item, Writer};
+    let o = neardup(&["hash", "--algo", "pdq", picture], None);
+    let hex = json_lines(&o)[0]["pdq"].as_str().unwrap().to_string();
+    let code = neardup::image::code::Hash256::from_hex(&hex).unwrap();
+    let old = IndexSettings {
+        schema,
+        ..IndexSettings::new(neardup::text::TextSettings::default())
+    };
+    let mut w = Writer::create(index, old.params().unwrap()).unwrap();
+    for id in ids {
+        w.add(Item {
+            id: (*id).into(),
+            kind: Kind::Image.to_byte(),
+            codes: vec![Code::Hamming {
+                field: 0,
+                code: code.0.to_vec(),
+            }],
+            ..Item::default()
+        })
+        .unwrap();
+    }
+    w.commit().unwrap();
+}
