@@ -266,6 +266,8 @@ def main():
     wall, rss, out = run([exe, "dedupe", "--index", index, "--kind", "text"])
     if args.compare and out != before:
         sys.exit("the two binaries' full dedupe outputs differ")
+    with open(os.path.join(args.work, "clusters.jsonl"), "wb") as f:
+        f.write(out)  # kept for a look at the false pairs
     clusters = [json.loads(l)["members"] for l in out.decode().splitlines()]
     p, r = score(clusters, planted)
     rows.append(("dedupe (full)", args.posts, wall, rss, PEAKS["last"]))

@@ -17,7 +17,7 @@
 use crate::image::code::Hash256;
 use crate::image::pdq::{PDQ_MATCH_DISTANCE, PDQ_MIN_QUALITY};
 
-use super::frames::FrameHash;
+use super::frames::{frame_groups, FrameHash};
 
 /// Thresholds of the comparison.
 #[derive(Clone, Copy, Debug)]
@@ -74,7 +74,6 @@ pub struct Comparison {
 /// dihedral codes). Two frames match when any code of one is within the
 /// distance of any code of the other.
 struct Unit {
-    frame: u64,
     t: f64,
     hashes: Vec<Hash256>,
     /// A drift frame: a target for the other video's frames, not counted.
@@ -94,25 +93,19 @@ impl Unit {
 /// The frames as units (see [`Unit`]), codes of quality below `min_quality`
 /// left out, frames left with no code dropped.
 fn units(frames: &[FrameHash], drift: &[u64], min_quality: u8) -> Vec<Unit> {
-    let mut out: Vec<Unit> = Vec::new();
-    let mut previous: Option<u64> = None;
-    for f in frames {
-        let continues = previous == Some(f.frame);
-        previous = Some(f.frame);
-        if f.pdq.quality < min_quality {
-            continue;
-        }
-        match out.last_mut() {
-            Some(u) if continues && u.frame == f.frame => u.hashes.push(f.pdq.hash),
-            _ => out.push(Unit {
-                frame: f.frame,
-                t: f.t,
-                hashes: vec![f.pdq.hash],
-                drift: drift.contains(&f.frame),
-            }),
-        }
-    }
-    out
+    frame_groups(frames)
+        .filter_map(|group| {
+            let mut usable = group.iter().filter(|f| f.pdq.quality >= min_quality);
+            let first = usable.next()?;
+            let mut hashes = vec![first.pdq.hash];
+            hashes.extend(usable.map(|f| f.pdq.hash));
+            Some(Unit {
+                t: first.t,
+                hashes,
+                drift: drift.contains(&first.frame),
+            })
+        })
+        .collect()
 }
 
 /// The distinct units: repeated frames (the same codes) count once.

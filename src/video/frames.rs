@@ -284,6 +284,13 @@ pub fn frame_extra_codes(img: &image::RgbImage, plain: &Pdq, which: ExtraCodes) 
     out
 }
 
+/// The frames of a list laid out as [`with_extra`] makes it (each frame's
+/// codes consecutive entries with its number), one slice per frame, its
+/// plain code first when it has one.
+pub fn frame_groups(frames: &[FrameHash]) -> impl Iterator<Item = &[FrameHash]> {
+    frames.chunk_by(|a, b| a.frame == b.frame)
+}
+
 /// A frame list with each frame's extra codes right after it, as the
 /// index stores them and [`super::compare::compare`] reads them: entries
 /// with the frame's number that follow it. Both lists are in display

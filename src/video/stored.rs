@@ -36,7 +36,7 @@ use crate::image::code::Hash256;
 use crate::image::pdq::{Pdq, PDQ_MIN_QUALITY};
 use crate::schema::{VideoFrame, VideoRecord};
 
-use super::frames::{FrameHash, PRUNE_DISTANCE};
+use super::frames::{frame_groups, FrameHash, PRUNE_DISTANCE};
 
 /// The frames of a video that are indexed, from a frame list in which each
 /// frame's extra codes follow it with its frame number
@@ -48,31 +48,27 @@ use super::frames::{FrameHash, PRUNE_DISTANCE};
 pub fn retained(frames: &[FrameHash]) -> Vec<FrameHash> {
     let mut out: Vec<FrameHash> = Vec::new();
     let mut last: Option<Hash256> = None;
-    let mut current: Option<(u64, bool)> = None; // (frame, kept)
-    let mut previous: Option<u64> = None;
-    for f in frames {
-        let continues = previous == Some(f.frame);
-        previous = Some(f.frame);
-        if f.pdq.quality < PDQ_MIN_QUALITY {
-            continue;
-        }
-        match current {
-            Some((frame, kept)) if continues && frame == f.frame => {
-                if kept {
-                    out.push(*f);
-                }
-            }
-            _ => {
-                let keep = last.is_none_or(|h| h.distance(&f.pdq.hash) > PRUNE_DISTANCE);
-                if keep {
-                    last = Some(f.pdq.hash);
-                    out.push(*f);
-                }
-                current = Some((f.frame, keep));
-            }
-        }
+    for group in frame_groups(frames) {
+        keep_usable(group, &mut last, &mut out);
     }
     out
+}
+
+/// Appends the codes of quality >= 50 of one frame's `group` to `out`,
+/// unless it has none or the first of them (its lead) is within
+/// [`PRUNE_DISTANCE`] bits of `last`, the lead of the frame kept before;
+/// a frame kept becomes `last`.
+fn keep_usable(group: &[FrameHash], last: &mut Option<Hash256>, out: &mut Vec<FrameHash>) {
+    let mut usable = group
+        .iter()
+        .filter(|x| x.pdq.quality >= PDQ_MIN_QUALITY)
+        .peekable();
+    if let Some(lead) = usable.peek() {
+        if last.is_none_or(|h| h.distance(&lead.pdq.hash) > PRUNE_DISTANCE) {
+            *last = Some(lead.pdq.hash);
+            out.extend(usable);
+        }
+    }
 }
 
 /// The retained frames ([`retained`] of `frames`) with the drift frames
@@ -89,32 +85,21 @@ pub fn retained_with_drift(frames: &[FrameHash], drift: &[FrameHash]) -> Vec<Fra
     let mut out: Vec<FrameHash> = Vec::with_capacity(kept.len() + drift.len());
     // The lead code of the frame before the next one merged in.
     let mut last: Option<Hash256> = None;
-    let (mut k, mut d) = (0, 0);
-    let group_end = |list: &[FrameHash], i: usize| {
-        i + list[i..]
-            .iter()
-            .take_while(|x| x.frame == list[i].frame)
-            .count()
-    };
-    while k < kept.len() || d < drift.len() {
-        if d < drift.len() && kept.get(k).is_none_or(|f| drift[d].frame < f.frame) {
-            let end = group_end(drift, d);
-            let mut usable = drift[d..end]
-                .iter()
-                .filter(|x| x.pdq.quality >= PDQ_MIN_QUALITY)
-                .peekable();
-            if let Some(lead) = usable.peek() {
-                if last.is_none_or(|h| h.distance(&lead.pdq.hash) > PRUNE_DISTANCE) {
-                    last = Some(lead.pdq.hash);
-                    out.extend(usable);
-                }
+    let mut sampled = frame_groups(&kept).peekable();
+    let mut drifted = frame_groups(drift).peekable();
+    loop {
+        let drift_first = match (sampled.peek(), drifted.peek()) {
+            (None, None) => break,
+            (Some(s), Some(d)) => d[0].frame < s[0].frame,
+            (s, _) => s.is_none(),
+        };
+        if drift_first {
+            if let Some(group) = drifted.next() {
+                keep_usable(group, &mut last, &mut out);
             }
-            d = end;
-        } else {
-            let end = group_end(&kept, k);
-            last = Some(kept[k].pdq.hash);
-            out.extend_from_slice(&kept[k..end]);
-            k = end;
+        } else if let Some(group) = sampled.next() {
+            last = Some(group[0].pdq.hash);
+            out.extend_from_slice(group);
         }
     }
     out
@@ -123,21 +108,15 @@ pub fn retained_with_drift(frames: &[FrameHash], drift: &[FrameHash]) -> Vec<Fra
 /// The record of a video with these retained frames (as [`retained`]
 /// returns them: a frame's codes are consecutive entries with its number).
 pub fn to_record(width: u32, height: u32, duration: f64, frames: &[FrameHash]) -> VideoRecord {
-    let mut listed: Vec<VideoFrame> = Vec::new();
-    let mut previous: Option<u64> = None;
-    for f in frames {
-        match listed.last_mut() {
-            Some(v) if previous == Some(f.frame) => v.codes += 1,
-            _ => listed.push(VideoFrame {
-                frame: f.frame,
-                t: f.t,
-                quality: f.pdq.quality,
-                codes: 1,
-                drift: false,
-            }),
-        }
-        previous = Some(f.frame);
-    }
+    let listed = frame_groups(frames)
+        .map(|group| VideoFrame {
+            frame: group[0].frame,
+            t: group[0].t,
+            quality: group[0].pdq.quality,
+            codes: group.len() as u32,
+            drift: false,
+        })
+        .collect();
     VideoRecord {
         width,
         height,
