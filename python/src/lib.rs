@@ -580,13 +580,15 @@ impl Index {
                     .map_err(|e| err(format!("{dir}: dedupe failed: {e}")))?;
                 let evidence = neardup::evidence::for_report(&self.reader, &report, opts.mode)
                     .map_err(|e| err(format!("{dir}: cannot read the clusters' posts: {e}")))?;
+                let urls = neardup::dedupe::post_urls(&self.reader)
+                    .map_err(|e| err(format!("{dir}: cannot read the index: {e}")))?;
                 report
                     .clusters
                     .iter()
                     .zip(&evidence)
                     .map(|(c, e)| {
                         let row = neardup::evidence::RowWithEvidence {
-                            row: ClusterRow::new(c),
+                            row: ClusterRow::with_urls(c, &urls),
                             evidence: e,
                         };
                         serde_json::to_string(&row).map_err(err)

@@ -238,6 +238,25 @@ def test_dedupe_yields_the_cli_rows(campaign_index, kind):
     assert got, "the sample campaign makes clusters"
 
 
+def test_dedupe_rows_carry_the_posts_urls_as_the_cli_rows(tmp_path):
+    d = tmp_path / "index"
+    text = "Stop the new tax on bread and share this before they delete it"
+    posts = [
+        {"id": f"p{i}", "text": text + extra, "author": f"acc{i}",
+         "created_at": 1_690_000_000 + i, "url": f"https://example.org/post/{i}"}
+        for i, extra in enumerate(["", " #truth", " !!!"])
+    ]
+    w = neardup.IndexWriter(d)
+    w.add_posts(posts)
+    w.commit()
+    out = cli("dedupe", "--index", d, "--kind", "text", "--format", "jsonl").stdout
+    want = [json.loads(line) for line in out.splitlines()]
+    got = list(neardup.Index(str(d)).dedupe(kind="text"))
+    assert got == want
+    assert len(got) == 1
+    assert got[0]["urls"] == {p["id"]: p["url"] for p in posts}
+
+
 def test_dihedral_dedupe_equals_the_cli(tmp_path):
     from PIL import Image, ImageOps
 
