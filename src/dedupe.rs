@@ -33,7 +33,7 @@
 //! incremental run looks up for every item it reaches, so both runs draw
 //! the same links.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use neardup_index::{Reader, RecordView};
 
@@ -164,6 +164,22 @@ const NO_ITEM: u64 = u64::MAX;
 /// pass over every record: about 16 MiB of records at a time resident.
 const RECORDS_PER_RELEASE: usize = 1 << 16;
 
+/// Every live record, in item order (as [`Reader::items`]), with the
+/// index's mapped pages released every [`RECORDS_PER_RELEASE`] records: a
+/// pass over the records of a large index otherwise keeps every page of
+/// its item tables resident until the process ends. For passes that keep
+/// what they need of each record, not the record itself.
+pub(crate) fn records_releasing(
+    reader: &Reader,
+) -> impl Iterator<Item = neardup_index::Result<RecordView<'_>>> + '_ {
+    reader.items().enumerate().map(move |(n, view)| {
+        if n % RECORDS_PER_RELEASE == RECORDS_PER_RELEASE - 1 {
+            reader.release_pages();
+        }
+        view
+    })
+}
+
 /// The key that makes items one node: the post (group) in [`Mode::All`],
 /// else the item's own id.
 fn node_key<'v>(view: &RecordView<'v>, mode: Mode) -> &'v str {
@@ -221,12 +237,9 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
     let mut by_hash: HashMap<u64, u32> = HashMap::new();
     let mut spilled: HashMap<String, u32> = HashMap::new();
     let mut nodes: Vec<Node> = Vec::new();
-    for (n, view) in reader.items().enumerate() {
-        if n % RECORDS_PER_RELEASE == RECORDS_PER_RELEASE - 1 {
-            // The records read so far are not needed again until the
-            // report (which reads back only the members it names).
-            reader.release_pages();
-        }
+    // The records read here are not needed again until the report (which
+    // reads back only the members it names).
+    for view in records_releasing(reader) {
         let view = view?;
         let Some(kind) = Kind::from_byte(view.kind) else {
             continue;
@@ -380,6 +393,12 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         if let Some(n) = near.get(&i) {
             return Ok(n.clone());
         }
+        // Each lookup probes every segment's search tables at random, and
+        // each probe maps the page-cache pages around it: let them go now
+        // and then, or the resident set grows to most of the index.
+        if near.len() % LOOKUPS_PER_RELEASE == LOOKUPS_PER_RELEASE - 1 {
+            reader.release_pages();
+        }
         let found = neighbours(reader, opts, &recs, i, look)?;
         near.insert(i, found.clone());
         Ok(found)
@@ -454,6 +473,10 @@ pub fn dedupe(reader: &Reader, opts: &DedupeOptions) -> neardup_index::Result<De
         near.len() as u64,
     )
 }
+
+/// Lookups an incremental run makes between two releases of the index's
+/// mapped pages (see [`Reader::release_pages`]).
+const LOOKUPS_PER_RELEASE: usize = 256;
 
 /// Most pairs a full run keeps in memory (16 bytes each, so 256 MiB) while
 /// it counts every item's matches; past it, the pairs are scanned a second
@@ -852,17 +875,28 @@ fn report(
     })
 }
 
-/// The web address of every post (and item) that has one, by post id and
-/// by item id: what `dedupe` shows beside a cluster's members. One pass
-/// over the records; empty for an index without URLs.
-pub fn post_urls(reader: &Reader) -> neardup_index::Result<HashMap<String, String>> {
+/// The web address of each member of `report`'s clusters that has one (a
+/// post by its id, an item by its own id or its post's): what `dedupe`
+/// shows beside a cluster's members. One pass over the records, keeping
+/// only the members' addresses; empty for an index without URLs.
+pub fn post_urls(
+    reader: &Reader,
+    report: &DedupeReport,
+) -> neardup_index::Result<HashMap<String, String>> {
+    let members: HashSet<&str> = report
+        .clusters
+        .iter()
+        .flat_map(|c| c.members.iter().map(String::as_str))
+        .collect();
     let mut urls = HashMap::new();
-    for view in reader.items() {
+    for view in records_releasing(reader) {
         let view = view?;
         if let (_, Some(url)) = crate::schema::split_path_url(view.path) {
             for key in [Some(view.id), view.group].into_iter().flatten() {
-                urls.entry(key.to_string())
-                    .or_insert_with(|| url.to_string());
+                if members.contains(key) {
+                    urls.entry(key.to_string())
+                        .or_insert_with(|| url.to_string());
+                }
             }
         }
     }
@@ -1031,6 +1065,56 @@ mod tests {
             .collect();
         m.sort();
         m
+    }
+
+    /// `post_urls` gives the address of each member of the report, by
+    /// the member's id (a post in [`Mode::All`], an item otherwise), and
+    /// none of the posts outside every cluster.
+    #[test]
+    fn post_urls_are_those_of_the_reported_members_only() {
+        use crate::schema::URL_SEPARATOR;
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::create(dir.path(), params()).unwrap();
+        let with_url = |mut it: Item, url: &str| {
+            it.path = format!("{}{URL_SEPARATOR}{url}", it.id);
+            it
+        };
+        w.add(with_url(
+            image("p1/a.jpg", Some("p1"), 10, pdq(1, 0), false),
+            "https://x/1",
+        ))
+        .unwrap();
+        w.add(with_url(
+            image("p2/a.jpg", Some("p2"), 20, pdq(1, 3), false),
+            "https://x/2",
+        ))
+        .unwrap();
+        // Unrelated, with an address: not in any cluster.
+        w.add(with_url(
+            image("p3/a.jpg", Some("p3"), 30, pdq(40, 0), false),
+            "https://x/3",
+        ))
+        .unwrap();
+        w.commit().unwrap();
+        let r = Reader::open(dir.path()).unwrap();
+
+        // (mode, the one cluster's members, the URLs by member).
+        let cases = [
+            (Mode::Image, ["p1/a.jpg", "p2/a.jpg"]),
+            (Mode::All, ["p1", "p2"]),
+        ];
+        for (mode, want) in cases {
+            let report = dedupe(&r, &opts(mode, None)).unwrap();
+            assert_eq!(members(&report), vec![want.to_vec()]);
+            let urls = post_urls(&r, &report).unwrap();
+            let mut got: Vec<(&str, &str)> =
+                urls.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            got.sort();
+            assert_eq!(
+                got,
+                vec![(want[0], "https://x/1"), (want[1], "https://x/2")]
+            );
+        }
     }
 
     #[test]

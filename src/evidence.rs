@@ -214,7 +214,7 @@ pub fn for_report(
     // Pass 1 (text and image runs): the post each member item belongs to.
     let mut post_of: HashMap<String, String> = HashMap::new();
     if mode != Mode::All {
-        for r in reader.items() {
+        for r in crate::dedupe::records_releasing(reader) {
             let r = r?;
             if members.contains(r.id) {
                 post_of.insert(r.id.to_string(), r.group.unwrap_or(r.id).to_string());
@@ -226,7 +226,7 @@ pub fn for_report(
     // Pass 2: the posts' captions and earliest times.
     let mut caption: HashMap<String, String> = HashMap::new();
     let mut time: HashMap<String, i64> = HashMap::new();
-    for r in reader.items() {
+    for r in crate::dedupe::records_releasing(reader) {
         let r = r?;
         let key = r.group.unwrap_or(r.id);
         if !posts.contains(key) {

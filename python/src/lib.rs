@@ -580,7 +580,7 @@ impl Index {
                     .map_err(|e| err(format!("{dir}: dedupe failed: {e}")))?;
                 let evidence = neardup::evidence::for_report(&self.reader, &report, opts.mode)
                     .map_err(|e| err(format!("{dir}: cannot read the clusters' posts: {e}")))?;
-                let urls = neardup::dedupe::post_urls(&self.reader)
+                let urls = neardup::dedupe::post_urls(&self.reader, &report)
                     .map_err(|e| err(format!("{dir}: cannot read the index: {e}")))?;
                 report
                     .clusters

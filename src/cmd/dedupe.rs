@@ -162,7 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if report.hubs.len() > 5 { ", ..." } else { "" }
         );
     }
-    let urls = neardup::dedupe::post_urls(&reader)
+    let urls = neardup::dedupe::post_urls(&reader, &report)
         .with_context(|| format!("{}: cannot read the index", dir.display()))?;
     let mut out = super::common::stdout();
     match args.format {
