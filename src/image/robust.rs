@@ -328,12 +328,11 @@ pub fn framed_distance(
     (a_plain, a_extra): (&[&[u64]], &[&[u64]]),
     (b_plain, b_extra): (&[&[u64]], &[&[u64]]),
 ) -> u32 {
-    let min = closest_words;
-    let contents = min(a_extra, b_extra);
+    let contents = closest_words(a_extra, b_extra);
     let extra = contents
-        .min(min(a_plain, b_extra))
-        .min(min(a_extra, b_plain));
-    let plain = min(a_plain, b_plain);
+        .min(closest_words(a_plain, b_extra))
+        .min(closest_words(a_extra, b_plain));
+    let plain = closest_words(a_plain, b_plain);
     if plain <= FRAMED_EXACT_DISTANCE || contents <= FRAMED_CONTENT_DISTANCE {
         plain.min(extra)
     } else {

@@ -26,6 +26,7 @@ use neardup_index::Reader;
 use crate::dedupe::{DedupeReport, Mode};
 use crate::schema::Kind;
 use html::{PageInfo, ThumbRef};
+use model::PdqCodes;
 pub use model::{gather, ClusterView, Investigation, Member};
 
 /// Pictures shown per cluster.
@@ -119,11 +120,13 @@ fn thumbnails(
         // to a picture of the cluster when it has one.
         picks.sort_by_key(|p| p.media.kind == Kind::Video);
         if let Some(first) = picks.first().map(|p| p.media.item) {
+            let first_codes = PdqCodes::read(reader, first)?;
             for p in &mut picks {
-                let closest = model::pdq_closest(reader, first, p.media.item)?;
+                let codes = PdqCodes::read(reader, p.media.item)?;
+                let closest = first_codes.closest(&codes);
                 p.distance = closest.map(|(d, _)| d);
                 if p.media.kind == Kind::Image && p.media.item != first {
-                    let turned = model::pdq_turned(reader, first, p.media.item)?;
+                    let turned = first_codes.turned(&codes);
                     if let Some(t) = turned.filter(|&t| p.distance.is_none_or(|d| t < d)) {
                         p.distance = Some(t);
                         p.turned = true;
@@ -136,7 +139,8 @@ fn thumbnails(
             // A video shown first: its frame closest to the second one.
             if let [head, second, ..] = picks.as_mut_slice() {
                 if head.media.kind == Kind::Video {
-                    let closest = model::pdq_closest(reader, second.media.item, head.media.item)?;
+                    let closest = PdqCodes::read(reader, second.media.item)?
+                        .closest(&PdqCodes::read(reader, head.media.item)?);
                     head.frame = Some(shown_frame(
                         reader,
                         head.media.item,

@@ -334,41 +334,57 @@ fn burst(members: &[Member]) -> usize {
     crate::evidence::busiest_hour(&times).map_or(0, |(_, n)| n)
 }
 
-/// The smallest PDQ distance between any code of item `a` and any code of
-/// item `b`, with the index of `b`'s code that reached it (a video's frame).
-pub fn pdq_closest(reader: &Reader, a: u64, b: u64) -> neardup_index::Result<Option<(u32, usize)>> {
-    let ca = reader.hamming_codes(FIELD_PDQ, a)?;
-    let cb = reader.hamming_codes(FIELD_PDQ, b)?;
-    let mut best: Option<(u32, usize)> = None;
-    for x in &ca {
-        for (j, y) in cb.iter().enumerate() {
-            let d = neardup_index::hamming::distance(x, y);
-            if best.is_none_or(|(old, _)| d < old) {
-                best = Some((d, j));
-            }
-        }
-    }
-    Ok(best)
+/// An item's stored PDQ codes, read once for every comparison a card
+/// makes with it.
+pub struct PdqCodes<'r> {
+    /// Its `pdq` codes (a picture's plain and extra codes, a video's
+    /// frames).
+    plain: Vec<&'r [u64]>,
+    /// Its turned codes (see [`crate::schema::FIELD_PDQ_DIHEDRAL`]); empty
+    /// when the index stores none or the item has none.
+    turned: Vec<&'r [u64]>,
 }
 
-/// The smallest PDQ distance between items `a` and `b` with one of them
-/// turned (a stored turned code of either against the other's codes; see
-/// [`crate::schema::FIELD_PDQ_DIHEDRAL`]); `None` when the index stores no
-/// turned codes or neither item has any.
-pub fn pdq_turned(reader: &Reader, a: u64, b: u64) -> neardup_index::Result<Option<u32>> {
-    if reader.params().field(FIELD_PDQ_DIHEDRAL).is_err() {
-        return Ok(None);
+impl<'r> PdqCodes<'r> {
+    /// The codes of `item`.
+    pub fn read(reader: &'r Reader, item: u64) -> neardup_index::Result<Self> {
+        let turned = if reader.params().field(FIELD_PDQ_DIHEDRAL).is_ok() {
+            reader.hamming_codes(FIELD_PDQ_DIHEDRAL, item)?
+        } else {
+            Vec::new()
+        };
+        Ok(PdqCodes {
+            plain: reader.hamming_codes(FIELD_PDQ, item)?,
+            turned,
+        })
     }
-    let mut best: Option<u32> = None;
-    for (x, y) in [(a, b), (b, a)] {
-        let turned = reader.hamming_codes(FIELD_PDQ_DIHEDRAL, x)?;
-        let codes = reader.hamming_codes(FIELD_PDQ, y)?;
-        if !turned.is_empty() && !codes.is_empty() {
-            let d = closest_words(&turned, &codes);
-            best = Some(best.map_or(d, |old| old.min(d)));
+
+    /// The smallest distance between any of these codes and any of
+    /// `other`'s, with the index of `other`'s code that reached it (a
+    /// video's frame).
+    pub fn closest(&self, other: &PdqCodes<'_>) -> Option<(u32, usize)> {
+        let mut best: Option<(u32, usize)> = None;
+        for x in &self.plain {
+            for (j, y) in other.plain.iter().enumerate() {
+                let d = neardup_index::hamming::distance(x, y);
+                if best.is_none_or(|(old, _)| d < old) {
+                    best = Some((d, j));
+                }
+            }
         }
+        best
     }
-    Ok(best)
+
+    /// The smallest distance with one of the two turned (the turned codes
+    /// of either against the other's plain codes); `None` when neither
+    /// has turned codes.
+    pub fn turned(&self, other: &PdqCodes<'_>) -> Option<u32> {
+        [(self, other), (other, self)]
+            .into_iter()
+            .filter(|(x, y)| !x.turned.is_empty() && !y.plain.is_empty())
+            .map(|(x, y)| closest_words(&x.turned, &y.plain))
+            .min()
+    }
 }
 
 #[cfg(test)]

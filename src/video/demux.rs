@@ -109,6 +109,35 @@ pub struct Mp4Track {
     pub truncated: bool,
 }
 
+/// Mean frames per second of a track whose display times are `times`
+/// (sorted, in seconds): the sample count over the span of the times.
+pub fn fps_of(times: &[f64]) -> f64 {
+    let n = times.len();
+    if n < 2 {
+        return 0.0;
+    }
+    // The span of n frames is n frame durations: the last frame's time
+    // plus one mean step.
+    let span = times[n - 1] * n as f64 / (n - 1) as f64;
+    if span > 0.0 {
+        n as f64 / span
+    } else {
+        0.0
+    }
+}
+
+/// The duration in seconds of a track whose display times are `times`
+/// (sorted, in seconds): its last frame's time plus one frame at its rate.
+pub fn duration_of(times: &[f64]) -> f64 {
+    let last = times.last().copied().unwrap_or(0.0);
+    let fps = fps_of(times);
+    if fps > 0.0 {
+        last + 1.0 / fps
+    } else {
+        last
+    }
+}
+
 impl Mp4Track {
     /// Parses the file's boxes and builds the first video track's sample
     /// table.
@@ -219,19 +248,14 @@ impl Mp4Track {
             })
     }
 
-    /// The track's duration in seconds: its last frame's display time
-    /// plus one frame at the track's rate.
+    /// The track's duration in seconds (see [`duration_of`]).
     pub fn duration(&self) -> f64 {
-        let last = self.display_times().last().copied().unwrap_or(0.0);
-        let fps = self.fps();
-        if fps > 0.0 {
-            last + 1.0 / fps
-        } else {
-            last
-        }
+        duration_of(&self.display_times())
     }
 
-    /// Presentation times in display order, in seconds.
+    /// Presentation times in display order, in seconds: a sorted copy of
+    /// the sample table's, built on each call (callers that need the rate
+    /// or the duration as well pass it to [`fps_of`] and [`duration_of`]).
     pub fn display_times(&self) -> Vec<f64> {
         let mut pts: Vec<i64> = self.samples.iter().map(|s| s.pts).collect();
         pts.sort_unstable();
@@ -240,21 +264,9 @@ impl Mp4Track {
             .collect()
     }
 
-    /// Mean frames per second (sample count over the span of the times).
+    /// Mean frames per second (see [`fps_of`]).
     pub fn fps(&self) -> f64 {
-        let times = self.display_times();
-        let n = times.len();
-        if n < 2 {
-            return 0.0;
-        }
-        // The span of n frames is n frame durations: the last frame's time
-        // plus one mean step.
-        let span = times[n - 1] * n as f64 / (n - 1) as f64;
-        if span > 0.0 {
-            n as f64 / span
-        } else {
-            0.0
-        }
+        fps_of(&self.display_times())
     }
 
     /// A short codec name for messages.

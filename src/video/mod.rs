@@ -304,14 +304,20 @@ fn read_video<S: FrameSink>(
     }
 }
 
-/// The record of an H.264 MP4 track decoded by `decoder`: size, frame
-/// rate and duration from the track, the rest from the decoder.
-fn h264_meta(track: &demux::Mp4Track, decoder: DecoderKind, decoded: Decoded) -> Meta {
+/// The record of an H.264 MP4 track decoded by `decoder`: frame rate and
+/// duration from the track's display `times`, its truncation from the
+/// track, the rest from the decoder.
+fn h264_meta(
+    track: &demux::Mp4Track,
+    times: &[f64],
+    decoder: DecoderKind,
+    decoded: Decoded,
+) -> Meta {
     Meta {
         width: decoded.width,
         height: decoded.height,
-        fps: track.fps(),
-        duration: track.duration(),
+        fps: demux::fps_of(times),
+        duration: demux::duration_of(times),
         codec: "h264".into(),
         decoder,
         frames_decoded: decoded.frames,
@@ -335,7 +341,8 @@ fn read_h264<S: FrameSink>(
     limits: &Limits,
     sink_for: impl FnOnce(f64) -> (S, u64),
 ) -> Result<(Meta, S), VideoError> {
-    let (mut sink, _) = sink_for(track.fps());
+    let times = track.display_times();
+    let (mut sink, _) = sink_for(demux::fps_of(&times));
     let d = h264::decode(track, limits, &mut sink)?;
     let decoded = Decoded {
         width: d.width,
@@ -344,7 +351,10 @@ fn read_h264<S: FrameSink>(
         cut: d.hit_frame_budget,
         errors: d.errors,
     };
-    Ok((h264_meta(track, DecoderKind::OpenH264, decoded), sink))
+    Ok((
+        h264_meta(track, &times, DecoderKind::OpenH264, decoded),
+        sink,
+    ))
 }
 
 /// H.264 in MP4 through ffmpeg, numbered, timed and bounded from the MP4
@@ -363,8 +373,8 @@ fn read_h264_with_ffmpeg<S: FrameSink>(
         });
     }
     limits.check_pixels(path, track.width, track.height)?;
-    let (mut sink, step) = sink_for(track.fps());
     let times = track.display_times();
+    let (mut sink, step) = sink_for(demux::fps_of(&times));
     let d = ffmpeg::decode(path, ffmpeg::Clock::Track(&times), step, limits, &mut sink)?;
     // ffmpeg conceals damaged samples: it reports no decode errors.
     let decoded = Decoded {
@@ -374,7 +384,7 @@ fn read_h264_with_ffmpeg<S: FrameSink>(
         cut: d.cut,
         errors: 0,
     };
-    Ok((h264_meta(track, DecoderKind::Ffmpeg, decoded), sink))
+    Ok((h264_meta(track, &times, DecoderKind::Ffmpeg, decoded), sink))
 }
 
 fn read_with_ffmpeg<S: FrameSink>(
