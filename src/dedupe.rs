@@ -133,6 +133,18 @@ pub struct DedupeReport {
     pub pairs: u64,
 }
 
+impl DedupeReport {
+    /// The ids of every cluster's members (items, or posts in
+    /// [`Mode::All`]): what the passes that read back the clusters' posts
+    /// look for.
+    pub fn member_ids(&self) -> HashSet<&str> {
+        self.clusters
+            .iter()
+            .flat_map(|c| c.members.iter().map(String::as_str))
+            .collect()
+    }
+}
+
 /// One live item: what the pair scans and the joins need, 16 bytes; its
 /// id, author, snippet and group stay in the index and are read back
 /// (with [`Reader::record`]) only for the items a report names.
@@ -883,11 +895,7 @@ pub fn post_urls(
     reader: &Reader,
     report: &DedupeReport,
 ) -> neardup_index::Result<HashMap<String, String>> {
-    let members: HashSet<&str> = report
-        .clusters
-        .iter()
-        .flat_map(|c| c.members.iter().map(String::as_str))
-        .collect();
+    let members = report.member_ids();
     let mut urls = HashMap::new();
     for view in records_releasing(reader) {
         let view = view?;

@@ -206,11 +206,7 @@ pub fn for_report(
     report: &DedupeReport,
     mode: Mode,
 ) -> neardup_index::Result<Vec<Evidence>> {
-    let members: HashSet<&str> = report
-        .clusters
-        .iter()
-        .flat_map(|c| c.members.iter().map(String::as_str))
-        .collect();
+    let members = report.member_ids();
     // Pass 1 (text and image runs): the post each member item belongs to.
     let mut post_of: HashMap<String, String> = HashMap::new();
     if mode != Mode::All {

@@ -119,14 +119,18 @@ fn thumbnails(
         // Pictures before videos, so that a video shows the frame closest
         // to a picture of the cluster when it has one.
         picks.sort_by_key(|p| p.media.kind == Kind::Video);
-        if let Some(first) = picks.first().map(|p| p.media.item) {
-            let first_codes = PdqCodes::read(reader, first)?;
-            for p in &mut picks {
-                let codes = PdqCodes::read(reader, p.media.item)?;
-                let closest = first_codes.closest(&codes);
+        // Each pick's codes, read once for every comparison below.
+        let codes = picks
+            .iter()
+            .map(|p| PdqCodes::read(reader, p.media.item))
+            .collect::<neardup_index::Result<Vec<_>>>()?;
+        if let Some(first_codes) = codes.first() {
+            let first = picks[0].media.item;
+            for (p, c) in picks.iter_mut().zip(&codes) {
+                let closest = first_codes.closest(c);
                 p.distance = closest.map(|(d, _)| d);
                 if p.media.kind == Kind::Image && p.media.item != first {
-                    let turned = first_codes.turned(&codes);
+                    let turned = first_codes.turned(c);
                     if let Some(t) = turned.filter(|&t| p.distance.is_none_or(|d| t < d)) {
                         p.distance = Some(t);
                         p.turned = true;
@@ -137,10 +141,9 @@ fn thumbnails(
                 }
             }
             // A video shown first: its frame closest to the second one.
-            if let [head, second, ..] = picks.as_mut_slice() {
+            if let [head, _, ..] = picks.as_mut_slice() {
                 if head.media.kind == Kind::Video {
-                    let closest = PdqCodes::read(reader, second.media.item)?
-                        .closest(&PdqCodes::read(reader, head.media.item)?);
+                    let closest = codes[1].closest(&codes[0]);
                     head.frame = Some(shown_frame(
                         reader,
                         head.media.item,
